@@ -1,0 +1,84 @@
+//! The seam to child processes: the loop asks a `CommandRunner` to run a command
+//! under a sandbox policy and streams its output; the sandbox module implements it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+/// How much a command may touch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum SandboxPolicy {
+    /// Read anywhere, write nowhere but /dev/null, no network.
+    ReadOnly,
+    /// Write only the workspace roots and a private temp dir (`.git` read-only), no network.
+    #[default]
+    WorkspaceWrite,
+    /// No sandbox at all.
+    FullAccess,
+}
+
+/// One command to run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandSpec {
+    /// The program and its arguments (a script runs as `["bash", "-lc", script]`).
+    pub argv: Vec<String>,
+    pub cwd: PathBuf,
+    /// The workspace roots the policy lets the command write (for `workspace-write`).
+    pub writable_roots: Vec<PathBuf>,
+    pub timeout: Duration,
+    pub policy: SandboxPolicy,
+}
+
+/// Which stream a chunk of output came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputStream {
+    Stdout,
+    Stderr,
+}
+
+/// Output as it arrives, for streaming to the editor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputChunk {
+    pub stream: OutputStream,
+    pub bytes: Vec<u8>,
+}
+
+/// How a finished command ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandOutcome {
+    /// The exit code, `None` when a signal ended it.
+    pub exit_code: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub timed_out: bool,
+    /// The sandbox refused something the command tried (a write, a connection);
+    /// the loop may offer to re-run it outside the sandbox with approval.
+    pub sandbox_denied: bool,
+    pub duration: Duration,
+}
+
+/// Why a command could not be started at all.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("could not start `{program}`: {message}")]
+    Spawn { program: String, message: String },
+    #[error("the sandbox could not be set up: {0}")]
+    Setup(String),
+    #[error("empty command")]
+    EmptyCommand,
+}
+
+/// Runs commands. `output` receives chunks while the command runs (bounded: a slow
+/// reader slows the command's output, it never grows memory).
+pub trait CommandRunner: Send + Sync {
+    fn run(
+        &self,
+        command: CommandSpec,
+        output: Option<mpsc::Sender<OutputChunk>>,
+    ) -> BoxFuture<'_, Result<CommandOutcome, SandboxError>>;
+}
