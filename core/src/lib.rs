@@ -3,7 +3,16 @@
 //! is reached only through traits: `model::Provider`, `workspace::Workspace`,
 //! `process::CommandRunner`.
 
+pub mod agent;
+pub mod approval;
 pub mod config;
+pub mod disk;
+pub mod language;
 pub mod model;
 pub mod process;
+pub mod protocol;
+pub mod provider;
+pub mod rollout;
+pub mod sandbox;
+pub mod tools;
 pub mod workspace;
