@@ -148,7 +148,9 @@ pub struct ContextConfig {
 
 impl Default for ContextConfig {
     fn default() -> Self {
-        ContextConfig { budget_tokens: 6000 }
+        ContextConfig {
+            budget_tokens: 6000,
+        }
     }
 }
 
@@ -179,4 +181,338 @@ pub struct LogConfig {
     pub level: Option<String>,
     /// Log to this file instead of stderr.
     pub file: Option<PathBuf>,
+}
+
+/// Where a layer of configuration came from, for messages that say where to fix it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// `$XDG_CONFIG_HOME/agentls/config.toml`.
+    UserFile(PathBuf),
+    /// `.agentls.toml` in the workspace root.
+    WorkspaceFile(PathBuf),
+    /// The editor's `initializationOptions`.
+    InitializationOptions,
+    /// `workspace/didChangeConfiguration`.
+    EditorSettings,
+    /// `AGENTLS_*` environment variables.
+    Environment,
+    /// Command-line flags.
+    CommandLine,
+}
+
+impl std::fmt::Display for ConfigSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigSource::UserFile(path) | ConfigSource::WorkspaceFile(path) => {
+                write!(f, "{}", path.display())
+            }
+            ConfigSource::InitializationOptions => f.write_str("initializationOptions"),
+            ConfigSource::EditorSettings => f.write_str("editor settings"),
+            ConfigSource::Environment => f.write_str("environment"),
+            ConfigSource::CommandLine => f.write_str("command line"),
+        }
+    }
+}
+
+/// One layer: a partial configuration as JSON (TOML is converted on load).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConfigLayer {
+    pub source: ConfigSource,
+    pub value: serde_json::Value,
+}
+
+/// A key that was rejected, or a file that could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigProblem {
+    pub source: ConfigSource,
+    /// The dotted key (`approvals.policy`), empty when the whole layer is bad.
+    pub key: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.source, self.message)
+        } else {
+            write!(f, "{}: `{}`: {}", self.source, self.key, self.message)
+        }
+    }
+}
+
+/// The user's config file: `$XDG_CONFIG_HOME/agentls/config.toml`, else
+/// `~/.config/agentls/config.toml`.
+pub fn user_config_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    let base = env("XDG_CONFIG_HOME")
+        .filter(|dir| !dir.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|home| PathBuf::from(home).join(".config")))?;
+    Some(base.join("agentls").join("config.toml"))
+}
+
+/// The workspace's config file.
+pub fn workspace_config_path(root: &std::path::Path) -> PathBuf {
+    root.join(".agentls.toml")
+}
+
+/// Reads a TOML layer. A missing file is no layer; an unreadable or unparsable
+/// one is a problem naming the file and the line.
+pub fn load_toml_layer(
+    path: &std::path::Path,
+    source: ConfigSource,
+) -> Result<Option<ConfigLayer>, ConfigProblem> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => {
+            return Err(ConfigProblem {
+                source,
+                key: String::new(),
+                message: format!("cannot read the file: {error}"),
+            })
+        }
+    };
+    parse_toml_layer(&text, source).map(Some)
+}
+
+/// Parses TOML text into a layer.
+pub fn parse_toml_layer(text: &str, source: ConfigSource) -> Result<ConfigLayer, ConfigProblem> {
+    match toml::from_str::<serde_json::Value>(text) {
+        Ok(value) => Ok(ConfigLayer { source, value }),
+        Err(error) => Err(ConfigProblem {
+            source,
+            key: String::new(),
+            message: format!("not valid TOML: {}", error.message()),
+        }),
+    }
+}
+
+/// The layer the `AGENTLS_*` environment variables make.
+pub fn environment_layer(env: &dyn Fn(&str) -> Option<String>) -> Option<ConfigLayer> {
+    let mut value = serde_json::Map::new();
+    let mut set = |section: &str, key: &str, variable: &str| {
+        if let Some(text) = env(variable).filter(|text| !text.is_empty()) {
+            let entry = value
+                .entry(section.to_string())
+                .or_insert_with(|| serde_json::Value::Object(Default::default()));
+            if let serde_json::Value::Object(map) = entry {
+                map.insert(key.to_string(), serde_json::Value::String(text));
+            }
+        }
+    };
+    set("provider", "kind", "AGENTLS_PROVIDER");
+    set("provider", "base_url", "AGENTLS_BASE_URL");
+    set("provider", "model", "AGENTLS_MODEL");
+    set("log", "level", "AGENTLS_LOG");
+    if value.is_empty() {
+        return None;
+    }
+    Some(ConfigLayer {
+        source: ConfigSource::Environment,
+        value: serde_json::Value::Object(value),
+    })
+}
+
+/// Editors nest their settings under a section named after the server; accept both
+/// `{"agentls": {...}}` and the bare table.
+pub fn editor_layer(settings: &serde_json::Value, source: ConfigSource) -> Option<ConfigLayer> {
+    let value = settings.get("agentls").unwrap_or(settings);
+    match value {
+        serde_json::Value::Null => None,
+        serde_json::Value::Object(map) if map.is_empty() => None,
+        _ => Some(ConfigLayer {
+            source,
+            value: value.clone(),
+        }),
+    }
+}
+
+/// Merges layers over the defaults, lowest first. Each rejected key is reported
+/// and left out; everything else applies.
+pub fn merge(layers: &[ConfigLayer]) -> (Config, Vec<ConfigProblem>) {
+    let mut problems = Vec::new();
+    let mut merged = match serde_json::to_value(Config::default()) {
+        Ok(value) => value,
+        Err(error) => {
+            // Serialising plain data structs cannot fail; if it ever did, the
+            // defaults alone are still right.
+            tracing::error!(%error, "could not serialise the default configuration");
+            return (Config::default(), problems);
+        }
+    };
+    for layer in layers {
+        if !layer.value.is_object() {
+            problems.push(ConfigProblem {
+                source: layer.source.clone(),
+                key: String::new(),
+                message: format!("expected a table of settings, found {}", layer.value),
+            });
+            continue;
+        }
+        let mut candidate_layer = layer.value.clone();
+        // Each round removes one offending key; a layer has finitely many keys.
+        loop {
+            let mut candidate = merged.clone();
+            deep_merge(&mut candidate, &candidate_layer);
+            match deserialize_config(&candidate) {
+                Ok(_) => {
+                    merged = candidate;
+                    break;
+                }
+                Err((key, message)) => {
+                    let removed = remove_path(&mut candidate_layer, &key);
+                    problems.push(ConfigProblem {
+                        source: layer.source.clone(),
+                        key: key.clone(),
+                        message,
+                    });
+                    if !removed {
+                        // The fault is not in this layer's keys: drop the layer.
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    let config = deserialize_config(&merged).unwrap_or_default();
+    (config, problems)
+}
+
+fn deserialize_config(value: &serde_json::Value) -> Result<Config, (String, String)> {
+    serde_path_to_error::deserialize::<_, Config>(value).map_err(|error| {
+        // The path names the offending key itself, unknown fields included.
+        let key = error.path().to_string();
+        let inner = error.into_inner().to_string();
+        (key, inner)
+    })
+}
+
+fn deep_merge(base: &mut serde_json::Value, layer: &serde_json::Value) {
+    match (base, layer) {
+        (serde_json::Value::Object(base), serde_json::Value::Object(layer)) => {
+            for (key, value) in layer {
+                match base.get_mut(key) {
+                    Some(existing) if existing.is_object() && value.is_object() => {
+                        deep_merge(existing, value)
+                    }
+                    _ => {
+                        base.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+        }
+        (base, layer) => *base = layer.clone(),
+    }
+}
+
+/// Removes `a.b.c` from a JSON object; false when the path is not there.
+fn remove_path(value: &mut serde_json::Value, dotted: &str) -> bool {
+    let parts: Vec<&str> = dotted.split('.').filter(|part| !part.is_empty()).collect();
+    let Some((last, parents)) = parts.split_last() else {
+        return false;
+    };
+    let mut current = value;
+    for part in parents {
+        match current.get_mut(*part) {
+            Some(next) => current = next,
+            None => return false,
+        }
+    }
+    // A key inside a list or map value (`headers.X`) is removed whole at the
+    // deepest object that holds it.
+    match current.as_object_mut() {
+        Some(map) => map.remove(*last).is_some(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn layer(source: ConfigSource, value: serde_json::Value) -> ConfigLayer {
+        ConfigLayer { source, value }
+    }
+
+    #[test]
+    fn later_layers_override_earlier_ones_key_by_key() {
+        let user = parse_toml_layer(
+            "[provider]\nkind = \"anthropic\"\nmodel = \"claude\"\n[approvals]\npolicy = \"untrusted\"\n",
+            ConfigSource::UserFile("/home/u/.config/agentls/config.toml".into()),
+        )
+        .unwrap();
+        let workspace = parse_toml_layer(
+            "[provider]\nmodel = \"local\"\n",
+            ConfigSource::WorkspaceFile("/w/.agentls.toml".into()),
+        )
+        .unwrap();
+        let env = environment_layer(&|name| {
+            (name == "AGENTLS_BASE_URL").then(|| "http://127.0.0.1:9/v1".to_string())
+        })
+        .unwrap();
+        let (config, problems) = merge(&[user, workspace, env]);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(config.provider.kind, Some(ProviderKind::Anthropic));
+        assert_eq!(config.provider.model.as_deref(), Some("local"));
+        assert_eq!(
+            config.provider.base_url.as_deref(),
+            Some("http://127.0.0.1:9/v1")
+        );
+        assert_eq!(config.approvals.policy, ApprovalPolicy::Untrusted);
+        assert_eq!(config.approvals.timeout_secs, 300);
+    }
+
+    #[test]
+    fn a_bad_key_is_named_and_dropped_and_the_rest_applies() {
+        let (config, problems) = merge(&[layer(
+            ConfigSource::InitializationOptions,
+            json!({"approvals": {"policy": "sometimes", "timeout_secs": 5}, "sandbox": {"polcy": "read-only"}}),
+        )]);
+        let shown: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        expect_test::expect![[r#"
+            [
+                "initializationOptions: `approvals.policy`: unknown variant `sometimes`, expected one of `untrusted`, `on-request`, `never`",
+                "initializationOptions: `sandbox.polcy`: unknown field `polcy`, expected one of `policy`, `command_timeout_secs`, `pass_env`",
+            ]
+        "#]]
+        .assert_debug_eq(&shown);
+        assert_eq!(config.approvals.policy, ApprovalPolicy::OnRequest);
+        assert_eq!(config.approvals.timeout_secs, 5);
+    }
+
+    #[test]
+    fn broken_toml_names_the_file_and_keeps_defaults() {
+        let problem = parse_toml_layer(
+            "[provider\nkind = 1",
+            ConfigSource::WorkspaceFile("/w/.agentls.toml".into()),
+        )
+        .unwrap_err();
+        assert!(
+            problem
+                .to_string()
+                .starts_with("/w/.agentls.toml: not valid TOML"),
+            "{problem}"
+        );
+    }
+
+    #[test]
+    fn editor_settings_may_be_nested_under_agentls() {
+        let nested = editor_layer(
+            &json!({"agentls": {"context": {"budget_tokens": 100}}}),
+            ConfigSource::EditorSettings,
+        )
+        .unwrap();
+        let (config, problems) = merge(&[nested]);
+        assert!(problems.is_empty());
+        assert_eq!(config.context.budget_tokens, 100);
+        assert!(editor_layer(&json!(null), ConfigSource::EditorSettings).is_none());
+    }
+
+    #[test]
+    fn a_layer_that_is_not_a_table_is_rejected_whole() {
+        let (config, problems) = merge(&[layer(ConfigSource::EditorSettings, json!([1, 2]))]);
+        assert_eq!(config, Config::default());
+        assert_eq!(problems.len(), 1);
+    }
 }

@@ -1,1 +1,81 @@
-fn main() {}
+//! The `agentls` command: the language server on stdio (what editors start), and
+//! its subcommands.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "agentls",
+    version,
+    about = "A language server that runs a coding agent behind any LSP editor",
+    long_about = "A language server that runs a coding agent behind any LSP editor.\n\n\
+        Without a subcommand, agentls speaks LSP on stdin/stdout: point your editor at \
+        `agentls` (or `agentls --stdio`). See docs/editors/ for Neovim, Helix and VS Code."
+)]
+struct Cli {
+    /// Speak LSP over stdin/stdout (the default; accepted because editors pass it).
+    #[arg(long, global = false)]
+    stdio: bool,
+    /// Append logs to this file instead of stderr.
+    #[arg(long, value_name = "PATH")]
+    log_file: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let user_config_level = user_log_settings();
+    let log_file = cli.log_file.clone().or(user_config_level.1);
+    if let Err(error) = agentls::logging::init(log_file.as_deref(), user_config_level.0.as_deref())
+    {
+        // Logging is not up yet: stderr is the only place left to say so.
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("agentls: cannot open the log file: {error}");
+        }
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!(%error, "cannot start the async runtime");
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command {
+        None => {
+            let _ = cli.stdio;
+            let end = runtime.block_on(agentls::serve(tokio::io::stdin(), tokio::io::stdout()));
+            tracing::info!(?end, "session ended");
+            ExitCode::from(end.exit_code() as u8)
+        }
+    }
+}
+
+/// The log level and file from the user's config file, read before the server
+/// starts so that logging is set up from the first message.
+fn user_log_settings() -> (Option<String>, Option<PathBuf>) {
+    let env = |name: &str| std::env::var(name).ok();
+    let Some(path) = agentls_core::config::user_config_path(&env) else {
+        return (None, None);
+    };
+    let source = agentls_core::config::ConfigSource::UserFile(path.clone());
+    match agentls_core::config::load_toml_layer(&path, source) {
+        Ok(Some(layer)) => {
+            let (config, _) = agentls_core::config::merge(&[layer]);
+            (config.log.level, config.log.file)
+        }
+        _ => (None, None),
+    }
+}

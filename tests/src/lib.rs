@@ -1,1 +1,4 @@
+//! Test support for agentls's end-to-end tests: an LSP client over real framing
+//! (in-process or against the binary) and a fake model provider on 127.0.0.1.
 
+pub mod client;

@@ -1,0 +1,8 @@
+//! One module per LSP method (or per tight family of methods). Each is a plain
+//! function over the shared `State`.
+
+pub mod code_action;
+pub mod configuration;
+pub mod document_state;
+pub mod document_sync;
+pub mod initialize;

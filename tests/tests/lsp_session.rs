@@ -1,0 +1,183 @@
+//! The life of a session as an editor sees it: initialize (encoding negotiation,
+//! capabilities), the lifecycle errors the spec names, configuration problems, and
+//! the exit codes. Each runs in-process; a few also against the binary.
+
+use agentls_tests::client::{file_uri, TestClient, TestEnv};
+use expect_test::expect;
+use serde_json::{json, Value};
+
+fn utf8_capable() -> Value {
+    json!({"general": {"positionEncodings": ["utf-8", "utf-16"]}})
+}
+
+#[tokio::test]
+async fn initialize_answers_capabilities_and_picks_utf8_when_offered() {
+    let mut client = TestClient::in_process();
+    let response = client.initialize(utf8_capable(), None).await;
+    let mut result = response["result"].clone();
+    result["serverInfo"]["version"] = json!("<version>");
+    expect![[r#"
+        {
+          "capabilities": {
+            "codeActionProvider": {
+              "codeActionKinds": [
+                "quickfix",
+                "refactor.rewrite"
+              ],
+              "resolveProvider": false
+            },
+            "positionEncoding": "utf-8",
+            "textDocumentSync": {
+              "change": 2,
+              "openClose": true,
+              "save": {
+                "includeText": false
+              }
+            }
+          },
+          "serverInfo": {
+            "name": "agentls",
+            "version": "<version>"
+          }
+        }"#]]
+    .assert_eq(&serde_json::to_string_pretty(&result).unwrap());
+    assert_eq!(client.shutdown_and_exit().await, 0);
+}
+
+#[tokio::test]
+async fn utf16_is_chosen_when_the_client_offers_nothing_else() {
+    for offered in [
+        json!({}),
+        json!({"general": {"positionEncodings": ["utf-16"]}}),
+        json!({"general": {"positionEncodings": ["utf-32", "utf-16"]}}),
+    ] {
+        let mut client = TestClient::in_process();
+        let response = client.initialize(offered.clone(), None).await;
+        assert_eq!(
+            response["result"]["capabilities"]["positionEncoding"], "utf-16",
+            "offered {offered}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn requests_before_initialize_are_refused_with_server_not_initialized() {
+    let mut client = TestClient::in_process();
+    let response = client
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": "file:///a.rs"}, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "context": {"diagnostics": []}}),
+        )
+        .await;
+    expect![[
+        r#"{"error":{"code":-32002,"message":"Server not initialized"},"id":1,"jsonrpc":"2.0"}"#
+    ]]
+    .assert_eq(&response.to_string());
+    // The session still works afterwards.
+    let response = client.initialize(json!({}), None).await;
+    assert!(response["result"]["capabilities"].is_object());
+}
+
+#[tokio::test]
+async fn requests_after_shutdown_are_invalid_and_exit_then_ends_with_zero() {
+    let mut client = TestClient::in_process();
+    client.initialize(json!({}), None).await;
+    let shutdown = client.request("shutdown", Value::Null).await;
+    assert_eq!(shutdown["result"], Value::Null);
+    let after = client.request("textDocument/codeAction", json!({})).await;
+    assert_eq!(after["error"]["code"], -32600, "{after}");
+    client.notify("exit", Value::Null).await;
+    assert_eq!(client.close_input().await, 0);
+}
+
+#[tokio::test]
+async fn exit_without_shutdown_ends_with_one() {
+    let mut client = TestClient::in_process();
+    client.initialize(json!({}), None).await;
+    client.notify("exit", Value::Null).await;
+    assert_eq!(client.close_input().await, 1);
+}
+
+#[tokio::test]
+async fn unknown_methods_and_wrong_param_types_get_their_codes() {
+    let mut client = TestClient::in_process();
+    client.initialize(json!({}), None).await;
+    let unknown = client.request("agent/noSuchThing", json!({})).await;
+    assert_eq!(unknown["error"]["code"], -32601, "{unknown}");
+    let wrong = client
+        .request("textDocument/codeAction", json!({"textDocument": 5}))
+        .await;
+    assert_eq!(wrong["error"]["code"], -32602, "{wrong}");
+    // Unknown notifications are ignored without an answer; the next request works.
+    client.notify("$/unknownNotification", json!({})).await;
+    let again = client.request("agent/noSuchThing", json!({})).await;
+    assert_eq!(again["id"], 4);
+}
+
+#[tokio::test]
+async fn invalid_configuration_is_shown_by_key_and_defaults_are_kept() {
+    let workspace = tempfile::tempdir().unwrap();
+    std::fs::write(
+        workspace.path().join(".agentls.toml"),
+        "[approvals]\npolicy = \"sometimes\"\n[sandbox]\npolicy = \"read-only\"\n",
+    )
+    .unwrap();
+    let config_home = tempfile::tempdir().unwrap();
+    let mut client = TestClient::in_process_with_env(
+        TestEnv::new().var("XDG_CONFIG_HOME", config_home.path().to_str().unwrap()),
+    );
+    client
+        .initialize_with(json!({
+            "processId": null,
+            "rootUri": file_uri(workspace.path()),
+            "capabilities": {},
+            "initializationOptions": {"agentls": {"context": {"budget_tokens": "lots"}}}
+        }))
+        .await;
+    let first = client.recv_method("window/showMessage").await;
+    let second = client.recv_method("window/showMessage").await;
+    let shown = [first, second].map(|message| {
+        message["params"]["message"]
+            .as_str()
+            .unwrap()
+            .replace(workspace.path().to_str().unwrap(), "<root>")
+    });
+    expect![[r#"
+        [
+            "agentls: invalid configuration: <root>/.agentls.toml: `approvals.policy`: unknown variant `sometimes`, expected one of `untrusted`, `on-request`, `never` (using the default instead)",
+            "agentls: invalid configuration: initializationOptions: `context.budget_tokens`: invalid type: string \"lots\", expected u32 (using the default instead)",
+        ]
+    "#]]
+    .assert_debug_eq(&shown);
+
+    // didChangeConfiguration is checked the same way.
+    client
+        .notify(
+            "workspace/didChangeConfiguration",
+            json!({"settings": {"agentls": {"approvals": {"timeout_secs": -1}}}}),
+        )
+        .await;
+    let third = client.recv_method("window/showMessage").await;
+    assert!(
+        third["params"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("editor settings: `approvals.timeout_secs`"),
+        "{third}"
+    );
+}
+
+#[tokio::test]
+async fn the_binary_serves_a_session_over_stdio_and_exits_zero() {
+    let mut client = TestClient::spawn_binary(TestEnv::new(), &["--stdio"]);
+    let response = client.initialize(utf8_capable(), None).await;
+    assert_eq!(response["result"]["serverInfo"]["name"], "agentls");
+    assert_eq!(client.shutdown_and_exit().await, 0);
+}
+
+#[tokio::test]
+async fn the_binary_exits_one_when_stdin_closes_without_exit() {
+    let mut client = TestClient::spawn_binary(TestEnv::new(), &[]);
+    client.initialize(json!({}), None).await;
+    assert_eq!(client.close_input().await, 1);
+}
