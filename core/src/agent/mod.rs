@@ -1,1 +1,291 @@
-//! (being written)
+//! The agent loop: threads and turns. An [`Agent`] holds what every thread shares
+//! (provider, workspace, command runner, configuration, data directory, clock) and
+//! starts or resumes threads. Each thread is one tokio task that owns all of the
+//! thread's state; front ends reach it only through its [`Thread`] handle: ops in,
+//! events out (see `crate::protocol`).
+//!
+//! Back-pressure: both channels are bounded. A front end that stops reading events
+//! stalls its thread at the next event (which in turn stops reading the model's
+//! stream), it never grows memory; `submit` waits while `OP_CAPACITY` ops are
+//! queued. A front end that reads events on one task and submits ops on another
+//! cannot deadlock; one that does both on one task must keep reading events while
+//! it submits.
+//!
+//! Map of the submodules:
+//! - `thread`: the task of one thread, idle between turns, and its state;
+//! - `inbox`: ops arriving while a turn runs (interrupt, steer, approvals);
+//! - `turn`: one turn, model call after model call until the model stops;
+//! - `sampling`: one model call with retries, relaying the stream as events;
+//! - `tool_calls`: running the tools a model call asked for;
+//! - `prompt`: the stable prompt prefix and the requests built on it;
+//! - `compaction`: replacing old history with a hand-off summary.
+
+mod compaction;
+mod inbox;
+mod prompt;
+mod sampling;
+mod thread;
+mod tool_calls;
+mod turn;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+
+use crate::config::Config;
+use crate::model::Provider;
+use crate::process::CommandRunner;
+use crate::protocol::{Event, Op, ThreadId, ThreadItem};
+use crate::rollout::{self, RolloutError, ThreadSummary};
+use crate::workspace::Workspace;
+
+/// How many ops may wait for a thread to take them.
+pub const OP_CAPACITY: usize = 64;
+/// How many events may wait for the front end to read them.
+pub const EVENT_CAPACITY: usize = 512;
+
+/// The time, as the loop sees it: the date in the environment context and the
+/// timestamps in rollouts come from here.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// What the environment context tells the model about the machine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvironmentInfo {
+    /// "linux", "macos", …
+    pub os: String,
+    /// The user's shell ("bash", "zsh").
+    pub shell: String,
+}
+
+impl EnvironmentInfo {
+    /// This machine: `std::env::consts::OS` and the name of `$SHELL`.
+    pub fn detect() -> EnvironmentInfo {
+        let shell = std::env::var("SHELL")
+            .ok()
+            .and_then(|path| {
+                Path::new(&path)
+                    .file_name()
+                    .map(|name| name.to_string_lossy().into_owned())
+            })
+            .unwrap_or_else(|| "bash".to_string());
+        EnvironmentInfo {
+            os: std::env::consts::OS.to_string(),
+            shell,
+        }
+    }
+}
+
+/// Why a thread could not be started or resumed.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error(transparent)]
+    Rollout(#[from] RolloutError),
+}
+
+/// What every thread of an agent shares. Read-only: each thread owns its own state.
+pub(crate) struct Shared {
+    pub(crate) provider: Arc<dyn Provider>,
+    pub(crate) workspace: Arc<dyn Workspace>,
+    pub(crate) runner: Arc<dyn CommandRunner>,
+    pub(crate) config: Config,
+    pub(crate) data_dir: PathBuf,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) environment: EnvironmentInfo,
+}
+
+/// Starts and resumes threads. Cheap to clone; threads run on their own tasks, so
+/// several run at once.
+#[derive(Clone)]
+pub struct Agent {
+    shared: Arc<Shared>,
+}
+
+/// How to start a thread.
+#[derive(Clone, Debug, Default)]
+pub struct ThreadOptions {
+    /// The working directory of the thread's commands; the workspace root when
+    /// unset. AGENTS.md files are read from the root down to it.
+    pub cwd: Option<PathBuf>,
+}
+
+impl Agent {
+    /// An agent over these seams. Rollouts go to `<data_dir>/threads/`.
+    pub fn new(
+        config: Config,
+        provider: Arc<dyn Provider>,
+        workspace: Arc<dyn Workspace>,
+        runner: Arc<dyn CommandRunner>,
+        data_dir: PathBuf,
+    ) -> Agent {
+        Agent {
+            shared: Arc::new(Shared {
+                provider,
+                workspace,
+                runner,
+                config,
+                data_dir,
+                clock: Arc::new(SystemClock),
+                environment: EnvironmentInfo::detect(),
+            }),
+        }
+    }
+
+    /// The same agent with another clock (tests pin the date with it).
+    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Agent {
+        self.rebuild(|shared| shared.clock = clock)
+    }
+
+    /// The same agent with another environment description.
+    pub fn with_environment(self, environment: EnvironmentInfo) -> Agent {
+        self.rebuild(|shared| shared.environment = environment)
+    }
+
+    fn rebuild(self, change: impl FnOnce(&mut Shared)) -> Agent {
+        let mut shared = Shared {
+            provider: self.shared.provider.clone(),
+            workspace: self.shared.workspace.clone(),
+            runner: self.shared.runner.clone(),
+            config: self.shared.config.clone(),
+            data_dir: self.shared.data_dir.clone(),
+            clock: self.shared.clock.clone(),
+            environment: self.shared.environment.clone(),
+        };
+        change(&mut shared);
+        Agent {
+            shared: Arc::new(shared),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.shared.data_dir
+    }
+
+    /// Start a new thread: its prompt prefix is fixed now (environment, date,
+    /// AGENTS.md) and its rollout created. Must be called within a tokio runtime.
+    pub fn start_thread(&self, options: ThreadOptions) -> Result<Thread, AgentError> {
+        let (state, events) = thread::ThreadState::create(self.shared.clone(), options)?;
+        Ok(self.spawn(state, events, Vec::new(), false))
+    }
+
+    /// Continue a thread from its rollout. The thread's past items come with the
+    /// handle (`Thread::past_items`); its next request is byte for byte the one it
+    /// would have sent had it never stopped.
+    pub fn resume_thread(&self, id: &ThreadId) -> Result<Thread, AgentError> {
+        let loaded = rollout::load(&self.shared.data_dir, id)?;
+        let past_items = loaded.items.iter().map(|(_, item)| item.clone()).collect();
+        let (state, events) = thread::ThreadState::resume(self.shared.clone(), loaded)?;
+        Ok(self.spawn(state, events, past_items, true))
+    }
+
+    /// Every thread in the data directory, most recently updated first.
+    pub fn list_threads(&self) -> Result<Vec<ThreadSummary>, AgentError> {
+        Ok(rollout::list_threads(&self.shared.data_dir)?)
+    }
+
+    fn spawn(
+        &self,
+        state: thread::ThreadState,
+        events: mpsc::Receiver<Event>,
+        past_items: Vec<ThreadItem>,
+        resumed: bool,
+    ) -> Thread {
+        let id = state.id().clone();
+        let (ops_tx, ops_rx) = mpsc::channel(OP_CAPACITY);
+        let task = tokio::spawn(thread::run(state, ops_rx, resumed));
+        Thread {
+            handle: ThreadHandle { id, ops: ops_tx },
+            events,
+            past_items,
+            task,
+        }
+    }
+}
+
+/// A running thread: submit ops, read events. Dropping it (or its op side, see
+/// `into_parts`) shuts the thread down: a running turn is interrupted and recorded
+/// as such, so the thread can be resumed.
+pub struct Thread {
+    handle: ThreadHandle,
+    events: mpsc::Receiver<Event>,
+    past_items: Vec<ThreadItem>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Thread {
+    pub fn id(&self) -> &ThreadId {
+        &self.handle.id
+    }
+
+    /// Submit an op; waits only while the op queue is full.
+    pub async fn submit(&self, op: Op) -> Result<(), ThreadClosed> {
+        self.handle.submit(op).await
+    }
+
+    /// The next event; `None` once the thread has ended.
+    pub async fn next_event(&mut self) -> Option<Event> {
+        self.events.recv().await
+    }
+
+    /// The items of a resumed thread as they were before it stopped.
+    pub fn past_items(&self) -> &[ThreadItem] {
+        &self.past_items
+    }
+
+    /// A cloneable op sender, the event receiver, and the task (which ends after
+    /// `Op::Shutdown` or once every op sender is dropped).
+    pub fn into_parts(
+        self,
+    ) -> (
+        ThreadHandle,
+        mpsc::Receiver<Event>,
+        tokio::task::JoinHandle<()>,
+    ) {
+        (self.handle, self.events, self.task)
+    }
+}
+
+/// The op side of a thread; clone it to submit from several places.
+#[derive(Clone, Debug)]
+pub struct ThreadHandle {
+    id: ThreadId,
+    ops: mpsc::Sender<Op>,
+}
+
+/// The thread has ended and takes no more ops.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("thread {0} has ended")]
+pub struct ThreadClosed(pub ThreadId);
+
+impl ThreadHandle {
+    pub fn id(&self) -> &ThreadId {
+        &self.id
+    }
+
+    pub async fn submit(&self, op: Op) -> Result<(), ThreadClosed> {
+        self.ops
+            .send(op)
+            .await
+            .map_err(|_| ThreadClosed(self.id.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests;
