@@ -1,1 +1,101 @@
-//! (being written)
+//! Runs the agent's commands inside a sandbox, so that an approved `cargo test`
+//! cannot run a build script that writes outside the workspace or phones home.
+//!
+//! Two halves, in two processes:
+//!
+//! - [`SandboxedRunner`] (in the server) implements [`CommandRunner`]: it starts
+//!   `<helper> sandbox --policy … -- CMD…` in a new session and process group, with
+//!   secret-looking environment variables removed, streams and caps the output,
+//!   and kills the whole group on timeout or when the command's main process exits.
+//! - [`sandbox_main`] (the helper mode of the same binary) confines *itself* —
+//!   `no_new_privs`, a mount namespace that makes `<root>/.git` read-only, Landlock,
+//!   seccomp — and then execs the command. The server is never confined.
+//!
+//! `docs/security.md` is the user-facing description of what this enforces.
+//!
+//! [`CommandRunner`]: crate::process::CommandRunner
+
+mod capture;
+mod denial;
+mod env_scrub;
+mod helper;
+#[cfg(target_os = "linux")]
+mod linux;
+mod runner;
+mod support;
+
+pub use denial::describe_denial;
+pub use env_scrub::{is_secret_env, SECRET_ENV_NAMES};
+pub use helper::{sandbox_main, SandboxArgs, SandboxArgsError, SANDBOX_SUBCOMMAND};
+pub use runner::{SandboxedRunner, DEFAULT_OUTPUT_CAP};
+pub use support::{
+    landlock_support, sandbox_support, LandlockSupport, SandboxSupport, SandboxWarning,
+    SandboxWarningKind,
+};
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::process::SandboxPolicy;
+
+impl SandboxPolicy {
+    /// The name used in the configuration and on the `agentls sandbox` command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SandboxPolicy::ReadOnly => "read-only",
+            SandboxPolicy::WorkspaceWrite => "workspace-write",
+            SandboxPolicy::FullAccess => "full-access",
+        }
+    }
+
+    /// Whether the policy confines the command at all.
+    pub fn is_enforcing(self) -> bool {
+        self != SandboxPolicy::FullAccess
+    }
+}
+
+impl fmt::Display for SandboxPolicy {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+/// A policy name that is not one of `read-only`, `workspace-write`, `full-access`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown sandbox policy `{0}` (expected read-only, workspace-write or full-access)")]
+pub struct UnknownPolicy(pub String);
+
+impl FromStr for SandboxPolicy {
+    type Err = UnknownPolicy;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        match name {
+            "read-only" => Ok(SandboxPolicy::ReadOnly),
+            "workspace-write" => Ok(SandboxPolicy::WorkspaceWrite),
+            "full-access" => Ok(SandboxPolicy::FullAccess),
+            other => Err(UnknownPolicy(other.to_owned())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sandbox_policy_names_round_trip() {
+        for policy in [
+            SandboxPolicy::ReadOnly,
+            SandboxPolicy::WorkspaceWrite,
+            SandboxPolicy::FullAccess,
+        ] {
+            assert_eq!(policy.as_str().parse::<SandboxPolicy>(), Ok(policy));
+            // The serde name (config files) and the command-line name agree.
+            assert_eq!(
+                serde_json::to_string(&policy).unwrap(),
+                format!("\"{policy}\"")
+            );
+        }
+        assert!("none".parse::<SandboxPolicy>().is_err());
+    }
+}

