@@ -27,10 +27,24 @@ struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
-enum Command {}
+enum Command {
+    /// Run CMD confined by a sandbox policy (what agentls does for every command
+    /// the agent runs): `agentls sandbox --policy read-only|workspace-write|full-access
+    /// [--writable-root DIR]… [--cwd DIR] [--tmpdir DIR] -- CMD…`
+    #[command(disable_help_flag = true)]
+    Sandbox {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
+        args: Vec<std::ffi::OsString>,
+    },
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Sandbox { args }) = &cli.command {
+        // The sandbox helper confines itself and execs the command: no logging,
+        // no runtime, nothing on stdout but the command's own output.
+        return sandbox(args);
+    }
     let user_config_level = user_log_settings();
     let log_file = cli.log_file.clone().or(user_config_level.1);
     if let Err(error) = agentls::logging::init(log_file.as_deref(), user_config_level.0.as_deref())
@@ -54,6 +68,7 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
+        Some(Command::Sandbox { .. }) => ExitCode::from(2),
         None => {
             let _ = cli.stdio;
             let end = runtime.block_on(agentls::serve(tokio::io::stdin(), tokio::io::stdout()));
@@ -77,5 +92,22 @@ fn user_log_settings() -> (Option<String>, Option<PathBuf>) {
             (config.log.level, config.log.file)
         }
         _ => (None, None),
+    }
+}
+
+fn sandbox(args: &[std::ffi::OsString]) -> ExitCode {
+    match agentls_core::sandbox::SandboxArgs::parse_from(args) {
+        Ok(args) => {
+            let code = agentls_core::sandbox::sandbox_main(args);
+            ExitCode::from(u8::try_from(code).unwrap_or(1))
+        }
+        Err(error) => {
+            // The helper's caller reads its stderr; there is no log yet.
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("agentls sandbox: {error}");
+            }
+            ExitCode::from(2)
+        }
     }
 }
