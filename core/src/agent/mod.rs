@@ -105,6 +105,9 @@ pub(crate) struct Shared {
     pub(crate) data_dir: PathBuf,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) environment: EnvironmentInfo,
+    /// The runner cannot confine commands: ask before every command unless the
+    /// approval policy is `never`.
+    pub(crate) unconfined: bool,
 }
 
 /// Starts and resumes threads. Cheap to clone; threads run on their own tasks, so
@@ -140,6 +143,7 @@ impl Agent {
                 data_dir,
                 clock: Arc::new(SystemClock),
                 environment: EnvironmentInfo::detect(),
+                unconfined: false,
             }),
         }
     }
@@ -154,6 +158,13 @@ impl Agent {
         self.rebuild(|shared| shared.environment = environment)
     }
 
+    /// Say that the runner cannot confine commands on this machine
+    /// (`SandboxedRunner::every_command_needs_approval`): every command then needs
+    /// approval, unless the approval policy is `never`.
+    pub fn with_unconfined_commands(self, unconfined: bool) -> Agent {
+        self.rebuild(|shared| shared.unconfined = unconfined)
+    }
+
     fn rebuild(self, change: impl FnOnce(&mut Shared)) -> Agent {
         let mut shared = Shared {
             provider: self.shared.provider.clone(),
@@ -163,6 +174,7 @@ impl Agent {
             data_dir: self.shared.data_dir.clone(),
             clock: self.shared.clock.clone(),
             environment: self.shared.environment.clone(),
+            unconfined: self.shared.unconfined,
         };
         change(&mut shared);
         Agent {

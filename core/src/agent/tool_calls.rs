@@ -365,8 +365,12 @@ async fn run_shell(
         )
         .await;
 
-    if !state.approved_commands.contains(&argv) && approval::needs_approval(approval_policy, &argv)
-    {
+    let needs_approval = if state.shared.unconfined {
+        approval_policy != ApprovalPolicy::Never
+    } else {
+        approval::needs_approval(approval_policy, &argv)
+    };
+    if needs_approval && !state.approved_commands.contains(&argv) {
         let decision = ask(
             state,
             inbox,

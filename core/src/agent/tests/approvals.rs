@@ -236,3 +236,19 @@ async fn agent_never_escalates_under_the_never_policy() {
         "{output}"
     );
 }
+
+#[tokio::test]
+async fn agent_asks_about_every_command_when_the_sandbox_cannot_confine() {
+    let harness = harness(
+        config(ApprovalPolicy::OnRequest),
+        vec![shell_call("c1", &["ls"]), text("Listed.")],
+    );
+    let agent = harness.agent.clone().with_unconfined_commands(true);
+    let mut thread = agent.start_thread(ThreadOptions::default()).unwrap();
+    input(&thread, "list").await;
+    let (id, escalation) = wait_approval(&mut thread).await;
+    assert!(!escalation);
+    decide(&thread, id, ReviewDecision::Approved).await;
+    events_until(&mut thread, is_turn_end).await;
+    assert_eq!(harness.runner.argvs(), [["ls"]]);
+}
