@@ -28,6 +28,10 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run one task headless, like `codex exec`: events as text (or --json lines),
+    /// edits written to disk. Exit status: 0 completed, 1 failed, 2 usage or
+    /// configuration error, 130 interrupted.
+    Exec(agentls::exec::ExecArgs),
     /// Run CMD confined by a sandbox policy (what agentls does for every command
     /// the agent runs): `agentls sandbox --policy read-only|workspace-write|full-access
     /// [--writable-root DIR]… [--cwd DIR] [--tmpdir DIR] -- CMD…`
@@ -69,6 +73,18 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Some(Command::Sandbox { .. }) => ExitCode::from(2),
+        Some(Command::Exec(args)) => match runtime.block_on(agentls::exec::run(args)) {
+            Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+            Err(error) => {
+                tracing::error!("{error:#}");
+                // exec's user reads the terminal, not a log.
+                #[allow(clippy::print_stderr)]
+                {
+                    eprintln!("agentls exec: {error:#}");
+                }
+                ExitCode::from(2)
+            }
+        },
         None => {
             let _ = cli.stdio;
             let end = runtime.block_on(agentls::serve(tokio::io::stdin(), tokio::io::stdout()));
