@@ -1,1 +1,484 @@
-//! (being written)
+//! The server's copy of every open document: the text the editor holds, kept in
+//! step with didOpen/didChange/didClose/didSave, with a syntax tree for known
+//! languages, handed to readers as immutable snapshots.
+//!
+//! One writer (the server's ordered notification dispatcher) applies changes;
+//! any number of threads read. A change is applied to a private copy of the
+//! document and published in one swap, so a reader sees a document either before
+//! or after a whole `didChange`, never in between. Snapshots are cheap: an `Arc`
+//! of a document whose rope and tree share their nodes with later versions.
+
+mod position;
+mod syntax;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use agentls_core::language::Language;
+use lsp_types::{Position, Range, TextDocumentContentChangeEvent, Uri};
+use ropey::Rope;
+use tree_sitter::Tree;
+
+pub use position::{
+    byte_to_position, char_to_position, position_to_byte, position_to_char, PositionEncoding,
+};
+pub use syntax::MAX_TREE_BYTES;
+
+use syntax::Parsers;
+
+/// Why the store refused or adjusted a notification. None is retried: the server
+/// logs it and shows it to the user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DocumentError {
+    /// A change, close or save named a document that is not open.
+    #[error("document {} is not open", .uri.as_str())]
+    UnknownUri { uri: Uri },
+    /// A change's range starts after it ends. The whole notification was refused
+    /// and the document keeps its previous text and version: from here on the
+    /// store no longer matches the editor.
+    #[error(
+        "change {index} to {} version {version} has range {} whose start is after its end; the notification was not applied",
+        .uri.as_str(),
+        DisplayRange(.range)
+    )]
+    InvalidRange {
+        uri: Uri,
+        version: i32,
+        /// The change's index in the notification's `contentChanges`.
+        index: usize,
+        range: Range,
+    },
+    /// didOpen for a document already open. Not a failure of the open: the new
+    /// text and version replaced the old ones.
+    #[error(
+        "document {} was already open at version {previous_version}; replaced by version {version}",
+        .uri.as_str()
+    )]
+    Reopened {
+        uri: Uri,
+        previous_version: i32,
+        version: i32,
+    },
+}
+
+/// Something suspicious about a notification that was nevertheless applied,
+/// because the editor's text is the truth.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DocumentWarning {
+    /// didChange with a version not greater than the one held.
+    #[error(
+        "version {received} of {} is not greater than the current version {current}; applied anyway",
+        .uri.as_str()
+    )]
+    VersionNotIncreased {
+        uri: Uri,
+        current: i32,
+        received: i32,
+    },
+    /// didSave carried a text different from the one held: an earlier change was
+    /// lost or misapplied. The saved text replaced it.
+    #[error(
+        "the text saved for {} differs from version {version} held by the server; replaced by the saved text",
+        .uri.as_str()
+    )]
+    SavedTextDiffers { uri: Uri, version: i32 },
+}
+
+/// What applying a notification did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeReport {
+    /// The document's version now.
+    pub version: i32,
+    /// Applied anyway; for the server to log and show.
+    pub warnings: Vec<DocumentWarning>,
+}
+
+/// One version of one open document, immutable and cheap to clone.
+#[derive(Clone)]
+pub struct DocumentSnapshot(Arc<Document>);
+
+#[derive(Clone)]
+struct Document {
+    uri: Uri,
+    language_id: String,
+    language: Option<Language>,
+    version: i32,
+    text: Rope,
+    /// `Some` exactly when `language` is known and the text is at most
+    /// `MAX_TREE_BYTES` long.
+    tree: Option<Tree>,
+    encoding: PositionEncoding,
+    /// Whether the text may hold a CR without an LF after it (see `syntax`).
+    lone_cr: bool,
+}
+
+impl DocumentSnapshot {
+    pub fn uri(&self) -> &Uri {
+        &self.0.uri
+    }
+
+    /// The version the editor gave this text.
+    pub fn version(&self) -> i32 {
+        self.0.version
+    }
+
+    /// The `languageId` the editor opened the document with.
+    pub fn language_id(&self) -> &str {
+        &self.0.language_id
+    }
+
+    /// The language, from `languageId` or else the URI's file extension.
+    pub fn language(&self) -> Option<Language> {
+        self.0.language
+    }
+
+    pub fn text(&self) -> &Rope {
+        &self.0.text
+    }
+
+    /// The syntax tree of exactly this text; `None` for plain text and for
+    /// documents over `MAX_TREE_BYTES`.
+    pub fn tree(&self) -> Option<&Tree> {
+        self.0.tree.as_ref()
+    }
+
+    /// The encoding of the positions exchanged with the client.
+    pub fn encoding(&self) -> PositionEncoding {
+        self.0.encoding
+    }
+
+    /// `position_to_char` in this document and encoding.
+    pub fn position_to_char(&self, position: Position) -> usize {
+        position_to_char(&self.0.text, position, self.0.encoding)
+    }
+
+    /// `position_to_byte` in this document and encoding.
+    pub fn position_to_byte(&self, position: Position) -> usize {
+        position_to_byte(&self.0.text, position, self.0.encoding)
+    }
+
+    /// `char_to_position` in this document and encoding.
+    pub fn char_to_position(&self, char_index: usize) -> Position {
+        char_to_position(&self.0.text, char_index, self.0.encoding)
+    }
+
+    /// `byte_to_position` in this document and encoding.
+    pub fn byte_to_position(&self, byte_index: usize) -> Position {
+        byte_to_position(&self.0.text, byte_index, self.0.encoding)
+    }
+}
+
+impl fmt::Debug for DocumentSnapshot {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The text stays out: it may be large, and file bodies are logged at trace
+        // level only.
+        formatter
+            .debug_struct("DocumentSnapshot")
+            .field("uri", &self.0.uri.as_str())
+            .field("version", &self.0.version)
+            .field("language_id", &self.0.language_id)
+            .field("language", &self.0.language)
+            .field("len_bytes", &self.0.text.len_bytes())
+            .field("has_tree", &self.0.tree.is_some())
+            .finish()
+    }
+}
+
+/// The open documents. Every method takes `&self`; share it in an `Arc`.
+pub struct DocumentStore {
+    /// What readers see. Held only to look up or swap one entry.
+    documents: RwLock<HashMap<Uri, DocumentSnapshot>>,
+    /// Serialises writers and owns their parsers. Held for a whole notification
+    /// (parse included); readers never take it.
+    writer: Mutex<Parsers>,
+    encoding: AtomicU8,
+}
+
+impl Default for DocumentStore {
+    fn default() -> Self {
+        DocumentStore::new()
+    }
+}
+
+impl fmt::Debug for DocumentStore {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("DocumentStore")
+            .field("len", &self.len())
+            .field("encoding", &self.encoding())
+            .finish()
+    }
+}
+
+impl DocumentStore {
+    /// An empty store using UTF-16 positions until `set_encoding`.
+    pub fn new() -> DocumentStore {
+        DocumentStore {
+            documents: RwLock::new(HashMap::new()),
+            writer: Mutex::new(Parsers::default()),
+            encoding: AtomicU8::new(encoding_to_u8(PositionEncoding::default())),
+        }
+    }
+
+    /// Sets the encoding negotiated in `initialize`. Meant to be called before any
+    /// didOpen; documents already open are republished with the new encoding.
+    pub fn set_encoding(&self, encoding: PositionEncoding) {
+        let _writer = self.lock_writer();
+        self.encoding
+            .store(encoding_to_u8(encoding), Ordering::Release);
+        let mut documents = self
+            .documents
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        for snapshot in documents.values_mut() {
+            if snapshot.0.encoding != encoding {
+                let mut document = Document::clone(&snapshot.0);
+                document.encoding = encoding;
+                *snapshot = DocumentSnapshot(Arc::new(document));
+            }
+        }
+    }
+
+    /// The encoding in which positions are read and written.
+    pub fn encoding(&self) -> PositionEncoding {
+        encoding_from_u8(self.encoding.load(Ordering::Acquire))
+    }
+
+    /// didOpen. Re-opening an open document replaces it and returns
+    /// [`DocumentError::Reopened`] so the server can log that the editor skipped a
+    /// didClose.
+    pub fn open(
+        &self,
+        uri: Uri,
+        language_id: &str,
+        version: i32,
+        text: String,
+    ) -> Result<(), DocumentError> {
+        let mut parsers = self.lock_writer();
+        let language = Language::from_language_id(language_id).or_else(|| language_of_uri(&uri));
+        let rope = Rope::from_str(&text);
+        drop(text);
+        let tree = language.and_then(|language| parsers.parse(language, &rope, None));
+        let document = Document {
+            uri: uri.clone(),
+            language_id: language_id.to_owned(),
+            language,
+            version,
+            lone_cr: syntax::has_lone_cr(&rope),
+            text: rope,
+            tree,
+            encoding: self.encoding(),
+        };
+        match self.publish(document) {
+            Some(previous) => Err(DocumentError::Reopened {
+                uri,
+                previous_version: previous.version(),
+                version,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// didChange: applies `changes` in order, each either the full text (no range)
+    /// or a replacement of a range (positions clamped as in `position_to_char`),
+    /// and publishes the result at once. A version not greater than the current
+    /// one is applied too, with a warning. A range whose start is after its end
+    /// refuses the whole notification.
+    pub fn change(
+        &self,
+        uri: &Uri,
+        version: i32,
+        changes: Vec<TextDocumentContentChangeEvent>,
+    ) -> Result<ChangeReport, DocumentError> {
+        let mut parsers = self.lock_writer();
+        let current = self
+            .snapshot(uri)
+            .ok_or_else(|| DocumentError::UnknownUri { uri: uri.clone() })?;
+        let mut warnings = Vec::new();
+        if version <= current.version() {
+            warnings.push(DocumentWarning::VersionNotIncreased {
+                uri: uri.clone(),
+                current: current.version(),
+                received: version,
+            });
+        }
+        let mut document = Document::clone(&current.0);
+        drop(current);
+        document.version = version;
+        for (index, change) in changes.into_iter().enumerate() {
+            let Some(range) = change.range else {
+                document.text = Rope::from_str(&change.text);
+                document.lone_cr = syntax::has_lone_cr(&document.text);
+                document.tree = None;
+                continue;
+            };
+            if range.start > range.end {
+                return Err(DocumentError::InvalidRange {
+                    uri: uri.clone(),
+                    version,
+                    index,
+                    range,
+                });
+            }
+            let start = position_to_char(&document.text, range.start, document.encoding);
+            // Clamping keeps ordered positions ordered; `max` makes sure of it.
+            let end = position_to_char(&document.text, range.end, document.encoding).max(start);
+            let edit = syntax::replace(
+                &mut document.text,
+                &mut document.lone_cr,
+                start,
+                end,
+                &change.text,
+                document.tree.is_some(),
+            );
+            if let (Some(tree), Some(edit)) = (document.tree.as_mut(), edit) {
+                tree.edit(&edit);
+            }
+        }
+        document.tree = match document.language {
+            Some(language) => parsers.parse(language, &document.text, document.tree.as_ref()),
+            None => None,
+        };
+        self.publish(document);
+        Ok(ChangeReport { version, warnings })
+    }
+
+    /// didClose: forgets the document.
+    pub fn close(&self, uri: &Uri) -> Result<(), DocumentError> {
+        let _writer = self.lock_writer();
+        let removed = self
+            .documents
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(uri);
+        match removed {
+            Some(_) => Ok(()),
+            None => Err(DocumentError::UnknownUri { uri: uri.clone() }),
+        }
+    }
+
+    /// didSave. When the client includes the text and it differs from the one
+    /// held, the saved text replaces it (same version) and a warning says so.
+    pub fn save(&self, uri: &Uri, text: Option<String>) -> Result<ChangeReport, DocumentError> {
+        let mut parsers = self.lock_writer();
+        let current = self
+            .snapshot(uri)
+            .ok_or_else(|| DocumentError::UnknownUri { uri: uri.clone() })?;
+        let version = current.version();
+        let Some(text) = text.filter(|text| *current.text() != text.as_str()) else {
+            return Ok(ChangeReport {
+                version,
+                warnings: Vec::new(),
+            });
+        };
+        let mut document = Document::clone(&current.0);
+        drop(current);
+        document.text = Rope::from_str(&text);
+        document.lone_cr = syntax::has_lone_cr(&document.text);
+        document.tree = document
+            .language
+            .and_then(|language| parsers.parse(language, &document.text, None));
+        self.publish(document);
+        Ok(ChangeReport {
+            version,
+            warnings: vec![DocumentWarning::SavedTextDiffers {
+                uri: uri.clone(),
+                version,
+            }],
+        })
+    }
+
+    /// The current version of a document, or `None` when it is not open.
+    pub fn snapshot(&self, uri: &Uri) -> Option<DocumentSnapshot> {
+        self.documents
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(uri)
+            .cloned()
+    }
+
+    /// The open documents, sorted.
+    pub fn uris(&self) -> Vec<Uri> {
+        let mut uris: Vec<Uri> = self
+            .documents
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect();
+        uris.sort_unstable();
+        uris
+    }
+
+    /// How many documents are open.
+    pub fn len(&self) -> usize {
+        self.documents
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    // A panic while a lock was held cannot leave a document half-changed (changes
+    // are published in one swap), so a poisoned lock is safe to keep using.
+    fn lock_writer(&self) -> std::sync::MutexGuard<'_, Parsers> {
+        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Swaps in `document`, returning the version it replaced. The replaced one is
+    /// dropped after the lock is released.
+    fn publish(&self, document: Document) -> Option<DocumentSnapshot> {
+        let snapshot = DocumentSnapshot(Arc::new(document));
+        let mut documents = self
+            .documents
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        match documents.get_mut(snapshot.uri()) {
+            Some(slot) => Some(std::mem::replace(slot, snapshot)),
+            None => documents.insert(snapshot.uri().clone(), snapshot),
+        }
+    }
+}
+
+/// The language of a URI's file extension (`file:///a/b.rs`, `untitled:x.py`).
+fn language_of_uri(uri: &Uri) -> Option<Language> {
+    Language::from_path(Path::new(uri.path().as_str()))
+}
+
+fn encoding_to_u8(encoding: PositionEncoding) -> u8 {
+    match encoding {
+        PositionEncoding::Utf8 => 8,
+        PositionEncoding::Utf16 => 16,
+        PositionEncoding::Utf32 => 32,
+    }
+}
+
+fn encoding_from_u8(value: u8) -> PositionEncoding {
+    match value {
+        8 => PositionEncoding::Utf8,
+        32 => PositionEncoding::Utf32,
+        _ => PositionEncoding::Utf16,
+    }
+}
+
+/// `line:character-line:character`, as positions read in messages.
+struct DisplayRange<'a>(&'a Range);
+
+impl fmt::Display for DisplayRange<'_> {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Range { start, end } = self.0;
+        write!(
+            formatter,
+            "{}:{}-{}:{}",
+            start.line, start.character, end.line, end.character
+        )
+    }
+}

@@ -1,0 +1,240 @@
+//! Keeps each document's tree-sitter tree in step with its rope: describes every
+//! edit to the tree exactly, then reparses incrementally from the rope's chunks.
+//!
+//! Tree-sitter's `Point` counts rows at LF only, while the rope (like LSP) also
+//! breaks lines at a lone CR. The two agree unless a document holds a lone CR, so a
+//! flag per document keeps the fast path (rope line lookups) for everything else
+//! and counts LFs by scanning only for such documents.
+
+use std::collections::HashMap;
+
+use agentls_core::language::Language;
+use ropey::Rope;
+use tree_sitter::{InputEdit, Parser, Point, Tree};
+
+/// Documents larger than this many bytes of UTF-8 have no syntax tree and are
+/// handled as plain text (a 20 MB document opens and edits like any text file).
+///
+/// Every edit reparses on the one thread that applies notifications in order, and
+/// tree-sitter's reparse is not constant: it walks the old tree's top-level nodes,
+/// and grammars whose comments are non-terminal extras (Rust's `line_comment`)
+/// defeat the reuse of whole repetitions, so it grows with the file. Measured on a
+/// loaded 2-core machine with commented Rust: at 1 MiB a one-char edit reparses
+/// in about 50 ms, at 2 MiB 110 ms; the first parse of 1 MiB takes about 0.2 s,
+/// the tree 25 to 45 MB. So 1 MiB bounds a keystroke's reparse at tens of
+/// milliseconds while covering nearly all hand-written sources; the larger ones
+/// are mostly generated code, bundles and data, which the agent reads as text.
+pub const MAX_TREE_BYTES: usize = 1024 * 1024;
+
+/// One parser per language, owned by the store's single writer: parsers hold
+/// mutable state and are reused so each parse avoids reallocating it.
+#[derive(Default)]
+pub(crate) struct Parsers {
+    parsers: HashMap<Language, Parser>,
+}
+
+impl Parsers {
+    /// Parses `text` as `language`, reusing `old_tree` when it has been edited to
+    /// match `text`. `None` when the grammar cannot be loaded (an ABI mismatch,
+    /// logged) or the document is too large for a tree.
+    pub(crate) fn parse(
+        &mut self,
+        language: Language,
+        text: &Rope,
+        old_tree: Option<&Tree>,
+    ) -> Option<Tree> {
+        if text.len_bytes() > MAX_TREE_BYTES {
+            return None;
+        }
+        let parser = match self.parsers.entry(language) {
+            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                let mut parser = Parser::new();
+                if let Err(error) = parser.set_language(&language.tree_sitter_language()) {
+                    tracing::error!(%language, %error, "cannot load tree-sitter grammar");
+                    return None;
+                }
+                entry.insert(parser)
+            }
+        };
+        // No timeout or cancellation flag is set, so the parse always returns a tree.
+        parser.parse_with_options(&mut |byte, _point| chunk_from(text, byte), old_tree, None)
+    }
+}
+
+/// The rope's bytes from `byte` to the end of the chunk holding it; empty at the end.
+fn chunk_from(text: &Rope, byte: usize) -> &[u8] {
+    if byte >= text.len_bytes() {
+        return &[];
+    }
+    let (chunk, chunk_start, _, _) = text.chunk_at_byte(byte);
+    // Tree-sitter asks for offsets where its previous read ended or where a token
+    // starts, both char boundaries; `get` keeps a stray offset from panicking.
+    chunk
+        .as_bytes()
+        .get(byte - chunk_start..)
+        .unwrap_or_default()
+}
+
+/// Whether `text` holds a CR that is not followed by an LF.
+pub(crate) fn has_lone_cr(text: &Rope) -> bool {
+    let mut previous_was_cr = false;
+    for chunk in text.chunks() {
+        for byte in chunk.bytes() {
+            if previous_was_cr && byte != b'\n' {
+                return true;
+            }
+            previous_was_cr = byte == b'\r';
+        }
+    }
+    previous_was_cr
+}
+
+/// The tree-sitter point (row counted at LFs, column in bytes) of byte offset
+/// `byte` (a char boundary, at most `len_bytes`). `lone_cr` must be true when the
+/// text may hold a lone CR.
+pub(crate) fn point_at(text: &Rope, byte: usize, lone_cr: bool) -> Point {
+    let byte = byte.min(text.len_bytes());
+    if !lone_cr {
+        let row = text.byte_to_line(byte);
+        return Point::new(row, byte - text.line_to_byte(row));
+    }
+    let mut row = 0;
+    let mut row_start = 0;
+    let mut chunk_start = 0;
+    for chunk in text.chunks() {
+        if chunk_start >= byte {
+            break;
+        }
+        let scanned = &chunk.as_bytes()[..chunk.len().min(byte - chunk_start)];
+        for (index, _) in scanned
+            .iter()
+            .enumerate()
+            .filter(|(_, byte)| **byte == b'\n')
+        {
+            row += 1;
+            row_start = chunk_start + index + 1;
+        }
+        chunk_start += chunk.len();
+    }
+    Point::new(row, byte - row_start)
+}
+
+/// Replaces chars `start..end` of `text` with `inserted`, keeps `lone_cr` true
+/// whenever a lone CR may result, and returns the edit as tree-sitter needs it.
+pub(crate) fn replace(
+    text: &mut Rope,
+    lone_cr: &mut bool,
+    start: usize,
+    end: usize,
+    inserted: &str,
+    describe: bool,
+) -> Option<InputEdit> {
+    let start_byte = text.char_to_byte(start);
+    let old_end_byte = text.char_to_byte(end);
+    let old_points = describe.then(|| {
+        (
+            point_at(text, start_byte, *lone_cr),
+            point_at(text, old_end_byte, *lone_cr),
+        )
+    });
+    if end > start {
+        text.remove(start..end);
+    }
+    if !inserted.is_empty() {
+        text.insert(start, inserted);
+    }
+    // A lone CR can only come from the inserted text or from a CR just before the
+    // edit losing the LF after it; staying true after the last one goes is
+    // merely slower.
+    *lone_cr = *lone_cr || inserted.contains('\r') || (start > 0 && text.char(start - 1) == '\r');
+    let (start_position, old_end_position) = old_points?;
+    let new_end_byte = start_byte + inserted.len();
+    Some(InputEdit {
+        start_byte,
+        old_end_byte,
+        new_end_byte,
+        start_position,
+        old_end_position,
+        new_end_position: point_at(text, new_end_byte, *lone_cr),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scanned_point(text: &str, byte: usize) -> Point {
+        let before = &text.as_bytes()[..byte];
+        let row = before.iter().filter(|byte| **byte == b'\n').count();
+        let row_start = before
+            .iter()
+            .rposition(|byte| *byte == b'\n')
+            .map_or(0, |index| index + 1);
+        Point::new(row, byte - row_start)
+    }
+
+    #[test]
+    fn points_count_rows_at_lf_only() {
+        for text in [
+            "",
+            "ab\ncd\n",
+            "a\r\nb\r\n\r\nc",
+            "a\rb\r\rc\nd",
+            "é😀\n中\r\n\r",
+        ] {
+            let rope = Rope::from_str(text);
+            let lone_cr = has_lone_cr(&rope);
+            assert_eq!(lone_cr, text.replace("\r\n", "").contains('\r'), "{text:?}");
+            for byte in (0..=text.len()).filter(|byte| text.is_char_boundary(*byte)) {
+                assert_eq!(
+                    point_at(&rope, byte, lone_cr),
+                    scanned_point(text, byte),
+                    "{text:?} {byte}"
+                );
+                assert_eq!(
+                    point_at(&rope, byte, true),
+                    scanned_point(text, byte),
+                    "{text:?} {byte}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn lone_cr_scan_spans_chunks() {
+        let mut text = "x".repeat(5000);
+        text.push_str("\r\n");
+        text.push_str(&"y".repeat(5000));
+        assert!(!has_lone_cr(&Rope::from_str(&text)));
+        text.push('\r');
+        assert!(has_lone_cr(&Rope::from_str(&text)));
+    }
+
+    #[test]
+    fn parse_reads_across_chunks() {
+        let source = "fn f() { let x = \"é😀\"; }\n".repeat(2000);
+        let rope = Rope::from_str(&source);
+        assert!(rope.chunks().count() > 1);
+        let mut parsers = Parsers::default();
+        let tree = parsers
+            .parse(Language::Rust, &rope, None)
+            .expect("small document");
+        let mut parser = Parser::new();
+        parser
+            .set_language(&Language::Rust.tree_sitter_language())
+            .expect("rust grammar");
+        let fresh = parser.parse(&source, None).expect("no cancellation");
+        assert_eq!(tree.root_node().to_sexp(), fresh.root_node().to_sexp());
+        assert!(!tree.root_node().has_error());
+    }
+
+    #[test]
+    fn documents_over_the_cap_get_no_tree() {
+        let rope = Rope::from_str(&"// comment\n".repeat(MAX_TREE_BYTES / 11 + 1));
+        assert!(rope.len_bytes() > MAX_TREE_BYTES);
+        assert!(Parsers::default()
+            .parse(Language::Rust, &rope, None)
+            .is_none());
+    }
+}

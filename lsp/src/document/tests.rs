@@ -1,0 +1,756 @@
+//! The document store tested through its public API: notifications in, snapshots
+//! out, checked against a naive model of LSP text and against fresh parses.
+
+use std::str::FromStr;
+
+use lsp_types::{Position, Range, TextDocumentContentChangeEvent, Uri};
+use tree_sitter::{Node, Parser, Tree};
+
+use super::*;
+
+fn uri(text: &str) -> Uri {
+    Uri::from_str(text).expect("test URIs are valid")
+}
+
+fn pos(line: u32, character: u32) -> Position {
+    Position::new(line, character)
+}
+
+fn edit(start: Position, end: Position, text: &str) -> TextDocumentContentChangeEvent {
+    TextDocumentContentChangeEvent {
+        range: Some(Range::new(start, end)),
+        range_length: None,
+        text: text.to_owned(),
+    }
+}
+
+fn full(text: &str) -> TextDocumentContentChangeEvent {
+    TextDocumentContentChangeEvent {
+        range: None,
+        range_length: None,
+        text: text.to_owned(),
+    }
+}
+
+fn text_of(store: &DocumentStore, uri: &Uri) -> String {
+    store
+        .snapshot(uri)
+        .expect("document is open")
+        .text()
+        .to_string()
+}
+
+/// A node's kind, byte range and start and end (row, column).
+type NodeSummary = (String, usize, usize, (usize, usize), (usize, usize));
+
+/// Every node of a tree, in order: equal lists mean equal trees, positions
+/// included (`to_sexp` leaves them out).
+fn nodes(tree: &Tree) -> Vec<NodeSummary> {
+    fn walk(node: Node<'_>, out: &mut Vec<NodeSummary>) {
+        let (start, end) = (node.start_position(), node.end_position());
+        out.push((
+            node.kind().to_owned(),
+            node.start_byte(),
+            node.end_byte(),
+            (start.row, start.column),
+            (end.row, end.column),
+        ));
+        let mut cursor = node.walk();
+        for child in node.children(&mut cursor) {
+            walk(child, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(tree.root_node(), &mut out);
+    out
+}
+
+fn fresh_tree(language: Language, text: &str) -> Tree {
+    let mut parser = Parser::new();
+    parser
+        .set_language(&language.tree_sitter_language())
+        .expect("grammar loads");
+    parser.parse(text, None).expect("no cancellation was set")
+}
+
+#[test]
+fn store_and_snapshot_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<DocumentStore>();
+    assert_send_sync::<DocumentSnapshot>();
+}
+
+#[test]
+fn open_then_snapshot() {
+    let store = DocumentStore::new();
+    assert!(store.is_empty());
+    let main = uri("file:///w/src/main.rs");
+    store
+        .open(main.clone(), "rust", 3, "fn main() {}\n".to_owned())
+        .expect("first open");
+    let snapshot = store.snapshot(&main).expect("open");
+    assert_eq!(snapshot.uri(), &main);
+    assert_eq!(snapshot.version(), 3);
+    assert_eq!(snapshot.language_id(), "rust");
+    assert_eq!(snapshot.language(), Some(Language::Rust));
+    assert_eq!(snapshot.text().to_string(), "fn main() {}\n");
+    let tree = snapshot.tree().expect("rust has a tree");
+    assert_eq!(
+        tree.root_node().to_sexp(),
+        "(source_file (function_item name: (identifier) parameters: (parameters) body: (block)))"
+    );
+    assert_eq!(store.len(), 1);
+    assert_eq!(store.uris(), vec![main.clone()]);
+    assert!(store.snapshot(&uri("file:///w/other.rs")).is_none());
+}
+
+#[test]
+fn language_from_language_id_then_extension() {
+    let store = DocumentStore::new();
+    let cases = [
+        ("file:///w/a.txt", "python", Some(Language::Python)),
+        ("file:///w/a.py", "plaintext", Some(Language::Python)),
+        ("file:///w/App.tsx", "typescriptreact", Some(Language::Tsx)),
+        ("untitled:Untitled-1", "shellscript", Some(Language::Bash)),
+        ("file:///w/notes.md", "markdown", None),
+        ("file:///w/Makefile", "makefile", None),
+    ];
+    for (text, language_id, expected) in cases {
+        let document = uri(text);
+        store
+            .open(document.clone(), language_id, 1, "x".to_owned())
+            .expect("first open");
+        let snapshot = store.snapshot(&document).expect("open");
+        assert_eq!(snapshot.language(), expected, "{text}");
+        assert_eq!(snapshot.tree().is_some(), expected.is_some(), "{text}");
+    }
+    assert_eq!(store.len(), cases.len());
+}
+
+#[test]
+fn reopen_replaces_and_is_reported() {
+    let store = DocumentStore::new();
+    let document = uri("file:///w/a.py");
+    store
+        .open(document.clone(), "python", 4, "old\n".to_owned())
+        .expect("first open");
+    let error = store
+        .open(document.clone(), "python", 2, "new\n".to_owned())
+        .expect_err("reopen is reported");
+    assert_eq!(
+        error,
+        DocumentError::Reopened {
+            uri: document.clone(),
+            previous_version: 4,
+            version: 2
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "document file:///w/a.py was already open at version 4; replaced by version 2"
+    );
+    assert_eq!(text_of(&store, &document), "new\n");
+    assert_eq!(store.snapshot(&document).expect("open").version(), 2);
+    assert_eq!(store.len(), 1);
+}
+
+#[test]
+fn unknown_uri_is_an_error() {
+    let store = DocumentStore::new();
+    let document = uri("file:///w/missing.rs");
+    let expected = DocumentError::UnknownUri {
+        uri: document.clone(),
+    };
+    assert_eq!(
+        store.change(&document, 1, vec![full("x")]),
+        Err(expected.clone())
+    );
+    assert_eq!(store.close(&document), Err(expected.clone()));
+    assert_eq!(store.save(&document, None), Err(expected.clone()));
+    assert_eq!(
+        expected.to_string(),
+        "document file:///w/missing.rs is not open"
+    );
+}
+
+#[test]
+fn incremental_and_full_changes_apply_in_order() {
+    let store = DocumentStore::new();
+    let document = uri("file:///w/a.txt");
+    store
+        .open(document.clone(), "plaintext", 1, "hello world\n".to_owned())
+        .expect("first open");
+    let report = store
+        .change(
+            &document,
+            2,
+            vec![
+                edit(pos(0, 6), pos(0, 11), "there"),
+                edit(pos(0, 0), pos(0, 0), ">> "),
+                edit(pos(1, 0), pos(1, 0), "second line"),
+            ],
+        )
+        .expect("valid changes");
+    assert_eq!(
+        report,
+        ChangeReport {
+            version: 2,
+            warnings: vec![]
+        }
+    );
+    assert_eq!(text_of(&store, &document), ">> hello there\nsecond line");
+    store
+        .change(
+            &document,
+            3,
+            vec![full("a\nb\n"), edit(pos(1, 0), pos(2, 0), "")],
+        )
+        .expect("valid changes");
+    assert_eq!(text_of(&store, &document), "a\n");
+    assert_eq!(store.snapshot(&document).expect("open").version(), 3);
+}
+
+#[test]
+fn version_not_increased_is_applied_with_a_warning() {
+    let store = DocumentStore::new();
+    let document = uri("file:///w/a.txt");
+    store
+        .open(document.clone(), "plaintext", 5, "a".to_owned())
+        .expect("first open");
+    for (version, text) in [(5, "b"), (3, "c")] {
+        let report = store
+            .change(&document, version, vec![full(text)])
+            .expect("applied");
+        assert_eq!(report.version, version);
+        assert_eq!(text_of(&store, &document), text);
+        assert_eq!(report.warnings.len(), 1);
+    }
+    let report = store
+        .change(&document, 4, vec![full("d")])
+        .expect("applied");
+    assert_eq!(report.warnings, vec![]);
+    let report = store.change(&document, 4, vec![]).expect("applied");
+    assert_eq!(
+        report.warnings[0].to_string(),
+        "version 4 of file:///w/a.txt is not greater than the current version 4; applied anyway"
+    );
+}
+
+#[test]
+fn inverted_range_refuses_the_whole_notification() {
+    let store = DocumentStore::new();
+    let document = uri("file:///w/a.rs");
+    store
+        .open(document.clone(), "rust", 1, "fn a() {}\n".to_owned())
+        .expect("first open");
+    let before = store.snapshot(&document).expect("open");
+    let error = store
+        .change(
+            &document,
+            2,
+            vec![
+                edit(pos(0, 0), pos(0, 0), "pub "),
+                edit(pos(0, 5), pos(0, 2), "x"),
+            ],
+        )
+        .expect_err("start after end");
+    assert_eq!(
+        error.to_string(),
+        "change 1 to file:///w/a.rs version 2 has range 0:5-0:2 whose start is after its end; the notification was not applied"
+    );
+    let after = store.snapshot(&document).expect("open");
+    assert_eq!(after.version(), 1);
+    assert_eq!(after.text().to_string(), "fn a() {}\n");
+    assert_eq!(
+        after.tree().map(|tree| tree.root_node().to_sexp()),
+        before.tree().map(|tree| tree.root_node().to_sexp())
+    );
+    // An inverted range on the same line but past its end is inverted all the same.
+    let error = store.change(&document, 2, vec![edit(pos(0, 90), pos(0, 80), "")]);
+    assert!(
+        matches!(error, Err(DocumentError::InvalidRange { index: 0, .. })),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn positions_in_changes_are_clamped() {
+    let store = DocumentStore::new();
+    let document = uri("file:///w/a.txt");
+    store
+        .open(document.clone(), "plaintext", 1, "ab\r\ncd".to_owned())
+        .expect("first open");
+    let changes = vec![
+        // Past the end of line 0: before its CRLF.
+        edit(pos(0, 50), pos(0, 60), "!"),
+        // Past the last line: the end of the document.
+        edit(pos(9, 0), pos(10, 3), "?"),
+    ];
+    store.change(&document, 2, changes).expect("clamped");
+    assert_eq!(text_of(&store, &document), "ab!\r\ncd?");
+}
+
+#[test]
+fn snapshots_do_not_change_after_later_edits() {
+    let store = DocumentStore::new();
+    let document = uri("file:///w/a.py");
+    store
+        .open(document.clone(), "python", 1, "x = 1\n".to_owned())
+        .expect("first open");
+    let old = store.snapshot(&document).expect("open");
+    store
+        .change(&document, 2, vec![edit(pos(0, 4), pos(0, 5), "[2, 3]")])
+        .expect("valid");
+    assert_eq!(old.text().to_string(), "x = 1\n");
+    assert_eq!(old.version(), 1);
+    assert!(old
+        .tree()
+        .expect("python")
+        .root_node()
+        .to_sexp()
+        .contains("(integer)"));
+    let new = store.snapshot(&document).expect("open");
+    assert_eq!(new.text().to_string(), "x = [2, 3]\n");
+    assert!(new
+        .tree()
+        .expect("python")
+        .root_node()
+        .to_sexp()
+        .contains("(list (integer) (integer))"));
+}
+
+#[test]
+fn close_forgets_and_save_repairs() {
+    let store = DocumentStore::new();
+    let document = uri("file:///w/a.go");
+    store
+        .open(document.clone(), "go", 7, "package a\n".to_owned())
+        .expect("first open");
+    assert_eq!(
+        store.save(&document, None),
+        Ok(ChangeReport {
+            version: 7,
+            warnings: vec![]
+        })
+    );
+    assert_eq!(
+        store.save(&document, Some("package a\n".to_owned())),
+        Ok(ChangeReport {
+            version: 7,
+            warnings: vec![]
+        })
+    );
+    let report = store
+        .save(&document, Some("package b\n".to_owned()))
+        .expect("open");
+    assert_eq!(
+        report.warnings,
+        vec![DocumentWarning::SavedTextDiffers {
+            uri: document.clone(),
+            version: 7
+        }]
+    );
+    let snapshot = store.snapshot(&document).expect("open");
+    assert_eq!(snapshot.text().to_string(), "package b\n");
+    assert_eq!(
+        snapshot.tree().expect("go").root_node().to_sexp(),
+        fresh_tree(Language::Go, "package b\n")
+            .root_node()
+            .to_sexp()
+    );
+    store.close(&document).expect("open");
+    assert!(store.snapshot(&document).is_none());
+    assert!(store.is_empty());
+}
+
+#[test]
+fn encoding_applies_to_changes_and_snapshots() {
+    let store = DocumentStore::new();
+    assert_eq!(store.encoding(), PositionEncoding::Utf16);
+    let document = uri("file:///w/a.txt");
+    store
+        .open(document.clone(), "plaintext", 1, "😀x".to_owned())
+        .expect("first open");
+    store
+        .change(&document, 2, vec![edit(pos(0, 2), pos(0, 3), "y")])
+        .expect("valid");
+    assert_eq!(text_of(&store, &document), "😀y");
+
+    store.set_encoding(PositionEncoding::Utf8);
+    assert_eq!(store.encoding(), PositionEncoding::Utf8);
+    let snapshot = store.snapshot(&document).expect("open");
+    assert_eq!(snapshot.encoding(), PositionEncoding::Utf8);
+    assert_eq!(snapshot.byte_to_position(4), pos(0, 4));
+    store
+        .change(&document, 3, vec![edit(pos(0, 4), pos(0, 5), "z")])
+        .expect("valid");
+    assert_eq!(text_of(&store, &document), "😀z");
+
+    store.set_encoding(PositionEncoding::Utf32);
+    store
+        .change(&document, 4, vec![edit(pos(0, 1), pos(0, 2), "w")])
+        .expect("valid");
+    assert_eq!(text_of(&store, &document), "😀w");
+    let snapshot = store.snapshot(&document).expect("open");
+    assert_eq!(snapshot.char_to_position(2), pos(0, 2));
+    assert_eq!(snapshot.position_to_char(pos(0, 1)), 1);
+    assert_eq!(snapshot.position_to_byte(pos(0, 1)), 4);
+}
+
+#[test]
+fn twenty_megabyte_document_opens_and_edits_without_a_tree() {
+    let store = DocumentStore::new();
+    let document = uri("file:///w/generated.rs");
+    let line = "pub const X: [u8; 4] = [1, 2, 3, 4]; // 😀 generated\n";
+    let text = line.repeat(20_000_000 / line.len() + 1);
+    let n_lines = text.lines().count() as u32;
+    store
+        .open(document.clone(), "rust", 1, text)
+        .expect("first open");
+    let snapshot = store.snapshot(&document).expect("open");
+    assert!(snapshot.text().len_bytes() > 20_000_000);
+    assert_eq!(snapshot.language(), Some(Language::Rust));
+    assert!(snapshot.tree().is_none());
+    let middle = n_lines / 2;
+    store
+        .change(
+            &document,
+            2,
+            vec![edit(pos(middle, 0), pos(middle, 3), "pub(crate)")],
+        )
+        .expect("valid");
+    let snapshot = store.snapshot(&document).expect("open");
+    assert_eq!(
+        snapshot.text().line(middle as usize).to_string(),
+        line.replacen("pub", "pub(crate)", 1)
+    );
+    assert!(snapshot.tree().is_none());
+}
+
+#[test]
+fn tree_is_dropped_above_the_cap_and_rebuilt_below_it() {
+    let store = DocumentStore::new();
+    let document = uri("file:///w/a.rs");
+    store
+        .open(document.clone(), "rust", 1, "fn a() {}\n".to_owned())
+        .expect("first open");
+    let big = "// comment\n".repeat(MAX_TREE_BYTES / 11 + 1);
+    store
+        .change(&document, 2, vec![edit(pos(1, 0), pos(1, 0), &big)])
+        .expect("valid");
+    assert!(store.snapshot(&document).expect("open").tree().is_none());
+    store
+        .change(
+            &document,
+            3,
+            vec![edit(pos(1, 0), pos(u32::MAX, 0), "fn b() {}\n")],
+        )
+        .expect("valid");
+    let snapshot = store.snapshot(&document).expect("open");
+    assert_eq!(snapshot.text().to_string(), "fn a() {}\nfn b() {}\n");
+    assert_eq!(
+        snapshot.tree().map(|tree| tree.root_node().to_sexp()),
+        Some(
+            fresh_tree(Language::Rust, "fn a() {}\nfn b() {}\n")
+                .root_node()
+                .to_sexp()
+        )
+    );
+}
+
+#[test]
+fn readers_never_see_a_half_applied_change() {
+    let store = DocumentStore::new();
+    let document = uri("file:///w/a.rs");
+    store
+        .open(
+            document.clone(),
+            "rust",
+            0,
+            "const A: u32 = 0;\nconst B: u32 = 0;\n".to_owned(),
+        )
+        .expect("first open");
+    let last_version = 2000;
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            let mut n_snapshots = 0_u64;
+            loop {
+                let snapshot = store.snapshot(&document).expect("never closed");
+                let version = snapshot.version();
+                let expected = format!("const A: u32 = {version};\nconst B: u32 = {version};\n");
+                assert_eq!(snapshot.text().to_string(), expected);
+                let tree = snapshot.tree().expect("rust");
+                assert_eq!(tree.root_node().end_byte(), expected.len());
+                assert!(!tree.root_node().has_error());
+                n_snapshots += 1;
+                if version == last_version {
+                    return n_snapshots;
+                }
+            }
+        });
+        for version in 1..=last_version {
+            // Two edits per notification: a reader seeing one without the other
+            // would find A and B different.
+            let previous = (version - 1).to_string().len() as u32;
+            let changes = vec![
+                edit(pos(0, 15), pos(0, 15 + previous), &version.to_string()),
+                edit(pos(1, 15), pos(1, 15 + previous), &version.to_string()),
+            ];
+            let report = store.change(&document, version, changes).expect("valid");
+            assert!(report.warnings.is_empty());
+        }
+        assert!(reader.join().expect("reader passed") > 0);
+    });
+}
+
+/// Where a position falls in `text`, computed the slow, obvious way.
+fn naive_position_to_byte(text: &str, position: Position, encoding: PositionEncoding) -> usize {
+    let bytes = text.as_bytes();
+    let mut lines = Vec::new();
+    let (mut line_start, mut index) = (0, 0);
+    while index < bytes.len() {
+        match bytes[index] {
+            b'\n' => {
+                lines.push((line_start, index));
+                line_start = index + 1;
+            }
+            b'\r' => {
+                lines.push((line_start, index));
+                if bytes.get(index + 1) == Some(&b'\n') {
+                    index += 1;
+                }
+                line_start = index + 1;
+            }
+            _ => {}
+        }
+        index += 1;
+    }
+    lines.push((line_start, bytes.len()));
+    let Some(&(start, end)) = lines.get(position.line as usize) else {
+        return text.len();
+    };
+    let mut units = 0;
+    for (offset, char) in text[start..end].char_indices() {
+        let width = match encoding {
+            PositionEncoding::Utf8 => char.len_utf8(),
+            PositionEncoding::Utf16 => char.len_utf16(),
+            PositionEncoding::Utf32 => 1,
+        };
+        if units + width > position.character as usize {
+            return start + offset;
+        }
+        units += width;
+    }
+    end
+}
+
+fn random_position(rng: &mut fastrand::Rng, text: &str) -> Position {
+    let n_lines = text.split('\n').count() as u32;
+    match rng.u8(0..20) {
+        0 => pos(rng.u32(..), rng.u32(..)),
+        1 => pos(n_lines + rng.u32(0..3), rng.u32(0..5)),
+        _ => pos(rng.u32(0..n_lines + 1), rng.u32(0..40)),
+    }
+}
+
+/// Applies random notifications of one to three random edits (odd positions,
+/// CRLF, lone CR, astral chars included) to the store and to a plain `String`,
+/// and checks after each that the texts agree and that the incrementally kept
+/// tree equals a fresh parse of the text, positions included.
+fn check_random_edits(
+    language: Language,
+    language_id: &str,
+    path: &str,
+    seed: u64,
+    snippets: &[&str],
+) {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    for encoding in [
+        PositionEncoding::Utf16,
+        PositionEncoding::Utf8,
+        PositionEncoding::Utf32,
+    ] {
+        let store = DocumentStore::new();
+        store.set_encoding(encoding);
+        let document = uri(path);
+        let mut expected = snippets.concat();
+        store
+            .open(document.clone(), language_id, 0, expected.clone())
+            .expect("first open");
+        for version in 1..=150 {
+            let mut changes = Vec::new();
+            for _ in 0..rng.usize(1..=3) {
+                let (mut start, mut end) = (
+                    random_position(&mut rng, &expected),
+                    random_position(&mut rng, &expected),
+                );
+                if start > end {
+                    std::mem::swap(&mut start, &mut end);
+                }
+                if rng.u8(0..3) == 0 {
+                    end = start;
+                }
+                let inserted = match rng.u8(0..10) {
+                    0 => String::new(),
+                    1 => ["\r\n", "\r", "\n", "😀", "𝕏", "e\u{301}", "é中"][rng.usize(0..7)]
+                        .to_owned(),
+                    _ => snippets[rng.usize(0..snippets.len())].to_owned(),
+                };
+                let start_byte = naive_position_to_byte(&expected, start, encoding);
+                let end_byte = naive_position_to_byte(&expected, end, encoding);
+                expected.replace_range(start_byte..end_byte, &inserted);
+                changes.push(edit(start, end, &inserted));
+            }
+            store
+                .change(&document, version, changes.clone())
+                .expect("ordered ranges");
+            let snapshot = store.snapshot(&document).expect("open");
+            assert_eq!(
+                snapshot.text().to_string(),
+                expected,
+                "{encoding:?} version {version}: {changes:?}"
+            );
+            let tree = snapshot.tree().expect("small document has a tree");
+            let fresh = fresh_tree(language, &expected);
+            assert_eq!(
+                tree.root_node().to_sexp(),
+                fresh.root_node().to_sexp(),
+                "{encoding:?} version {version}: {changes:?}\n{expected}"
+            );
+            assert_eq!(
+                nodes(tree),
+                nodes(&fresh),
+                "{encoding:?} version {version}: {changes:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn random_edits_keep_the_rust_tree_equal_to_a_fresh_parse() {
+    let snippets = [
+        "fn main() {\n",
+        "    let x = vec![1, 2, 3];\n",
+        "    println!(\"{x:?} 😀\");\n",
+        "}\n",
+        "struct Point { x: f64, y: f64 }\r\n",
+        "impl Point {\n    fn norm(&self) -> f64 { (self.x * self.x).sqrt() }\n}\n",
+        "// comment\n",
+        "/* block */",
+        "\"str\"",
+        "{",
+        "}",
+        "(",
+        "x",
+        " ",
+    ];
+    check_random_edits(
+        Language::Rust,
+        "rust",
+        "file:///w/src/lib.rs",
+        0x5eed_0001,
+        &snippets,
+    );
+}
+
+#[test]
+fn random_edits_keep_the_python_tree_equal_to_a_fresh_parse() {
+    let snippets = [
+        "def f(x):\n",
+        "    return x + 1\n",
+        "class A:\n    pass\n",
+        "if x:\n    y = [1, 2]\nelse:\n    y = {}\n",
+        "s = 'é 😀'\r\n",
+        "# comment\n",
+        "\"\"\"doc\"\"\"\n",
+        "    ",
+        ":",
+        "(",
+        ")",
+        "x",
+    ];
+    check_random_edits(
+        Language::Python,
+        "python",
+        "file:///w/a.py",
+        0x5eed_0002,
+        &snippets,
+    );
+}
+
+/// Random edits that keep a TypeScript program valid: tree-sitter's error
+/// recovery may legitimately build a different (equally wrong) tree for broken
+/// code when reusing an old tree (tree-sitter issues #1444, #4001), and the
+/// TypeScript grammar does so on random garbage; valid code has one right tree.
+#[test]
+fn valid_edits_keep_the_typescript_tree_equal_to_a_fresh_parse() {
+    let statements = [
+        "const a = 1;\n",
+        "export function f(x: number): string { return `${x} 😀`; }\n",
+        "interface I { a?: string; b: number }\r\n",
+        "let 𝕏 = [10, 20, 30].map((n) => n * 2);\n",
+        "class C<T> { constructor(private t: T) {} get(): T { return this.t; } }\n",
+        "// é comment 7\n",
+        "type U = 'a' | 'b' | 42;\n",
+    ];
+    let mut rng = fastrand::Rng::with_seed(0x5eed_0003);
+    for encoding in [
+        PositionEncoding::Utf16,
+        PositionEncoding::Utf8,
+        PositionEncoding::Utf32,
+    ] {
+        let store = DocumentStore::new();
+        store.set_encoding(encoding);
+        let document = uri("file:///w/a.ts");
+        store
+            .open(document.clone(), "typescript", 0, statements.concat())
+            .expect("first open");
+        for version in 1..=150 {
+            let mut text = store.snapshot(&document).expect("open").text().clone();
+            let mut changes = Vec::new();
+            for _ in 0..rng.usize(1..=3) {
+                let n_lines = text.len_lines() as u32;
+                let line = rng.u32(0..n_lines);
+                let digits: Vec<usize> = text
+                    .chars()
+                    .enumerate()
+                    .filter(|(_, char)| char.is_ascii_digit())
+                    .map(|(index, _)| index)
+                    .collect();
+                let change = match rng.u8(0..3) {
+                    1 if n_lines > 2 => edit(pos(line, 0), pos(line + 1, 0), ""),
+                    2 if !digits.is_empty() => {
+                        // Another digit after a digit: the number changes, the code stays valid.
+                        let after_digit = digits[rng.usize(0..digits.len())] + 1;
+                        let at = char_to_position(&text, after_digit, encoding);
+                        edit(at, at, "5")
+                    }
+                    _ => edit(
+                        pos(line, 0),
+                        pos(line, 0),
+                        statements[rng.usize(0..statements.len())],
+                    ),
+                };
+                let range = change.range.expect("incremental");
+                let start = position_to_char(&text, range.start, encoding);
+                let end = position_to_char(&text, range.end, encoding);
+                text.remove(start..end);
+                text.insert(start, &change.text);
+                changes.push(change);
+            }
+            store
+                .change(&document, version, changes.clone())
+                .expect("ordered ranges");
+            let snapshot = store.snapshot(&document).expect("open");
+            assert_eq!(snapshot.text(), &text);
+            let fresh = fresh_tree(Language::TypeScript, &text.to_string());
+            let tree = snapshot.tree().expect("small document has a tree");
+            assert!(!fresh.root_node().has_error(), "{text}");
+            assert_eq!(
+                nodes(tree),
+                nodes(&fresh),
+                "{encoding:?} version {version}: {changes:?}"
+            );
+        }
+    }
+}
