@@ -161,7 +161,7 @@ impl LanguageServer for Server {
     }
 
     async fn did_save(&self, params: DidSaveTextDocumentParams) {
-        handlers::document_sync::did_save(&self.state, params);
+        handlers::document_sync::did_save(&self.state, &self.client, params).await;
     }
 
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {

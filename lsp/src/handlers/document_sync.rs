@@ -40,9 +40,14 @@ pub async fn did_close(state: &State, client: &Client, params: DidCloseTextDocum
     }
 }
 
-pub fn did_save(state: &State, params: DidSaveTextDocumentParams) {
-    if let Err(error) = state.documents.save(&params.text_document.uri, params.text) {
-        tracing::warn!(%error, "didSave");
+pub async fn did_save(state: &State, client: &Client, params: DidSaveTextDocumentParams) {
+    match state.documents.save(&params.text_document.uri, params.text) {
+        Ok(report) => {
+            for warning in report.warnings {
+                warn(client, warning.to_string()).await;
+            }
+        }
+        Err(error) => warn(client, error.to_string()).await,
     }
 }
 
