@@ -202,5 +202,6 @@ pub trait Provider: Send + Sync {
     /// The model's context window in tokens, when known.
     fn context_window(&self) -> Option<u64>;
     /// Start one model call.
-    fn stream(&self, request: ModelRequest) -> BoxFuture<'_, Result<ResponseStream, ProviderError>>;
+    fn stream(&self, request: ModelRequest)
+        -> BoxFuture<'_, Result<ResponseStream, ProviderError>>;
 }

@@ -84,7 +84,10 @@ fn main() {
         stdout: BufReader::new(child.stdout.take().expect("stdout")),
         next_id: 1,
     };
-    client.request("initialize", json!({"processId": null, "rootUri": null, "capabilities": {}}));
+    client.request(
+        "initialize",
+        json!({"processId": null, "rootUri": null, "capabilities": {}}),
+    );
     client.send(&json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}));
     let idle = resident_kib(pid);
 
@@ -98,10 +101,16 @@ fn main() {
         }}));
     }
     // A request after the notifications returns only once they are all applied.
-    client.request("agent/documentState", json!({"uri": "file:///bench/file_999.txt"}));
+    client.request(
+        "agent/documentState",
+        json!({"uri": "file:///bench/file_999.txt"}),
+    );
     let loaded = resident_kib(pid);
     let text_kib = text_bytes as u64 / 1024;
-    println!("resident after initialize, no documents: {:.1} MiB", idle as f64 / 1024.0);
+    println!(
+        "resident after initialize, no documents: {:.1} MiB",
+        idle as f64 / 1024.0
+    );
     println!(
         "resident with 1,000 open 1,000-line files: {:.1} MiB for {:.1} MiB of text: {:.2}x the text (growth over idle: {:.2}x)",
         loaded as f64 / 1024.0,

@@ -37,7 +37,11 @@ enum Command {
     /// [--writable-root DIR]… [--cwd DIR] [--tmpdir DIR] -- CMD…`
     #[command(disable_help_flag = true)]
     Sandbox {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "ARGS"
+        )]
         args: Vec<std::ffi::OsString>,
     },
 }
