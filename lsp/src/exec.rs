@@ -537,7 +537,8 @@ impl Printer {
             ThreadItemKind::UserMessage { text, .. } => self.line(&format!("> {text}")),
             ThreadItemKind::AssistantMessage { text } => {
                 if self.open_line {
-                    self.line("")
+                    self.open_line = false;
+                    writeln!(self.out)
                 } else if text.is_empty() {
                     Ok(())
                 } else {
