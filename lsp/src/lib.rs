@@ -3,6 +3,7 @@
 //! `document` the editor's buffers.
 
 pub mod document;
+pub mod edits;
 pub mod exec;
 mod handlers;
 pub mod logging;
