@@ -46,7 +46,12 @@ impl Setup {
     }
 
     fn agent(&self, fake: &FakeProvider) -> Agent {
+        self.agent_with(fake, ApprovalPolicy::OnRequest)
+    }
+
+    fn agent_with(&self, fake: &FakeProvider, approvals: ApprovalPolicy) -> Agent {
         let mut config = Config::default();
+        config.approvals.policy = approvals;
         config.provider = fake.config();
         config.provider.retry_base_ms = 10;
         let runner = SandboxedRunner::new(HELPER);
@@ -346,6 +351,103 @@ async fn agent_loop_resumes_a_thread_byte_for_byte_with_every_provider() {
         assert_eq!(bodies.len(), 3);
         // The request after the resume extends the last one before it, byte for byte.
         assert_requests_append(format, &bodies);
+    }
+}
+
+/// A steer submitted while the turn runs (here: while a command waits for its
+/// approval) reaches the model right after the tool outputs of that step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_loop_delivers_a_steer_with_every_provider() {
+    for format in FORMATS {
+        let setup = Setup::new();
+        let fake = FakeProvider::start(format).await;
+        fake.push(Script::tool_calls([ToolCall::new(
+            "shell",
+            json!({ "command": ["touch", "marker"] }),
+        )]))
+        .push(Script::text("Touched, and noted."));
+        let agent = setup.agent_with(&fake, ApprovalPolicy::Untrusted);
+        let mut thread = agent.start_thread(ThreadOptions::default()).unwrap();
+        submit_input(&thread, "touch the marker").await;
+        let approval = loop {
+            let event = tokio::time::timeout(TIMEOUT, thread.next_event())
+                .await
+                .expect("the turn goes on")
+                .expect("the thread is alive");
+            if let Event::ApprovalRequested { id, .. } = event {
+                break id;
+            }
+        };
+        thread
+            .submit(Op::Steer {
+                text: "then say what it returns".into(),
+            })
+            .await
+            .unwrap();
+        thread
+            .submit(Op::ApprovalDecision {
+                id: approval,
+                decision: ReviewDecision::Approved,
+            })
+            .await
+            .unwrap();
+        let events = finish_turn(&mut thread).await;
+        assert!(
+            matches!(events.last(), Some(Event::TurnCompleted { .. })),
+            "{format:?}: {events:#?}"
+        );
+        let bodies: Vec<Value> = fake.requests().iter().map(|r| r.body.clone()).collect();
+        assert_eq!(bodies.len(), 2, "{format:?}");
+        assert_requests_append(format, &bodies);
+        let first = serde_json::to_string(&bodies[0]).unwrap();
+        assert!(!first.contains("then say what it returns"), "{format:?}");
+        let second = conversation(format, &bodies[1]);
+        let last = serde_json::to_string(second.last().unwrap()).unwrap();
+        assert!(
+            last.contains("then say what it returns"),
+            "{format:?}: {last}"
+        );
+    }
+}
+
+/// A context-length error compacts the thread (the model writes the summary) and
+/// the request is tried again on the compacted history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_loop_compacts_on_context_length_errors_with_every_provider() {
+    for format in FORMATS {
+        let setup = Setup::new();
+        let fake = FakeProvider::start(format).await;
+        fake.push(Script::text("First."))
+            .push(Script::context_length_exceeded())
+            .push(Script::text("The user asked twice about answer()."))
+            .push(Script::text("Second."));
+        let agent = setup.agent(&fake);
+        let mut thread = agent.start_thread(ThreadOptions::default()).unwrap();
+        submit_input(&thread, "first question").await;
+        finish_turn(&mut thread).await;
+        submit_input(&thread, "second question").await;
+        let events = finish_turn(&mut thread).await;
+        assert!(
+            matches!(events.last(), Some(Event::TurnCompleted { .. })),
+            "{format:?}: {events:#?}"
+        );
+        assert!(events.iter().any(|event| matches!(event,
+            Event::ItemCompleted { item, .. } if matches!(&item.kind,
+                ThreadItemKind::Compaction { summary } if summary == "The user asked twice about answer()."))));
+        let bodies: Vec<Value> = fake.requests().iter().map(|r| r.body.clone()).collect();
+        assert_eq!(bodies.len(), 4, "{format:?}");
+        // The summary request extends the failed one: the cache still hits.
+        assert_requests_append(format, &bodies[1..3]);
+        let after = serde_json::to_string(&bodies[3]).unwrap();
+        assert!(
+            after.contains("hand-off summary of the conversation so far"),
+            "{format:?}"
+        );
+        assert!(after.contains("second question"), "{format:?}");
+        assert!(
+            !after.contains("First."),
+            "{format:?}: the old answer is gone"
+        );
     }
 }
 
