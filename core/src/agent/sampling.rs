@@ -130,6 +130,57 @@ struct Collector {
     calls: HashMap<String, (usize, String, String)>,
 }
 
+/// Relays one streamed piece of an item (assistant text or reasoning summary):
+/// the first piece starts the item, every piece is appended to it and, when the
+/// attempt is visible, sent as a delta.
+struct Relay<'a, N, W> {
+    turn_id: &'a str,
+    visible: bool,
+    new_item: N,
+    wrap: W,
+}
+
+impl<N, W> Relay<'_, N, W>
+where
+    N: Fn(&str) -> ThreadItem,
+    W: Fn(String) -> ItemDelta,
+{
+    async fn piece(
+        self,
+        state: &mut ThreadState,
+        slot: &mut Option<(String, String)>,
+        started: &mut Vec<String>,
+        delta: String,
+    ) {
+        let item_id = match slot {
+            Some((item_id, text)) => {
+                text.push_str(&delta);
+                item_id.clone()
+            }
+            None => {
+                let item_id = state.next_id("item");
+                *slot = Some((item_id.clone(), delta.clone()));
+                if self.visible {
+                    started.push(item_id.clone());
+                    state
+                        .start_item(self.turn_id, (self.new_item)(&item_id))
+                        .await;
+                }
+                item_id
+            }
+        };
+        if self.visible {
+            state
+                .emit(Event::ItemDelta {
+                    turn_id: self.turn_id.to_string(),
+                    item_id,
+                    delta: (self.wrap)(delta),
+                })
+                .await;
+        }
+    }
+}
+
 /// One attempt: the stream from start to `Completed`.
 async fn attempt(
     state: &mut ThreadState,
@@ -146,60 +197,26 @@ async fn attempt(
         match event? {
             ResponseEvent::Created => {}
             ResponseEvent::OutputTextDelta { delta } => {
-                let item_id = match &mut collector.message {
-                    Some((item_id, text)) => {
-                        text.push_str(&delta);
-                        item_id.clone()
-                    }
-                    None => {
-                        let item_id = state.next_id("item");
-                        collector.message = Some((item_id.clone(), delta.clone()));
-                        if visible {
-                            started.push(item_id.clone());
-                            state
-                                .start_item(turn_id, assistant_item(&item_id, String::new()))
-                                .await;
-                        }
-                        item_id
-                    }
+                let relay = Relay {
+                    turn_id,
+                    visible,
+                    new_item: |id: &str| assistant_item(id, String::new()),
+                    wrap: |text| ItemDelta::AssistantText { text },
                 };
-                if visible {
-                    state
-                        .emit(Event::ItemDelta {
-                            turn_id: turn_id.to_string(),
-                            item_id,
-                            delta: ItemDelta::AssistantText { text: delta },
-                        })
-                        .await;
-                }
+                relay
+                    .piece(state, &mut collector.message, started, delta)
+                    .await;
             }
             ResponseEvent::ReasoningSummaryDelta { delta } => {
-                let item_id = match &mut collector.reasoning {
-                    Some((item_id, text)) => {
-                        text.push_str(&delta);
-                        item_id.clone()
-                    }
-                    None => {
-                        let item_id = state.next_id("item");
-                        collector.reasoning = Some((item_id.clone(), delta.clone()));
-                        if visible {
-                            started.push(item_id.clone());
-                            state
-                                .start_item(turn_id, reasoning_item(&item_id, Vec::new()))
-                                .await;
-                        }
-                        item_id
-                    }
+                let relay = Relay {
+                    turn_id,
+                    visible,
+                    new_item: |id: &str| reasoning_item(id, Vec::new()),
+                    wrap: |text| ItemDelta::ReasoningSummary { text },
                 };
-                if visible {
-                    state
-                        .emit(Event::ItemDelta {
-                            turn_id: turn_id.to_string(),
-                            item_id,
-                            delta: ItemDelta::ReasoningSummary { text: delta },
-                        })
-                        .await;
-                }
+                relay
+                    .piece(state, &mut collector.reasoning, started, delta)
+                    .await;
             }
             ResponseEvent::ToolCallStarted { call_id, name } => {
                 let order = collector.calls.len();
