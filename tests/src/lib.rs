@@ -3,3 +3,4 @@
 
 pub mod client;
 pub mod fake_provider;
+pub mod neovim;

@@ -1,0 +1,61 @@
+-- "Agent: Fix this" in Neovim, the way a user runs it: a linter's diagnostic on
+-- the buggy line, the cursor on it, `:lua vim.lsp.buf.code_action()`, pick the
+-- action, allow the command the agent asks to run, and wait for the turn to end.
+--
+-- Environment, besides harness.lua's:
+--   AGENTLS_TEST_FILE        the file to open
+--   AGENTLS_TEST_DIAGNOSTIC  the diagnostic, as JSON: {lnum, col, end_lnum, end_col, message, source}
+--                            (0-based, as vim.diagnostic takes it)
+
+local here = debug.getinfo(1, 'S').source:sub(2):match('(.*/)')
+local harness = dofile(here .. 'harness.lua')
+
+harness.run(function(h)
+  h.pick_code_action = 'Agent: Fix this'
+
+  vim.cmd('edit ' .. vim.fn.fnameescape(h.env('AGENTLS_TEST_FILE')))
+  local bufnr = vim.api.nvim_get_current_buf()
+  h.report.buffer_before = h.buffer_text(bufnr)
+
+  h.start_agentls(bufnr)
+
+  -- A diagnostic from some other source (a linter, a test runner): 0.7's
+  -- code_action() sends every diagnostic on the cursor's line, whatever its
+  -- namespace.
+  local diagnostic = vim.json.decode(h.env('AGENTLS_TEST_DIAGNOSTIC'))
+  diagnostic.severity = vim.diagnostic.severity.ERROR
+  vim.diagnostic.set(vim.api.nvim_create_namespace('agentls-test-linter'), bufnr, { diagnostic })
+  vim.api.nvim_win_set_cursor(0, { diagnostic.lnum + 1, diagnostic.col })
+
+  vim.lsp.buf.code_action()
+  h.wait('the code action menu (or "No code actions available")', 15000, function()
+    return #h.report.code_actions > 0 or #h.report.notify > 0
+  end)
+  local menu = h.report.code_actions[1]
+  if not menu or not vim.tbl_contains(menu.titles, h.pick_code_action) then
+    error(string.format('"%s" is not among the code actions: %s; notifications: %s',
+      h.pick_code_action, vim.inspect(menu and menu.titles), vim.inspect(h.report.notify)), 0)
+  end
+
+  h.wait('executeCommand to be answered', 15000, function()
+    return #h.report.execute_command > 0
+  end)
+  local answer = h.report.execute_command[1]
+  if answer.error ~= vim.NIL then
+    error('workspace/executeCommand failed: ' .. vim.inspect(answer.error), 0)
+  end
+
+  -- The server says when the task is over: "agentls: <task> done: …", or an Error.
+  h.wait('the turn to end (an "agentls: … done" or error showMessage)', 40000, function()
+    for _, shown in ipairs(h.report.show_message) do
+      if shown.type == 1 or shown.message:match('^agentls: .* done') then
+        return true
+      end
+    end
+    return false
+  end)
+
+  h.report.buffer_after = h.buffer_text(bufnr)
+  h.report.buffer_modified = vim.api.nvim_buf_get_option(bufnr, 'modified')
+  h.report.disk_after = h.read_file(h.env('AGENTLS_TEST_FILE'))
+end)

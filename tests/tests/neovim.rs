@@ -1,0 +1,203 @@
+//! A real editor: Debian's Neovim (0.7.2), headless, runs "Agent: Fix this" on a
+//! buggy buffer through its own code-action path, allows the command the agent
+//! asks to run, and ends with the fix in the buffer. The fake provider plays the
+//! model; `tests/nvim/fix_this.lua` plays the user.
+
+use agentls_tests::fake_provider::{
+    FakeProvider, Format, RecordedRequest, Script, ToolCall, FAKE_API_KEY, FAKE_API_KEY_ENV,
+};
+use agentls_tests::neovim::{Neovim, ScenarioRun};
+use serde_json::{json, Value};
+
+const BUGGY: &str = "\
+pub fn add(a: i32, b: i32) -> i32 {
+    a - b
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn adds() {
+        assert_eq!(super::add(2, 3), 5);
+    }
+}
+";
+
+const FIXED: &str = "\
+pub fn add(a: i32, b: i32) -> i32 {
+    a + b
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn adds() {
+        assert_eq!(super::add(2, 3), 5);
+    }
+}
+";
+
+const PATCH: &str = "\
+*** Begin Patch
+*** Update File: src/lib.rs
+@@
+ pub fn add(a: i32, b: i32) -> i32 {
+-    a - b
++    a + b
+ }
+*** End Patch
+";
+
+const DIAGNOSTIC_MESSAGE: &str = "test tests::adds failed: add(2, 3) returned -1, expected 5";
+/// Not known-safe (it writes), so the `untrusted` policy asks; it prints, so the
+/// test can see its output reach the model.
+const COMMAND: [&str; 3] = ["mkdir", "-v", "scratch"];
+const REASON: &str = "Make a scratch directory to try the fix in";
+const FINAL_ANSWER: &str = "Fixed: `add` returned `a - b`; it now returns `a + b`.";
+
+/// The `input` items of an OpenAI Responses request.
+fn input_items(request: &RecordedRequest) -> Vec<Value> {
+    request.body["input"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// A list in the report; Lua encodes an empty one as `{}`.
+fn list<'a>(report: &'a Value, key: &str) -> Vec<&'a Value> {
+    report[key]
+        .as_array()
+        .map(|items| items.iter().collect())
+        .unwrap_or_default()
+}
+
+fn check(run: &ScenarioRun, condition: bool, what: &str) {
+    assert!(condition, "{what}\n{}", run.explain());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn neovim_fix_this_asks_approval_and_lands_the_fix_in_the_buffer() {
+    let nvim = Neovim::find();
+
+    let workspace = tempfile::tempdir().unwrap();
+    let file = workspace.path().join("src/lib.rs");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, BUGGY).unwrap();
+    std::fs::write(
+        workspace.path().join("Cargo.toml"),
+        "[package]\nname = \"adder\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .unwrap();
+
+    let fake = FakeProvider::start(Format::OpenAiResponses).await;
+    fake.push(Script::text_and_tool_calls(
+        "Let me set up a scratch directory first.",
+        [ToolCall::new(
+            "shell",
+            json!({ "command": COMMAND, "justification": REASON }),
+        )],
+    ))
+    .push(Script::tool_calls([ToolCall::new(
+        "apply_patch",
+        json!({ "input": PATCH }),
+    )]))
+    .push(Script::text(FINAL_ANSWER));
+
+    let init_options = json!({
+        "provider": {
+            "kind": "openai-responses",
+            "base_url": fake.base_url(),
+            "model": "gpt-fake",
+            "api_key_env": FAKE_API_KEY_ENV,
+        },
+        "approvals": { "policy": "untrusted" },
+    });
+    let diagnostic = json!({
+        "lnum": 1, "col": 4, "end_lnum": 1, "end_col": 9,
+        "message": DIAGNOSTIC_MESSAGE,
+        "source": "cargo test",
+    });
+    let run = nvim
+        .scenario("fix_this.lua")
+        .env(
+            "AGENTLS_TEST_WORKSPACE",
+            workspace.path().display().to_string(),
+        )
+        .env("AGENTLS_TEST_FILE", file.display().to_string())
+        .env("AGENTLS_TEST_INIT_OPTIONS", init_options.to_string())
+        .env("AGENTLS_TEST_DIAGNOSTIC", diagnostic.to_string())
+        .env(FAKE_API_KEY_ENV, FAKE_API_KEY)
+        .run()
+        .await;
+    let report = run.report();
+
+    // The user's view: the menu, the question, the buffer.
+    let menus = list(report, "code_actions");
+    check(
+        &run,
+        menus.len() == 1 && menus[0]["kind"] == "codeaction",
+        "Neovim showed one code action menu",
+    );
+    let approvals = list(report, "show_message_request");
+    check(&run, approvals.len() == 1, "exactly one approval was asked");
+    let approval = approvals[0];
+    let message = approval["message"].as_str().unwrap_or_default();
+    check(
+        &run,
+        message.contains(&COMMAND.join(" ")) && message.contains(REASON),
+        "the approval names the command and the model's reason",
+    );
+    check(
+        &run,
+        approval["actions"] == json!(["Allow", "Allow for this thread", "Deny"])
+            && approval["answered"] == "Allow",
+        "the approval offers Allow / Allow for this thread / Deny, and Allow was picked",
+    );
+    check(
+        &run,
+        report["buffer_after"] == FIXED,
+        "the buffer holds exactly the fixed text",
+    );
+    let shown: Vec<&str> = list(report, "show_message")
+        .iter()
+        .filter_map(|shown| shown["message"].as_str())
+        .collect();
+    check(
+        &run,
+        shown.iter().any(|message| message.starts_with("agentls: "))
+            && shown.iter().any(|message| message.contains(FINAL_ANSWER)),
+        "showMessage said when the task ran and gave the model's answer",
+    );
+    check(
+        &run,
+        workspace.path().join("scratch").is_dir(),
+        "the approved command ran in the workspace",
+    );
+
+    // The model's view: the diagnostic, then the approved command's output.
+    let requests = fake.requests();
+    check(
+        &run,
+        requests.len() == 3 && fake.remaining() == 0,
+        "the model was asked three times, one per scripted answer",
+    );
+    check(
+        &run,
+        requests[0].body["input"]
+            .to_string()
+            .contains(DIAGNOSTIC_MESSAGE),
+        "the diagnostic Neovim sent reached the model",
+    );
+    let outputs: Vec<String> = input_items(&requests[1])
+        .iter()
+        .filter(|item| item["type"] == "function_call_output")
+        .map(|item| item["output"].to_string())
+        .collect();
+    check(
+        &run,
+        outputs.len() == 1
+            && outputs[0].contains("exit code: 0")
+            && outputs[0].contains("created directory"),
+        "the approved command's output reached the model",
+    );
+}
