@@ -38,7 +38,7 @@ impl DiskWorkspace {
 
 /// `path` resolved against `root` with `.` and `..` removed, checked to stay inside
 /// `root` also after following the symlinks of its existing part.
-fn contain(root: &Path, path: &Path) -> Option<PathBuf> {
+pub fn contain(root: &Path, path: &Path) -> Option<PathBuf> {
     let joined = if path.is_absolute() {
         path.to_path_buf()
     } else {
@@ -94,7 +94,8 @@ impl Workspace for DiskWorkspace {
     }
 }
 
-fn read_text(path: &Path) -> Result<String, WorkspaceError> {
+/// A file's text, with the workspace's errors for a missing or non-UTF-8 file.
+pub fn read_text(path: &Path) -> Result<String, WorkspaceError> {
     let bytes = std::fs::read(path).map_err(|error| match error.kind() {
         std::io::ErrorKind::NotFound => WorkspaceError::NotFound(path.to_path_buf()),
         _ => WorkspaceError::Io {

@@ -68,6 +68,10 @@ pub enum ApplyError {
     Refused(String),
     #[error("{}: {message}", path.display())]
     Io { path: PathBuf, message: String },
+    /// Nothing was applied, for the reason the front end gives (it names the file
+    /// and what went wrong, such as the lines where the user's edits conflict).
+    #[error("{0}")]
+    NotApplied(String),
 }
 
 /// The agent's view of the files.

@@ -11,6 +11,7 @@ use tower_lsp_server::{Client, LanguageServer, LspService};
 
 use crate::document::{DocumentStore, PositionEncoding};
 use crate::handlers;
+use crate::handlers::agent;
 
 /// Reads an environment variable; tests substitute their own.
 pub type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
@@ -27,6 +28,8 @@ pub struct Session {
     pub work_done_progress: bool,
     /// The client declared `experimental.agentls`: it gets the custom notifications.
     pub agentls_extensions: bool,
+    /// What the client takes in a workspace edit.
+    pub edit_capabilities: crate::edits::EditCapabilities,
 }
 
 /// The configuration layers and their merge.
@@ -68,17 +71,38 @@ pub struct State {
     /// Problems found while loading configuration before the client could be told.
     pub pending_problems: std::sync::Mutex<Vec<ConfigProblem>>,
     pub env: EnvLookup,
+    /// Bumped after every document notification is applied; landing an edit
+    /// waits on it for the didChange that confirms the edit.
+    pub document_changes: tokio::sync::watch::Sender<u64>,
+    /// The agent's threads, turns, approvals and checkpoints.
+    pub tasks: crate::tasks::Tasks,
+    /// The binary that confines commands (`agentls sandbox`): this executable,
+    /// or `AGENTLS_SANDBOX_HELPER` (tests running the server in-process).
+    pub sandbox_helper: PathBuf,
 }
 
 impl State {
     pub fn new(env: EnvLookup) -> Self {
+        let sandbox_helper = env("AGENTLS_SANDBOX_HELPER")
+            .map(PathBuf::from)
+            .or_else(|| std::env::current_exe().ok())
+            .unwrap_or_else(|| PathBuf::from("agentls"));
         State {
             documents: DocumentStore::new(),
             session: RwLock::new(Session::default()),
             config: RwLock::new(ConfigState::default()),
             pending_problems: std::sync::Mutex::new(Vec::new()),
             env,
+            document_changes: tokio::sync::watch::Sender::new(0),
+            tasks: crate::tasks::Tasks::default(),
+            sandbox_helper,
         }
+    }
+
+    /// Says that a document notification was applied.
+    pub fn documents_changed(&self) {
+        self.document_changes
+            .send_modify(|generation| *generation = generation.wrapping_add(1));
     }
 
     pub fn session(&self) -> Session {
@@ -123,7 +147,65 @@ impl Server {
             state: Arc::new(State::new(env)),
         })
         .custom_method("agent/documentState", Server::document_state)
+        .custom_method("agent/threadStart", Server::thread_start)
+        .custom_method("agent/threadResume", Server::thread_resume)
+        .custom_method("agent/threadList", Server::thread_list)
+        .custom_method("agent/turnStart", Server::turn_start)
+        .custom_method("agent/turnSteer", Server::turn_steer)
+        .custom_method("agent/turnInterrupt", Server::turn_interrupt)
+        .custom_method("agent/undo", Server::undo)
+        .custom_method("agent/approve", Server::approve)
+        .custom_method("window/workDoneProgress/cancel", Server::progress_cancel)
         .finish()
+    }
+
+    async fn thread_start(
+        &self,
+        params: agent::ThreadStartParams,
+    ) -> Result<agent::ThreadStartResult> {
+        agent::thread_start(&self.state, &self.client, params)
+    }
+
+    async fn thread_resume(
+        &self,
+        params: agent::ThreadResumeParams,
+    ) -> Result<agent::ThreadResumeResult> {
+        agent::thread_resume(&self.state, &self.client, params)
+    }
+
+    async fn thread_list(
+        &self,
+        params: agent::ThreadListParams,
+    ) -> Result<agent::ThreadListResult> {
+        agent::thread_list(&self.state, params)
+    }
+
+    async fn turn_start(&self, params: agent::TurnStartParams) -> Result<agent::TurnStartResult> {
+        agent::turn_start(&self.state, &self.client, params).await
+    }
+
+    async fn turn_steer(&self, params: agent::TurnSteerParams) -> Result<serde_json::Value> {
+        agent::turn_steer(&self.state, params).await
+    }
+
+    async fn turn_interrupt(&self, params: agent::ThreadParams) -> Result<serde_json::Value> {
+        agent::turn_interrupt(&self.state, params).await
+    }
+
+    async fn undo(&self, _params: Option<serde_json::Value>) -> Result<crate::tasks::UndoResult> {
+        agent::undo(&self.state, &self.client).await
+    }
+
+    async fn approve(&self, params: agent::ApproveParams) -> Result<serde_json::Value> {
+        agent::approve(&self.state, params).await
+    }
+
+    /// A notification: the user cancelled a turn's progress.
+    async fn progress_cancel(&self, params: WorkDoneProgressCancelParams) {
+        // Interrupting waits only for room in the thread's op queue; still, the
+        // ordered notification path must not wait on a thread, so hand it off.
+        let state = self.state.clone();
+        tokio::spawn(async move { state.tasks.cancel_progress(&params.token).await });
     }
 
     async fn document_state(
@@ -170,5 +252,12 @@ impl LanguageServer for Server {
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
         handlers::code_action::handle(&self.state, params)
+    }
+
+    async fn execute_command(
+        &self,
+        params: ExecuteCommandParams,
+    ) -> Result<Option<serde_json::Value>> {
+        handlers::execute_command::handle(&self.state, &self.client, params).await
     }
 }

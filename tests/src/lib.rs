@@ -2,5 +2,6 @@
 //! (in-process or against the binary) and a fake model provider on 127.0.0.1.
 
 pub mod client;
+pub mod editor;
 pub mod fake_provider;
 pub mod neovim;

@@ -26,6 +26,25 @@ async fn initialize_answers_capabilities_and_picks_utf8_when_offered() {
               ],
               "resolveProvider": false
             },
+            "executeCommandProvider": {
+              "commands": [
+                "agentls.fix",
+                "agentls.explain",
+                "agentls.implement",
+                "agentls.writeTests",
+                "agentls.doComment",
+                "agentls.undo",
+                "agentls.stop",
+                "agentls.approve",
+                "agentls.approveForThread",
+                "agentls.deny"
+              ]
+            },
+            "experimental": {
+              "agentls": {
+                "version": 1
+              }
+            },
             "positionEncoding": "utf-8",
             "textDocumentSync": {
               "change": 2,

@@ -1,11 +1,17 @@
 //! `textDocument/codeAction`: answered at once from a document snapshot, never
 //! waiting on the model (VS Code asks on every cursor move).
 
-use lsp_types::{CodeActionParams, CodeActionResponse, Range};
+use lsp_types::{
+    CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, CodeActionResponse, Command,
+    Range,
+};
+use serde_json::{json, Value};
 use tower_lsp_server::jsonrpc::{Error, Result};
 
 use crate::document::DocumentSnapshot;
+use crate::handlers::execute_command::{APPROVE, APPROVE_FOR_THREAD, DENY, STOP, UNDO};
 use crate::server::State;
+use crate::tasks::kind::{self, TaskArgs, TaskKind};
 
 pub fn handle(state: &State, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
     let uri = &params.text_document.uri;
@@ -14,7 +20,117 @@ pub fn handle(state: &State, params: CodeActionParams) -> Result<Option<CodeActi
         .snapshot(uri)
         .ok_or_else(|| Error::invalid_params(format!("unknown document {}", uri.as_str())))?;
     check_range(&snapshot, &params.range)?;
-    Ok(Some(Vec::new()))
+    let overview = state.tasks.overview();
+    let mut actions = Vec::new();
+    // A pending approval comes first: it is what the agent waits for.
+    for pending in &overview.approvals {
+        let id = json!(pending.id.to_string());
+        let command = pending.command();
+        actions.push(action(
+            format!("Agent: Approve: run `{command}`"),
+            CodeActionKind::QUICKFIX,
+            APPROVE,
+            vec![id.clone()],
+        ));
+        actions.push(action(
+            format!("Agent: Approve for this thread: run `{command}`"),
+            CodeActionKind::QUICKFIX,
+            APPROVE_FOR_THREAD,
+            vec![id.clone()],
+        ));
+        actions.push(action(
+            format!("Agent: Deny: `{command}`"),
+            CodeActionKind::QUICKFIX,
+            DENY,
+            vec![id],
+        ));
+    }
+    let wanted = |kind: &CodeActionKind| {
+        params.context.only.as_ref().is_none_or(|only| {
+            only.iter()
+                .any(|wanted| kind.as_str().starts_with(wanted.as_str()))
+        })
+    };
+    let args = |diagnostics| -> Value {
+        serde_json::to_value(TaskArgs {
+            uri: uri.clone(),
+            range: params.range,
+            diagnostics,
+        })
+        .unwrap_or(Value::Null)
+    };
+    let text = snapshot.text();
+    for task in TaskKind::ALL {
+        let (offered, action_kind, diagnostics) = match task {
+            TaskKind::Fix => (
+                !params.context.diagnostics.is_empty(),
+                CodeActionKind::QUICKFIX,
+                params.context.diagnostics.clone(),
+            ),
+            TaskKind::Implement => (
+                kind::has_unfinished_code(text, &params.range),
+                CodeActionKind::REFACTOR_REWRITE,
+                Vec::new(),
+            ),
+            TaskKind::DoComment => (
+                kind::instruction_comment(text, &params.range).is_some(),
+                CodeActionKind::REFACTOR_REWRITE,
+                Vec::new(),
+            ),
+            TaskKind::Explain | TaskKind::WriteTests => {
+                (true, CodeActionKind::REFACTOR_REWRITE, Vec::new())
+            }
+        };
+        if offered && wanted(&action_kind) {
+            let mut code_action = action(
+                format!("Agent: {}", task.title()),
+                action_kind,
+                task.command(),
+                vec![args(diagnostics.clone())],
+            );
+            if task == TaskKind::Fix {
+                if let CodeActionOrCommand::CodeAction(code_action) = &mut code_action {
+                    code_action.diagnostics = Some(diagnostics);
+                }
+            }
+            actions.push(code_action);
+        }
+    }
+    if overview.can_undo && wanted(&CodeActionKind::REFACTOR_REWRITE) {
+        actions.push(action(
+            "Agent: Undo last agent change".to_string(),
+            CodeActionKind::REFACTOR_REWRITE,
+            UNDO,
+            Vec::new(),
+        ));
+    }
+    if overview.running_turns > 0 {
+        actions.push(action(
+            "Agent: Stop agent".to_string(),
+            CodeActionKind::QUICKFIX,
+            STOP,
+            Vec::new(),
+        ));
+    }
+    Ok(Some(actions))
+}
+
+fn action(
+    title: String,
+    kind: CodeActionKind,
+    command: &str,
+    arguments: Vec<Value>,
+) -> CodeActionOrCommand {
+    CodeActionOrCommand::CodeAction(CodeAction {
+        title: title.clone(),
+        kind: Some(kind),
+        command: Some(Command {
+            title,
+            command: command.to_string(),
+            arguments: (!arguments.is_empty()).then_some(arguments),
+        }),
+        ..Default::default()
+    })
 }
 
 /// A request's range must lie in the document as the server has it: the client

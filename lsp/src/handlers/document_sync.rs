@@ -17,6 +17,7 @@ pub async fn did_open(state: &State, client: &Client, params: DidOpenTextDocumen
     ) {
         warn(client, error.to_string()).await;
     }
+    state.documents_changed();
 }
 
 pub async fn did_change(state: &State, client: &Client, params: DidChangeTextDocumentParams) {
@@ -32,12 +33,14 @@ pub async fn did_change(state: &State, client: &Client, params: DidChangeTextDoc
         }
         Err(error) => warn(client, error.to_string()).await,
     }
+    state.documents_changed();
 }
 
 pub async fn did_close(state: &State, client: &Client, params: DidCloseTextDocumentParams) {
     if let Err(error) = state.documents.close(&params.text_document.uri) {
         warn(client, error.to_string()).await;
     }
+    state.documents_changed();
 }
 
 pub async fn did_save(state: &State, client: &Client, params: DidSaveTextDocumentParams) {

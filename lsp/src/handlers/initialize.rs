@@ -39,6 +39,7 @@ pub fn handle(state: &State, params: InitializeParams) -> InitializeResult {
             .as_ref()
             .and_then(|experimental| experimental.get("agentls"))
             .is_some_and(|value| !value.is_null() && value != &serde_json::Value::Bool(false)),
+        edit_capabilities: crate::edits::EditCapabilities::from_client(capabilities),
     };
     tracing::info!(
         client = session.client_name.as_deref().unwrap_or("unknown"),
@@ -90,6 +91,14 @@ pub fn server_capabilities(encoding: PositionEncoding) -> ServerCapabilities {
             resolve_provider: Some(false),
             work_done_progress_options: Default::default(),
         })),
+        execute_command_provider: Some(ExecuteCommandOptions {
+            commands: crate::handlers::execute_command::COMMANDS
+                .iter()
+                .map(|command| command.to_string())
+                .collect(),
+            work_done_progress_options: Default::default(),
+        }),
+        experimental: Some(serde_json::json!({ "agentls": { "version": 1 } })),
         ..Default::default()
     }
 }

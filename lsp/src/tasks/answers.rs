@@ -1,0 +1,126 @@
+//! The end of a task as the user sees it. A short answer goes out with
+//! `window/showMessage`; a long one (an explanation) is written as a Markdown file
+//! under the data directory and opened with `window/showDocument` where the client
+//! supports it (Neovim 0.7 does not), else announced with its path.
+
+use std::path::{Path, PathBuf};
+
+use agentls_core::protocol::ThreadId;
+use lsp_types::{MessageType, ShowDocumentParams, Uri};
+use tower_lsp_server::{Client, UriExt};
+
+use super::relay::relative;
+use super::TaskInfo;
+use crate::server::State;
+
+/// Answers longer than this, or of more lines, go to a file.
+const SHORT_ANSWER_CHARS: usize = 400;
+const SHORT_ANSWER_LINES: usize = 4;
+
+pub(super) async fn deliver(
+    state: &State,
+    client: &Client,
+    thread: &ThreadId,
+    turn_id: &str,
+    info: &TaskInfo,
+    answer: &str,
+    changed: &[PathBuf],
+) {
+    let answer = answer.trim();
+    let changed_note = match changed {
+        [] => String::new(),
+        [one] => format!(" Changed {}.", relative(state, one)),
+        many => format!(" Changed {} files.", many.len()),
+    };
+    let short = answer.chars().count() <= SHORT_ANSWER_CHARS
+        && answer.lines().count() <= SHORT_ANSWER_LINES;
+    if short {
+        let answer = if answer.is_empty() { "done." } else { answer };
+        client
+            .show_message(
+                MessageType::INFO,
+                format!("agentls: {}: {answer}{changed_note}", info.title),
+            )
+            .await;
+        return;
+    }
+    let path = match write_answer(state, thread, turn_id, info, answer) {
+        Ok(path) => path,
+        Err(error) => {
+            tracing::warn!(%error, "could not write the answer file");
+            // Still show it: a long message beats none.
+            client
+                .show_message(
+                    MessageType::INFO,
+                    format!("agentls: {}:{changed_note}\n{answer}", info.title),
+                )
+                .await;
+            return;
+        }
+    };
+    let shown = state.session().show_document
+        && match Uri::from_file_path(&path) {
+            Some(uri) => client
+                .show_document(ShowDocumentParams {
+                    uri,
+                    external: Some(false),
+                    take_focus: Some(true),
+                    selection: None,
+                })
+                .await
+                .unwrap_or(false),
+            None => false,
+        };
+    let summary = first_sentence(answer);
+    let message = if shown {
+        format!("agentls: {} done: {summary}{changed_note}", info.title)
+    } else {
+        format!(
+            "agentls: {} done: {summary}{changed_note} The full answer is in {}",
+            info.title,
+            path.display()
+        )
+    };
+    client.show_message(MessageType::INFO, message).await;
+}
+
+fn write_answer(
+    state: &State,
+    thread: &ThreadId,
+    turn_id: &str,
+    info: &TaskInfo,
+    answer: &str,
+) -> Result<PathBuf, String> {
+    let data_dir = super::data_dir(state).map_err(|error| error.to_string())?;
+    let directory = data_dir.join("answers");
+    std::fs::create_dir_all(&directory)
+        .map_err(|error| format!("{}: {error}", directory.display()))?;
+    let path = directory.join(format!("{thread}-{turn_id}.md"));
+    let about = info
+        .path
+        .as_deref()
+        .map(|path: &Path| format!(" ({})", relative(state, path)))
+        .unwrap_or_default();
+    let text = format!("# {}{about}\n\n{answer}\n", info.title);
+    std::fs::write(&path, text).map_err(|error| format!("{}: {error}", path.display()))?;
+    Ok(path)
+}
+
+/// The first sentence or line of an answer, at most 120 characters.
+fn first_sentence(answer: &str) -> String {
+    let line = answer
+        .lines()
+        .map(|line| line.trim_start_matches('#').trim())
+        .find(|line| !line.is_empty())
+        .unwrap_or_default();
+    let sentence = match line.find(". ") {
+        Some(end) => &line[..=end],
+        None => line,
+    };
+    if sentence.chars().count() > 120 {
+        let cut: String = sentence.chars().take(117).collect();
+        format!("{cut}…")
+    } else {
+        sentence.to_string()
+    }
+}

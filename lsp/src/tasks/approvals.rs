@@ -1,0 +1,170 @@
+//! Asking the user before a command the policy does not allow. Where the client
+//! advertises `window.showMessage` it gets a `showMessageRequest` ("Allow",
+//! "Allow for this thread", "Deny"); everywhere (Helix 25.07 has no
+//! showMessageRequest) the approval is announced with `showMessage` and offered as
+//! code actions at the cursor and as `agentls.approve`/`agentls.deny` commands.
+//! Whichever answer comes first counts; `null`, an error or no answer within
+//! `approvals.timeout_secs` is a deny. Waiting happens on a task of its own, so
+//! no request ever waits for the user.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use agentls_core::agent::ThreadHandle;
+use agentls_core::protocol::{ReviewDecision, ThreadId};
+use lsp_types::{MessageActionItem, MessageType};
+use tower_lsp_server::Client;
+
+use super::{display_command, lock, TaskError};
+use crate::server::State;
+
+pub const ALLOW: &str = "Allow";
+pub const ALLOW_FOR_THREAD: &str = "Allow for this thread";
+pub const DENY: &str = "Deny";
+
+/// A command waiting for the user's answer. `id` is the server's (small numbers,
+/// easy to type in `:lsp-workspace-command agentls.approve 3`).
+#[derive(Clone, Debug)]
+pub struct PendingApproval {
+    pub id: u64,
+    pub(super) thread: ThreadHandle,
+    /// The core's id of the request.
+    pub(super) core_id: String,
+    pub argv: Vec<String>,
+    pub cwd: PathBuf,
+    pub reason: Option<String>,
+    /// The command already ran in the sandbox, which refused something; the
+    /// question is whether to run it without one.
+    pub escalation: bool,
+    /// The task that wants it.
+    pub title: String,
+}
+
+impl PendingApproval {
+    pub fn command(&self) -> String {
+        display_command(&self.argv)
+    }
+
+    /// The question, with the command, where it runs and why.
+    pub fn question(&self) -> String {
+        let what = if self.escalation {
+            "run without the sandbox (the sandbox refused it)"
+        } else {
+            "run"
+        };
+        let reason = self
+            .reason
+            .as_deref()
+            .map(|reason| format!(" Reason: {reason}."))
+            .unwrap_or_default();
+        format!(
+            "agentls ({}) wants to {what} `{}` in {}.{reason}",
+            self.title,
+            self.command(),
+            self.cwd.display()
+        )
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn register(
+    state: &State,
+    thread: &ThreadId,
+    core_id: String,
+    argv: Vec<String>,
+    cwd: PathBuf,
+    reason: Option<String>,
+    escalation: bool,
+    title: String,
+) -> Option<PendingApproval> {
+    let handle = lock(&state.tasks.inner)
+        .threads
+        .get(thread)
+        .map(|entry| entry.handle.clone());
+    let Some(handle) = handle else {
+        // The relay runs only for registered threads; an unknown one has ended.
+        tracing::warn!(%thread, "approval for a thread that is gone");
+        return None;
+    };
+    Some(state.tasks.add_approval(|id| PendingApproval {
+        id,
+        thread: handle,
+        core_id,
+        argv,
+        cwd,
+        reason,
+        escalation,
+        title,
+    }))
+}
+
+/// Announces the approval and starts waiting for an answer on a task of its own.
+pub(super) async fn ask(state: Arc<State>, client: Client, pending: PendingApproval) {
+    let session = state.session();
+    client
+        .show_message(
+            MessageType::WARNING,
+            format!(
+                "{} Answer with the code action \"Agent: Approve: run `{}`\" or \"Agent: Deny\", \
+                 or the command `agentls.approve {id}` / `agentls.deny {id}`.",
+                pending.question(),
+                pending.command(),
+                id = pending.id
+            ),
+        )
+        .await;
+    let timeout = Duration::from_secs(state.config().approvals.timeout_secs);
+    tokio::spawn(async move {
+        let answer = async {
+            if !session.show_message_request {
+                return std::future::pending().await;
+            }
+            let actions = [ALLOW, ALLOW_FOR_THREAD, DENY]
+                .map(|title| MessageActionItem {
+                    title: title.to_string(),
+                    properties: Default::default(),
+                })
+                .to_vec();
+            let response = client
+                .show_message_request(MessageType::WARNING, pending.question(), Some(actions))
+                .await;
+            match response {
+                Ok(Some(action)) => match action.title.as_str() {
+                    ALLOW => ReviewDecision::Approved,
+                    ALLOW_FOR_THREAD => ReviewDecision::ApprovedForThread,
+                    _ => ReviewDecision::Denied,
+                },
+                Ok(None) => ReviewDecision::Denied,
+                Err(error) => {
+                    tracing::info!(%error, "showMessageRequest failed: denying");
+                    ReviewDecision::Denied
+                }
+            }
+        };
+        let decision = match tokio::time::timeout(timeout, answer).await {
+            Ok(decision) => decision,
+            Err(_) => {
+                tracing::info!(approval = pending.id, "no answer in time: denying");
+                ReviewDecision::Denied
+            }
+        };
+        let id = pending.id.to_string();
+        match state.tasks.decide(Some(&id), decision).await {
+            Ok(_) => {
+                if decision == ReviewDecision::Denied {
+                    client
+                        .show_message(
+                            MessageType::INFO,
+                            format!("agentls: denied `{}`", pending.command()),
+                        )
+                        .await;
+                }
+            }
+            // Answered another way first (a code action, a command) or the turn
+            // ended: nothing to do.
+            Err(TaskError::UnknownApproval(_)) => {}
+            Err(error) => tracing::debug!(%error, "approval answer not delivered"),
+        }
+    });
+}

@@ -1,0 +1,312 @@
+//! The tasks a user can hand the agent from a code action, what each asks of the
+//! model, and the cheap text checks that decide which actions a spot offers
+//! (`codeAction` runs on every cursor move in VS Code: a few lines are scanned,
+//! never the file).
+
+use std::path::Path;
+
+use agentls_core::protocol::ContextItem;
+use lsp_types::{Diagnostic, DiagnosticSeverity, Range};
+use ropey::Rope;
+use serde::{Deserialize, Serialize};
+
+/// A task offered as a code action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TaskKind {
+    Fix,
+    Explain,
+    Implement,
+    WriteTests,
+    DoComment,
+}
+
+impl TaskKind {
+    pub const ALL: [TaskKind; 5] = [
+        TaskKind::Fix,
+        TaskKind::Explain,
+        TaskKind::Implement,
+        TaskKind::WriteTests,
+        TaskKind::DoComment,
+    ];
+
+    /// The `workspace/executeCommand` command that starts it.
+    pub fn command(self) -> &'static str {
+        match self {
+            TaskKind::Fix => "agentls.fix",
+            TaskKind::Explain => "agentls.explain",
+            TaskKind::Implement => "agentls.implement",
+            TaskKind::WriteTests => "agentls.writeTests",
+            TaskKind::DoComment => "agentls.doComment",
+        }
+    }
+
+    pub fn from_command(command: &str) -> Option<TaskKind> {
+        TaskKind::ALL
+            .into_iter()
+            .find(|kind| kind.command() == command)
+    }
+
+    /// The title after `Agent: `.
+    pub fn title(self) -> &'static str {
+        match self {
+            TaskKind::Fix => "Fix this",
+            TaskKind::Explain => "Explain this",
+            TaskKind::Implement => "Implement this",
+            TaskKind::WriteTests => "Write tests for this",
+            TaskKind::DoComment => "Do what the comment says",
+        }
+    }
+
+    /// Whether the model should leave the files alone.
+    pub fn read_only(self) -> bool {
+        matches!(self, TaskKind::Explain)
+    }
+}
+
+/// The argument of a task command (and of `agent/turnStart`'s location).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskArgs {
+    pub uri: lsp_types::Uri,
+    pub range: Range,
+    /// The editor's diagnostics in range (for "Fix this").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// What a task asks of the model: the text of the user message.
+pub fn task_text(
+    kind: TaskKind,
+    relative: &str,
+    lines: (u32, u32),
+    diagnostics: &[Diagnostic],
+    instruction: Option<&str>,
+) -> String {
+    let place = format!("`{relative}` {}", line_label(lines));
+    match kind {
+        TaskKind::Fix => {
+            let mut text = format!("Fix the problem the editor reports in {place}:\n");
+            for diagnostic in diagnostics {
+                text.push_str(&format!("- {}\n", describe_diagnostic(diagnostic)));
+            }
+            text.push_str(
+                "Make the smallest change that fixes it, then say in a sentence or two what you changed.",
+            );
+            text
+        }
+        TaskKind::Explain => format!(
+            "Explain what the code at {place} does and why, for a developer about to change it. \
+             Do not change any file. Answer in Markdown."
+        ),
+        TaskKind::Implement => format!(
+            "Implement the unfinished code at {place} (the `todo!()`, stub or TODO there). Keep \
+             the existing signatures, make it work, then say briefly what you did."
+        ),
+        TaskKind::WriteTests => format!(
+            "Write tests for the code at {place}, where and how this project keeps its tests. \
+             Run them if you can, then say briefly what they cover."
+        ),
+        TaskKind::DoComment => format!(
+            "Do what this instruction comment in {place} asks: \"{}\". Remove the instruction \
+             comment when it is done, then say briefly what you did.",
+            instruction.unwrap_or_default()
+        ),
+    }
+}
+
+/// `line 4` or `lines 4-9`, one-based.
+pub fn line_label((first, last): (u32, u32)) -> String {
+    if first == last {
+        format!("line {first}")
+    } else {
+        format!("lines {first}-{last}")
+    }
+}
+
+/// `error: expected i32, found &str (rustc E0308) at line 3`.
+pub fn describe_diagnostic(diagnostic: &Diagnostic) -> String {
+    let severity = match diagnostic.severity {
+        Some(DiagnosticSeverity::ERROR) => "error",
+        Some(DiagnosticSeverity::WARNING) => "warning",
+        Some(DiagnosticSeverity::INFORMATION) => "info",
+        Some(DiagnosticSeverity::HINT) => "hint",
+        _ => "problem",
+    };
+    let mut origin = diagnostic.source.clone().unwrap_or_default();
+    if let Some(code) = &diagnostic.code {
+        let code = match code {
+            lsp_types::NumberOrString::Number(number) => number.to_string(),
+            lsp_types::NumberOrString::String(text) => text.clone(),
+        };
+        if !origin.is_empty() {
+            origin.push(' ');
+        }
+        origin.push_str(&code);
+    }
+    let origin = if origin.is_empty() {
+        String::new()
+    } else {
+        format!(" ({origin})")
+    };
+    format!(
+        "{severity}: {}{origin} at line {}",
+        diagnostic.message.trim(),
+        diagnostic.range.start.line + 1
+    )
+}
+
+/// How far around the cursor the cheap checks look.
+const LOOK_ABOVE: usize = 3;
+const LOOK_BELOW: usize = 12;
+
+/// Markers of unfinished code, any language.
+const UNFINISHED: [&str; 7] = [
+    "todo!(",
+    "unimplemented!(",
+    "TODO",
+    "FIXME",
+    "NotImplementedError",
+    "not implemented",
+    "Not implemented",
+];
+
+/// Whether there is unfinished code (a `todo!()`, a TODO comment, a stub body)
+/// at the lines of `range` or just below them.
+pub fn has_unfinished_code(text: &Rope, range: &Range) -> bool {
+    lines_around(text, range, 1, LOOK_BELOW).any(|line| {
+        let trimmed = line.trim();
+        UNFINISHED.iter().any(|marker| line.contains(marker))
+            || trimmed == "pass"
+            || trimmed == "..."
+    })
+}
+
+/// The instruction of an `agent:` comment in or just above `range`
+/// (`// agent: make this iterative`), with its one-based line.
+pub fn instruction_comment(text: &Rope, range: &Range) -> Option<(u32, String)> {
+    let first = (range.start.line as usize).saturating_sub(LOOK_ABOVE);
+    let last = (range.end.line as usize).min(text.len_lines().saturating_sub(1));
+    (first..=last).rev().find_map(|index| {
+        let line = text.line(index).to_string();
+        let instruction = parse_instruction(&line)?;
+        Some((index as u32 + 1, instruction))
+    })
+}
+
+fn parse_instruction(line: &str) -> Option<String> {
+    let trimmed = line.trim_start();
+    let body = ["//", "#", "--", "/*", "*"]
+        .iter()
+        .find_map(|opener| trimmed.strip_prefix(opener))?;
+    let body = body.trim_start_matches(['/', '!', '*']).trim_start();
+    let lower = body.get(..6)?.to_ascii_lowercase();
+    if lower != "agent:" {
+        return None;
+    }
+    let instruction = body[6..].trim().trim_end_matches("*/").trim();
+    (!instruction.is_empty()).then(|| instruction.to_string())
+}
+
+fn lines_around<'a>(
+    text: &'a Rope,
+    range: &Range,
+    above: usize,
+    below: usize,
+) -> impl Iterator<Item = String> + 'a {
+    let n_lines = text.len_lines();
+    let first = (range.start.line as usize).saturating_sub(above);
+    let last = (range.end.line as usize + below).min(n_lines.saturating_sub(1));
+    (first..=last.max(first))
+        .filter(move |index| *index < n_lines)
+        .map(move |index| text.line(index).to_string())
+}
+
+/// The code the task is about, numbered as `read_file` numbers lines, with some
+/// lines around it: what the model needs to start without a read.
+pub fn selection_context(text: &Rope, range: &Range, path: &Path, relative: &str) -> ContextItem {
+    const AROUND: usize = 20;
+    let n_lines = text.len_lines();
+    let first = (range.start.line as usize).saturating_sub(AROUND);
+    let mut last = (range.end.line as usize + AROUND).min(n_lines.saturating_sub(1));
+    // The empty "line" after a final newline is not a line of the file.
+    if last > first && text.line(last).len_chars() == 0 {
+        last -= 1;
+    }
+    let mut body = String::new();
+    for index in first..=last {
+        let line = text.line(index).to_string();
+        body.push_str(&format!("{:>6}\t{}", index + 1, line));
+        if !line.ends_with('\n') {
+            body.push('\n');
+        }
+    }
+    ContextItem {
+        label: format!(
+            "{relative} {} (the task is about {})",
+            line_label((first as u32 + 1, last as u32 + 1)),
+            line_label((range.start.line + 1, range.end.line + 1))
+        ),
+        path: Some(path.to_path_buf()),
+        text: body,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lsp_types::Position;
+
+    fn range(line: u32) -> Range {
+        Range::new(Position::new(line, 0), Position::new(line, 0))
+    }
+
+    #[test]
+    fn instruction_comments_in_every_comment_style() {
+        for (source, expected) in [
+            (
+                "// agent: make this iterative\nfn f() {}\n",
+                Some("make this iterative"),
+            ),
+            ("# Agent: use a set\n", Some("use a set")),
+            ("/* agent: inline it */\n", Some("inline it")),
+            (
+                "/// agent: document the panics\n",
+                Some("document the panics"),
+            ),
+            ("// the agent: is not an instruction\n", None),
+            ("// agent:\n", None),
+        ] {
+            let text = Rope::from_str(source);
+            let found = instruction_comment(&text, &range(1)).map(|(_, text)| text);
+            assert_eq!(found.as_deref(), expected, "{source:?}");
+        }
+    }
+
+    #[test]
+    fn unfinished_code_is_found_below_the_cursor_only_nearby() {
+        let text = Rope::from_str("fn a() {\n    todo!()\n}\n");
+        assert!(has_unfinished_code(&text, &range(0)));
+        let far = format!("fn a() {{}}\n{}fn b() {{ todo!() }}\n", "\n".repeat(40));
+        assert!(!has_unfinished_code(&Rope::from_str(&far), &range(0)));
+        let python = Rope::from_str("def f():\n    pass\n");
+        assert!(has_unfinished_code(&python, &range(0)));
+    }
+
+    #[test]
+    fn fix_text_lists_the_diagnostics() {
+        let diagnostic = Diagnostic {
+            range: range(2),
+            severity: Some(DiagnosticSeverity::ERROR),
+            code: Some(lsp_types::NumberOrString::String("E0308".into())),
+            source: Some("rustc".into()),
+            message: "mismatched types".into(),
+            ..Default::default()
+        };
+        let text = task_text(TaskKind::Fix, "src/lib.rs", (3, 3), &[diagnostic], None);
+        expect_test::expect![[r#"
+            Fix the problem the editor reports in `src/lib.rs` line 3:
+            - error: mismatched types (rustc E0308) at line 3
+            Make the smallest change that fixes it, then say in a sentence or two what you changed."#]]
+        .assert_eq(&text);
+    }
+}

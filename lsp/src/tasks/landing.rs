@@ -1,0 +1,311 @@
+//! Landing a changeset in the editor (invariant 4): plan it against the buffers as
+//! they are now, write the files the editor does not hold, send one
+//! `workspace/applyEdit` per file, and believe an edit only once the didChange
+//! that follows shows the text it should produce (Neovim answers `applied: true`
+//! even to edits it dropped). Buffers that matched the disk are then brought
+//! level so shell commands see what the editor shows.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use agentls_core::workspace::{ApplyError, Changeset, FileSnapshot, Workspace, WorkspaceError};
+use futures::future::BoxFuture;
+use tokio::time::Instant;
+use tower_lsp_server::Client;
+
+use crate::edits::{self, Checkpoint, Confirmation, EditError, ExpectedState, OpenDocuments};
+use crate::server::State;
+
+/// How long the server waits for the didChange that shows an edit landed. Neovim
+/// debounces its didChange by 150 ms; anything past this means the edit was
+/// dropped.
+const CONFIRM_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why a landing stopped. What landed before the fault stays landed and is in
+/// [`Landing::checkpoint`].
+#[derive(Debug, thiserror::Error)]
+pub enum LandError {
+    #[error(transparent)]
+    Edit(#[from] EditError),
+    #[error("{}: the editor refused the edit: {reason}", .path.display())]
+    Refused { path: PathBuf, reason: String },
+    #[error(
+        "{}: the editor did not apply the edit (it answered, but the buffer {state} after {seconds} s)",
+        .path.display(),
+        seconds = CONFIRM_TIMEOUT.as_secs()
+    )]
+    NotConfirmed { path: PathBuf, state: String },
+}
+
+impl LandError {
+    /// What the model is told: nothing of this file changed.
+    pub fn to_apply_error(&self) -> ApplyError {
+        match self {
+            LandError::Edit(EditError::OutsideRoots { path }) => {
+                ApplyError::OutsideWorkspace(path.clone())
+            }
+            other => ApplyError::NotApplied(other.to_string()),
+        }
+    }
+}
+
+/// What a landing did.
+#[derive(Debug, Default)]
+pub struct Landing {
+    /// The before and after of every file that landed.
+    pub checkpoint: Checkpoint,
+    /// Files whose change was re-based onto what the user typed meanwhile.
+    pub rebased: Vec<PathBuf>,
+    pub error: Option<LandError>,
+}
+
+/// Lands `changes`; never panics, stops at the first file that fails.
+pub async fn land(
+    state: &State,
+    client: &Client,
+    changes: &Changeset,
+    roots: &[PathBuf],
+) -> Landing {
+    let mut landing = Landing::default();
+    let capabilities = state.session().edit_capabilities;
+    let plan = match edits::workspace_edit(changes, &state.documents, &capabilities, roots) {
+        Ok(plan) => plan,
+        Err(error) => {
+            landing.error = Some(error.into());
+            return landing;
+        }
+    };
+    landing.rebased = plan.rebased.clone();
+    for operation in &plan.disk {
+        match edits::write_to_disk(roots, operation) {
+            Ok(file) => landing
+                .checkpoint
+                .record(operation.path().to_path_buf(), file),
+            Err(error) => {
+                landing.error = Some(error.into());
+                return landing;
+            }
+        }
+    }
+    for planned in &plan.files {
+        // Plan each file again right before its applyEdit: the user may have
+        // typed in it while the files before it landed.
+        let single = Changeset {
+            files: changes
+                .files
+                .get_key_value(&planned.path)
+                .map(|(path, change)| (path.clone(), change.clone()))
+                .into_iter()
+                .collect(),
+        };
+        let fresh = match edits::workspace_edit(&single, &state.documents, &capabilities, roots) {
+            Ok(fresh) => fresh,
+            Err(error) => {
+                landing.error = Some(error.into());
+                return landing;
+            }
+        };
+        for path in &fresh.rebased {
+            if !landing.rebased.contains(path) {
+                landing.rebased.push(path.clone());
+            }
+        }
+        let (Some(file), Some(request)) = (fresh.files.first(), fresh.apply_request()) else {
+            continue;
+        };
+        if let Err(error) = edits::check_preconditions(roots, &request.preconditions) {
+            landing.error = Some(error.into());
+            return landing;
+        }
+        let mut changed = state.document_changes.subscribe();
+        tracing::debug!(path = %file.path.display(), "workspace/applyEdit");
+        let refused = |reason: String| LandError::Refused {
+            path: file.path.clone(),
+            reason,
+        };
+        match client.apply_edit(request.edit).await {
+            Ok(response) if response.applied => {}
+            Ok(response) => {
+                let reason = response
+                    .failure_reason
+                    .unwrap_or_else(|| "no reason given".to_string());
+                landing.error = Some(refused(reason));
+                return landing;
+            }
+            Err(error) => {
+                landing.error = Some(refused(error.message.into_owned()));
+                return landing;
+            }
+        }
+        for expected in &request.expected {
+            if let Err(state_seen) = confirmed(state, expected, &mut changed).await {
+                landing.error = Some(LandError::NotConfirmed {
+                    path: file.path.clone(),
+                    state: state_seen,
+                });
+                return landing;
+            }
+        }
+        if let Some(change) = fresh.checkpoint.files.get(&file.path) {
+            if let (None, Some(before), Some(after), Some(_)) = (
+                &change.moved_from,
+                &change.before,
+                &change.after,
+                &file.expected,
+            ) {
+                level_disk(roots, &file.path, before, after);
+            }
+            landing.checkpoint.record(file.path.clone(), change.clone());
+        }
+    }
+    landing
+}
+
+/// Waits until the document shows `expected`. The error says what it shows
+/// instead.
+async fn confirmed(
+    state: &State,
+    expected: &ExpectedState,
+    changed: &mut tokio::sync::watch::Receiver<u64>,
+) -> Result<(), String> {
+    let deadline = Instant::now() + CONFIRM_TIMEOUT;
+    loop {
+        let seen = match state.documents.snapshot(&expected.uri) {
+            Some(snapshot) => match expected.confirm(&snapshot) {
+                Confirmation::Landed => return Ok(()),
+                Confirmation::NotYet => "never changed".to_string(),
+                Confirmation::Diverged { version } => {
+                    format!("shows other text (version {version})")
+                }
+            },
+            None => "was never opened".to_string(),
+        };
+        match tokio::time::timeout_at(deadline, changed.changed()).await {
+            Ok(Ok(())) => {}
+            // The server is going away, or the wait is over.
+            Ok(Err(_)) | Err(_) => {
+                // A file the editor creates need not be opened by it: it landed
+                // when the disk holds it.
+                if expected.version_before.is_none()
+                    && state.documents.snapshot(&expected.uri).is_none()
+                {
+                    return Ok(());
+                }
+                return Err(seen);
+            }
+        }
+    }
+}
+
+/// Shell commands must see what the editor shows: a buffer that had no unsaved
+/// changes is written through. A failure here is the user's to know, not the
+/// model's: the edit itself landed.
+fn level_disk(roots: &[PathBuf], path: &Path, before: &str, after: &str) {
+    match edits::level_disk(roots, path, before, after) {
+        Ok(true) => tracing::debug!(path = %path.display(), "disk brought level with the buffer"),
+        Ok(false) => {}
+        Err(error) => tracing::warn!(%error, "could not bring the disk level with the buffer"),
+    }
+}
+
+/// Reads a file as the agent sees it: the open buffer (unsaved text included),
+/// else the disk.
+pub fn read_file(state: &State, root: &Path, path: &Path) -> Result<FileSnapshot, WorkspaceError> {
+    let full = agentls_core::disk::contain(root, path)
+        .ok_or_else(|| WorkspaceError::OutsideWorkspace(path.to_path_buf()))?;
+    if let Some(document) = state.documents.open_document(&full) {
+        return Ok(FileSnapshot {
+            text: document.text().to_string(),
+            version: Some(document.version()),
+        });
+    }
+    agentls_core::disk::read_text(&full).map(|text| FileSnapshot {
+        text,
+        version: None,
+    })
+}
+
+/// The files of one thread, as its agent sees them: the editor's buffers over the
+/// disk. Each thread has its own, so what a turn changed lands in its own
+/// checkpoint.
+pub struct EditorWorkspace {
+    root: PathBuf,
+    state: Arc<State>,
+    client: Client,
+    changes: Arc<std::sync::Mutex<TurnChanges>>,
+}
+
+/// What the running turn of a thread has changed so far.
+#[derive(Debug, Default)]
+pub struct TurnChanges {
+    pub checkpoint: Checkpoint,
+    /// Files changed, in order of first change.
+    pub files: Vec<PathBuf>,
+}
+
+impl EditorWorkspace {
+    pub fn new(
+        root: PathBuf,
+        state: Arc<State>,
+        client: Client,
+        changes: Arc<std::sync::Mutex<TurnChanges>>,
+    ) -> EditorWorkspace {
+        EditorWorkspace {
+            root,
+            state,
+            client,
+            changes,
+        }
+    }
+
+    fn roots(&self) -> Vec<PathBuf> {
+        let mut roots = self.state.session().roots;
+        if !roots.contains(&self.root) {
+            roots.push(self.root.clone());
+        }
+        roots
+    }
+}
+
+impl Workspace for EditorWorkspace {
+    fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn read_file(&self, path: &Path) -> Result<FileSnapshot, WorkspaceError> {
+        read_file(&self.state, &self.root, path)
+    }
+
+    fn apply(&self, changes: Changeset) -> BoxFuture<'_, Result<(), ApplyError>> {
+        Box::pin(async move {
+            let roots = self.roots();
+            let landing = land(&self.state, &self.client, &changes, &roots).await;
+            {
+                let mut turn = crate::tasks::lock(&self.changes);
+                for path in landing.checkpoint.files.keys() {
+                    if !turn.files.contains(path) {
+                        turn.files.push(path.clone());
+                    }
+                }
+                turn.checkpoint.absorb(landing.checkpoint);
+            }
+            for path in &landing.rebased {
+                tracing::info!(path = %path.display(), "agent edit re-based onto the user's changes");
+            }
+            match landing.error {
+                None => Ok(()),
+                Some(error) => {
+                    tracing::warn!(%error, "agent edit not applied");
+                    self.client
+                        .show_message(
+                            lsp_types::MessageType::WARNING,
+                            format!("agentls: {error}; the agent was told"),
+                        )
+                        .await;
+                    Err(error.to_apply_error())
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,536 @@
+//! The agent behind the editor: the threads the server runs, their turns, the
+//! approvals they wait for, and the checkpoints "undo" reverts. Handlers reach it
+//! through [`Tasks`] and return at once; each thread's events are relayed to the
+//! client by its own task (`relay`), so nothing here waits on the model
+//! (invariant 7).
+//!
+//! Map:
+//! - `kind`: the code-action tasks, their prompts and the cheap checks that offer
+//!   them;
+//! - `landing`: the agent's changes as versioned edits the editor applies, and
+//!   the files it reads (buffers over disk);
+//! - `relay`: one thread's events as progress, messages, approvals, answers and
+//!   the `agent/*` notifications;
+//! - `approvals`: asking the user, by `showMessageRequest` and by code action;
+//! - `undo`: reverting the last turn's changes.
+//!
+//! State: one `std::sync::Mutex` around the maps, held for a few map operations
+//! and never across an await.
+
+mod answers;
+mod approvals;
+pub mod kind;
+pub mod landing;
+mod relay;
+mod undo;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use agentls_core::agent::{Agent, ThreadHandle, ThreadOptions};
+use agentls_core::protocol::{ContextItem, Op, ReviewDecision, ThreadId, ThreadItem};
+use agentls_core::rollout::{self, ThreadSummary};
+use agentls_core::sandbox::SandboxedRunner;
+use lsp_types::ProgressToken;
+use tower_lsp_server::Client;
+
+pub use approvals::PendingApproval;
+pub use undo::UndoResult;
+
+use crate::edits::Checkpoint;
+use crate::server::State;
+use landing::{EditorWorkspace, TurnChanges};
+
+/// Locks a mutex even if a holder panicked: every critical section here leaves
+/// the maps consistent between statements.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Why a task could not start, or an op not reach its thread. Said to the user.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    #[error("the agent is already working on {} ({title}); wait for it or use \"Agent: Stop agent\"", .path.display())]
+    Busy { path: PathBuf, title: String },
+    #[error("unknown thread {0}")]
+    UnknownThread(String),
+    #[error("{0}")]
+    Setup(String),
+    #[error("no approval {0} is pending")]
+    UnknownApproval(String),
+    #[error("no approval is pending")]
+    NoApproval,
+    #[error("thread {0} has ended")]
+    Closed(String),
+}
+
+/// A task as the user sees it: its title and the file it is about.
+#[derive(Clone, Debug)]
+pub struct TaskInfo {
+    /// `Fix this`, or the start of the user's text for a custom turn.
+    pub title: String,
+    /// The file the task is about.
+    pub path: Option<PathBuf>,
+    /// The task edits `path`: a second editing task on it is refused while this
+    /// one is queued or runs. ("Explain this" only reads.)
+    pub exclusive: bool,
+}
+
+/// What to start.
+pub struct TaskRequest {
+    /// Continue this thread; a new thread when `None`.
+    pub thread: Option<ThreadId>,
+    pub info: TaskInfo,
+    pub text: String,
+    pub context: Vec<ContextItem>,
+    /// The workspace root the thread works in.
+    pub root: PathBuf,
+}
+
+struct ThreadEntry {
+    handle: ThreadHandle,
+    root: PathBuf,
+    changes: Arc<Mutex<TurnChanges>>,
+    /// Tasks submitted whose turn has not started, oldest first.
+    queued: VecDeque<TaskInfo>,
+    running: Option<RunningTurn>,
+}
+
+struct RunningTurn {
+    info: TaskInfo,
+    token: Option<ProgressToken>,
+}
+
+/// One finished turn's changes, which undo reverts.
+#[derive(Debug)]
+struct TurnCheckpoint {
+    title: String,
+    checkpoint: Checkpoint,
+    roots: Vec<PathBuf>,
+}
+
+#[derive(Default)]
+struct Inner {
+    threads: HashMap<ThreadId, ThreadEntry>,
+    approvals: BTreeMap<u64, PendingApproval>,
+    checkpoints: Vec<TurnCheckpoint>,
+}
+
+/// What a code action needs to know, taken in one short lock.
+#[derive(Clone, Debug, Default)]
+pub struct TaskOverview {
+    pub running_turns: usize,
+    pub can_undo: bool,
+    pub approvals: Vec<PendingApproval>,
+}
+
+/// The server's agent threads.
+#[derive(Default)]
+pub struct Tasks {
+    inner: Mutex<Inner>,
+    next_approval: AtomicU64,
+    next_token: AtomicU64,
+}
+
+impl Tasks {
+    pub fn overview(&self) -> TaskOverview {
+        let inner = lock(&self.inner);
+        TaskOverview {
+            running_turns: inner
+                .threads
+                .values()
+                .filter(|entry| entry.running.is_some() || !entry.queued.is_empty())
+                .count(),
+            can_undo: !inner.checkpoints.is_empty(),
+            approvals: inner.approvals.values().cloned().collect(),
+        }
+    }
+
+    /// Starts a task: a turn on a new or given thread. Returns once the input is
+    /// queued; the turn runs in the background.
+    pub async fn start(
+        &self,
+        state: &Arc<State>,
+        client: &Client,
+        request: TaskRequest,
+    ) -> Result<ThreadId, TaskError> {
+        if let (Some(path), true) = (&request.info.path, request.info.exclusive) {
+            self.check_not_busy(path)?;
+        }
+        let handle = match &request.thread {
+            Some(id) => self.handle(id)?,
+            None => self.spawn_thread(state, client, &request.root, None)?.0,
+        };
+        let id = handle.id().clone();
+        {
+            let mut inner = lock(&self.inner);
+            if let Some(entry) = inner.threads.get_mut(&id) {
+                entry.queued.push_back(request.info.clone());
+            }
+        }
+        let op = Op::UserInput {
+            text: request.text,
+            context: request.context,
+        };
+        if handle.submit(op).await.is_err() {
+            self.forget_queued(&id);
+            return Err(TaskError::Closed(id.to_string()));
+        }
+        Ok(id)
+    }
+
+    /// A new thread with no turn yet (`agent/threadStart`).
+    pub fn start_thread(
+        &self,
+        state: &Arc<State>,
+        client: &Client,
+        root: &Path,
+    ) -> Result<ThreadId, TaskError> {
+        Ok(self.spawn_thread(state, client, root, None)?.0.id().clone())
+    }
+
+    /// Continues a thread from its rollout (`agent/threadResume`).
+    pub fn resume_thread(
+        &self,
+        state: &Arc<State>,
+        client: &Client,
+        root: &Path,
+        id: &ThreadId,
+    ) -> Result<Vec<ThreadItem>, TaskError> {
+        if lock(&self.inner).threads.contains_key(id) {
+            return Err(TaskError::Setup(format!("thread {id} is already running")));
+        }
+        let (_, items) = self.spawn_thread(state, client, root, Some(id))?;
+        Ok(items)
+    }
+
+    /// The threads in the data directory, newest first.
+    pub fn list_threads(&self, state: &State) -> Result<Vec<ThreadSummary>, TaskError> {
+        let data_dir = data_dir(state)?;
+        rollout::list_threads(&data_dir).map_err(|error| TaskError::Setup(error.to_string()))
+    }
+
+    pub async fn steer(&self, id: &ThreadId, text: String) -> Result<(), TaskError> {
+        self.submit(id, Op::Steer { text }).await
+    }
+
+    pub async fn interrupt(&self, id: &ThreadId) -> Result<(), TaskError> {
+        self.submit(id, Op::Interrupt).await
+    }
+
+    /// Interrupts every running turn; returns how many there were.
+    pub async fn stop_all(&self) -> usize {
+        let handles: Vec<ThreadHandle> = lock(&self.inner)
+            .threads
+            .values()
+            .filter(|entry| entry.running.is_some() || !entry.queued.is_empty())
+            .map(|entry| entry.handle.clone())
+            .collect();
+        for handle in &handles {
+            let _ = handle.submit(Op::Interrupt).await;
+        }
+        handles.len()
+    }
+
+    /// The turn whose progress the client cancelled.
+    pub async fn cancel_progress(&self, token: &ProgressToken) {
+        let handle = lock(&self.inner)
+            .threads
+            .values()
+            .find(|entry| {
+                entry
+                    .running
+                    .as_ref()
+                    .is_some_and(|turn| turn.token.as_ref() == Some(token))
+            })
+            .map(|entry| entry.handle.clone());
+        match handle {
+            Some(handle) => {
+                tracing::info!(thread_id = %handle.id(), "progress cancelled: interrupting the turn");
+                let _ = handle.submit(Op::Interrupt).await;
+            }
+            None => tracing::debug!(?token, "cancel for a progress that is not a running turn"),
+        }
+    }
+
+    /// Answers an approval: the one with `id`, or the latest pending one.
+    pub async fn decide(
+        &self,
+        id: Option<&str>,
+        decision: ReviewDecision,
+    ) -> Result<PendingApproval, TaskError> {
+        let pending = {
+            let mut inner = lock(&self.inner);
+            match id {
+                Some(id) => {
+                    let key: u64 = id
+                        .trim()
+                        .parse()
+                        .map_err(|_| TaskError::UnknownApproval(id.to_string()))?;
+                    inner
+                        .approvals
+                        .remove(&key)
+                        .ok_or_else(|| TaskError::UnknownApproval(id.to_string()))?
+                }
+                None => inner
+                    .approvals
+                    .pop_last()
+                    .map(|(_, pending)| pending)
+                    .ok_or(TaskError::NoApproval)?,
+            }
+        };
+        tracing::info!(approval = pending.id, ?decision, "approval answered");
+        pending
+            .thread
+            .submit(Op::ApprovalDecision {
+                id: pending.core_id.clone(),
+                decision,
+            })
+            .await
+            .map_err(|_| TaskError::Closed(pending.thread.id().to_string()))?;
+        Ok(pending)
+    }
+
+    /// Reverts the last turn that changed files.
+    pub async fn undo(&self, state: &Arc<State>, client: &Client) -> Result<UndoResult, TaskError> {
+        let last = lock(&self.inner).checkpoints.pop();
+        let Some(last) = last else {
+            return Err(TaskError::Setup("there is no agent change to undo".into()));
+        };
+        let outcome = undo::revert(state, client, &last).await;
+        if outcome.is_err() {
+            // Nothing was reverted: the change can still be undone later.
+            lock(&self.inner).checkpoints.push(last);
+        }
+        outcome
+    }
+
+    fn check_not_busy(&self, path: &Path) -> Result<(), TaskError> {
+        let inner = lock(&self.inner);
+        for entry in inner.threads.values() {
+            let active = entry.running.as_ref().map(|turn| &turn.info);
+            for info in active.into_iter().chain(entry.queued.iter()) {
+                let touches = (info.exclusive && info.path.as_deref() == Some(path))
+                    || (entry.running.is_some()
+                        && lock(&entry.changes).files.iter().any(|file| file == path));
+                if touches {
+                    return Err(TaskError::Busy {
+                        path: path.to_path_buf(),
+                        title: info.title.clone(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn handle(&self, id: &ThreadId) -> Result<ThreadHandle, TaskError> {
+        lock(&self.inner)
+            .threads
+            .get(id)
+            .map(|entry| entry.handle.clone())
+            .ok_or_else(|| TaskError::UnknownThread(id.to_string()))
+    }
+
+    async fn submit(&self, id: &ThreadId, op: Op) -> Result<(), TaskError> {
+        self.handle(id)?
+            .submit(op)
+            .await
+            .map_err(|_| TaskError::Closed(id.to_string()))
+    }
+
+    fn forget_queued(&self, id: &ThreadId) {
+        if let Some(entry) = lock(&self.inner).threads.get_mut(id) {
+            entry.queued.pop_back();
+        }
+    }
+
+    /// Starts (or resumes) a thread with an agent of its own, whose workspace
+    /// records what its turns change, and the task relaying its events.
+    fn spawn_thread(
+        &self,
+        state: &Arc<State>,
+        client: &Client,
+        root: &Path,
+        resume: Option<&ThreadId>,
+    ) -> Result<(ThreadHandle, Vec<ThreadItem>), TaskError> {
+        let changes = Arc::new(Mutex::new(TurnChanges::default()));
+        let agent = build_agent(state, client, root, changes.clone())?;
+        let thread = match resume {
+            Some(id) => agent.resume_thread(id),
+            None => agent.start_thread(ThreadOptions::default()),
+        }
+        .map_err(|error| TaskError::Setup(error.to_string()))?;
+        let past_items = thread.past_items().to_vec();
+        let (handle, events, _task) = thread.into_parts();
+        lock(&self.inner).threads.insert(
+            handle.id().clone(),
+            ThreadEntry {
+                handle: handle.clone(),
+                root: root.to_path_buf(),
+                changes,
+                queued: VecDeque::new(),
+                running: None,
+            },
+        );
+        tokio::spawn(relay::run(
+            state.clone(),
+            client.clone(),
+            handle.id().clone(),
+            events,
+        ));
+        Ok((handle, past_items))
+    }
+
+    /// A turn started: it is the oldest queued task (or a turn the client
+    /// started some other way). Returns its info and a fresh progress token.
+    fn turn_started(
+        &self,
+        id: &ThreadId,
+        with_progress: bool,
+    ) -> (TaskInfo, Option<ProgressToken>) {
+        let token = with_progress.then(|| {
+            let n = self.next_token.fetch_add(1, Ordering::Relaxed) + 1;
+            ProgressToken::String(format!("agentls/turn/{n}"))
+        });
+        let mut inner = lock(&self.inner);
+        let Some(entry) = inner.threads.get_mut(id) else {
+            return (untitled(), token);
+        };
+        let info = entry.queued.pop_front().unwrap_or_else(untitled);
+        *lock(&entry.changes) = TurnChanges::default();
+        entry.running = Some(RunningTurn {
+            info: info.clone(),
+            token: token.clone(),
+        });
+        (info, token)
+    }
+
+    /// A turn ended: its changes become the latest checkpoint, its approvals go.
+    fn turn_ended(&self, id: &ThreadId, state: &State) -> TurnChanges {
+        let mut inner = lock(&self.inner);
+        inner
+            .approvals
+            .retain(|_, pending| pending.thread.id() != id);
+        let Some(entry) = inner.threads.get_mut(id) else {
+            return TurnChanges::default();
+        };
+        let running = entry.running.take();
+        let changes = std::mem::take(&mut *lock(&entry.changes));
+        let root = entry.root.clone();
+        if !changes.checkpoint.is_empty() {
+            let mut roots = state.session().roots;
+            roots.push(root);
+            inner.checkpoints.push(TurnCheckpoint {
+                title: running.map(|turn| turn.info.title).unwrap_or_default(),
+                checkpoint: changes.checkpoint.clone(),
+                roots,
+            });
+        }
+        changes
+    }
+
+    fn thread_ended(&self, id: &ThreadId) {
+        let mut inner = lock(&self.inner);
+        inner.threads.remove(id);
+        inner
+            .approvals
+            .retain(|_, pending| pending.thread.id() != id);
+    }
+
+    fn add_approval(&self, make: impl FnOnce(u64) -> PendingApproval) -> PendingApproval {
+        let id = self.next_approval.fetch_add(1, Ordering::Relaxed) + 1;
+        let pending = make(id);
+        lock(&self.inner).approvals.insert(id, pending.clone());
+        pending
+    }
+}
+
+fn untitled() -> TaskInfo {
+    TaskInfo {
+        title: "Agent task".to_string(),
+        path: None,
+        exclusive: false,
+    }
+}
+
+/// Where threads keep their rollouts: `$XDG_DATA_HOME/agentls`.
+pub fn data_dir(state: &State) -> Result<PathBuf, TaskError> {
+    rollout::default_data_dir(&|name: &str| (state.env)(name))
+        .map_err(|error| TaskError::Setup(error.to_string()))
+}
+
+/// An agent for one thread, from the configuration as it is now.
+fn build_agent(
+    state: &Arc<State>,
+    client: &Client,
+    root: &Path,
+    changes: Arc<Mutex<TurnChanges>>,
+) -> Result<Agent, TaskError> {
+    let config = state.config();
+    let env = |name: &str| (state.env)(name);
+    let provider = agentls_core::provider::from_config(&config.provider, &env)
+        .map_err(|error| TaskError::Setup(error.to_string()))?;
+    let mut runner = SandboxedRunner::from_config(state.sandbox_helper.clone(), &config.sandbox);
+    if let Some(key_env) = &config.provider.api_key_env {
+        runner = runner.with_secret_env([key_env.clone()]);
+    }
+    let unconfined = config.sandbox.policy.is_enforcing() && runner.every_command_needs_approval();
+    let workspace =
+        EditorWorkspace::new(root.to_path_buf(), state.clone(), client.clone(), changes);
+    Ok(Agent::new(
+        config,
+        provider,
+        Arc::new(workspace),
+        Arc::new(runner),
+        data_dir(state)?,
+    )
+    .with_unconfined_commands(unconfined))
+}
+
+/// The workspace root a file belongs to: the innermost root that holds it, else
+/// its directory (a file opened outside any workspace folder).
+pub fn root_for(state: &State, path: Option<&Path>) -> Result<PathBuf, TaskError> {
+    let roots = state.session().roots;
+    let root = match path {
+        Some(path) => roots
+            .iter()
+            .filter(|root| path.starts_with(root))
+            .max_by_key(|root| root.as_os_str().len())
+            .cloned()
+            .or_else(|| path.parent().map(Path::to_path_buf)),
+        None => roots.first().cloned(),
+    };
+    let root = root.ok_or_else(|| {
+        TaskError::Setup("no workspace folder: open a file or a folder first".to_string())
+    })?;
+    // The core resolves symlinks when it checks paths: its root must be real.
+    Ok(std::fs::canonicalize(&root).unwrap_or(root))
+}
+
+/// `argv` as a user would type it.
+pub fn display_command(argv: &[String]) -> String {
+    if let [shell, flag, script] = argv {
+        if (shell == "bash" || shell == "sh" || shell == "zsh") && (flag == "-c" || flag == "-lc") {
+            return script.clone();
+        }
+    }
+    argv.iter()
+        .map(|arg| {
+            if !arg.is_empty()
+                && arg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
+            {
+                arg.clone()
+            } else {
+                format!("'{}'", arg.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,480 @@
+//! One thread's events, as the editor shows them: a work-done progress per turn
+//! (thinking, reading, running a command with its elapsed time, waiting for
+//! approval, applying edits), `showMessage` at start, end and failure (Neovim and
+//! Helix show no progress by default), approvals, the final answer, and for
+//! clients that declared `experimental.agentls` the `agent/*` notifications.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use agentls_core::protocol::{Event, ThreadId, ThreadItem, ThreadItemKind};
+use lsp_types::notification::{Notification, Progress};
+use lsp_types::request::WorkDoneProgressCreate;
+use lsp_types::{
+    MessageType, ProgressParams, ProgressParamsValue, ProgressToken, WorkDoneProgress,
+    WorkDoneProgressBegin, WorkDoneProgressCreateParams, WorkDoneProgressEnd,
+    WorkDoneProgressReport,
+};
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tower_lsp_server::Client;
+
+use super::{approvals, display_command, TaskInfo};
+use crate::server::State;
+
+/// A turn as the relay follows it.
+struct TurnView {
+    turn_id: String,
+    info: TaskInfo,
+    token: Option<ProgressToken>,
+    /// The latest assistant message: the answer, once the turn completes.
+    answer: String,
+    /// The command running now and when it started, for the elapsed time.
+    command: Option<(String, Instant)>,
+}
+
+/// Relays the events of thread `id` until it ends.
+pub(super) async fn run(
+    state: Arc<State>,
+    client: Client,
+    id: ThreadId,
+    mut events: mpsc::Receiver<Event>,
+) {
+    let mut turn: Option<TurnView> = None;
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        let running_command = turn.as_ref().is_some_and(|turn| turn.command.is_some());
+        tokio::select! {
+            event = events.recv() => match event {
+                Some(event) => relay(&state, &client, &id, &mut turn, event).await,
+                None => break,
+            },
+            _ = ticker.tick(), if running_command => {
+                if let Some(view) = &turn {
+                    if let Some((command, started)) = &view.command {
+                        let message = format!("running `{command}` ({} s)", started.elapsed().as_secs());
+                        report(&client, view, &message).await;
+                    }
+                }
+            }
+        }
+    }
+    tracing::info!(thread_id = %id, "thread ended");
+    state.tasks.thread_ended(&id);
+}
+
+async fn relay(
+    state: &Arc<State>,
+    client: &Client,
+    id: &ThreadId,
+    turn: &mut Option<TurnView>,
+    event: Event,
+) {
+    let extensions = state.session().agentls_extensions;
+    match event {
+        Event::ThreadStarted { .. } => {}
+        Event::TurnStarted { turn_id } => {
+            let view = begin_turn(state, client, id, &turn_id).await;
+            if extensions {
+                notify(
+                    client,
+                    "agent/turnStarted",
+                    json!({"threadId": id, "turnId": turn_id, "title": view.info.title}),
+                )
+                .await;
+            }
+            *turn = Some(view);
+        }
+        Event::ItemStarted { turn_id, item } => {
+            if let Some(view) = turn.as_mut() {
+                if let Some(message) = describe_start(&item, state_root(state, view).as_deref()) {
+                    if let ThreadItemKind::CommandExecution { argv, .. } = &item.kind {
+                        view.command = Some((display_command(argv), Instant::now()));
+                    }
+                    report(client, view, &message).await;
+                }
+            }
+            if extensions {
+                notify(
+                    client,
+                    "agent/itemStarted",
+                    json!({"threadId": id, "turnId": turn_id, "item": item}),
+                )
+                .await;
+            }
+        }
+        Event::ItemDelta {
+            turn_id,
+            item_id,
+            delta,
+        } => {
+            if extensions {
+                notify(
+                    client,
+                    "agent/itemDelta",
+                    json!({"threadId": id, "turnId": turn_id, "itemId": item_id, "delta": delta}),
+                )
+                .await;
+            }
+        }
+        Event::ItemCompleted { turn_id, item } => {
+            if let Some(view) = turn.as_mut() {
+                match &item.kind {
+                    ThreadItemKind::AssistantMessage { text } => view.answer = text.clone(),
+                    ThreadItemKind::CommandExecution { .. } => {
+                        view.command = None;
+                        report(client, view, "thinking").await;
+                    }
+                    _ => {}
+                }
+            }
+            if extensions {
+                notify(
+                    client,
+                    "agent/itemCompleted",
+                    json!({"threadId": id, "turnId": turn_id, "item": item}),
+                )
+                .await;
+            }
+        }
+        Event::ApprovalRequested {
+            turn_id,
+            id: core_id,
+            item_id,
+            argv,
+            cwd,
+            reason,
+            sandbox_escalation,
+        } => {
+            let title = turn
+                .as_ref()
+                .map(|view| view.info.title.clone())
+                .unwrap_or_default();
+            if let Some(view) = turn.as_ref() {
+                let message = format!("waiting for approval to run `{}`", display_command(&argv));
+                report(client, view, &message).await;
+            }
+            let Some(pending) = approvals::register(
+                state,
+                id,
+                core_id,
+                argv,
+                cwd,
+                reason,
+                sandbox_escalation,
+                title,
+            ) else {
+                return;
+            };
+            if extensions {
+                notify(
+                    client,
+                    "agent/approvalRequested",
+                    json!({
+                        "threadId": id, "turnId": turn_id, "itemId": item_id,
+                        "id": pending.id.to_string(), "argv": pending.argv, "cwd": pending.cwd,
+                        "reason": pending.reason, "sandboxEscalation": pending.escalation,
+                    }),
+                )
+                .await;
+            }
+            approvals::ask(state.clone(), client.clone(), pending).await;
+        }
+        Event::TokenUsage { .. } => {}
+        Event::Retrying {
+            attempt,
+            max,
+            delay_ms,
+            reason,
+            ..
+        } => {
+            if let Some(view) = turn.as_ref() {
+                let message = format!(
+                    "{reason}; retry {attempt} of {max} in {:.1} s",
+                    delay_ms as f64 / 1000.0
+                );
+                report(client, view, &message).await;
+            }
+        }
+        Event::Warning { message } => {
+            client
+                .show_message(MessageType::WARNING, format!("agentls: {message}"))
+                .await;
+        }
+        Event::TurnCompleted {
+            turn_id,
+            usage,
+            changed_files,
+        } => {
+            let view = turn.take();
+            let changes = state.tasks.turn_ended(id, state);
+            let diff = super::undo::turn_diff(&changes.checkpoint, &state_roots(state));
+            if extensions {
+                if !diff.is_empty() {
+                    notify(
+                        client,
+                        "agent/turnDiff",
+                        json!({"threadId": id, "turnId": turn_id, "diff": diff}),
+                    )
+                    .await;
+                }
+                notify(
+                    client,
+                    "agent/turnCompleted",
+                    json!({"threadId": id, "turnId": turn_id, "status": "completed",
+                           "usage": usage, "changedFiles": changed_files}),
+                )
+                .await;
+            }
+            if let Some(view) = view {
+                end_progress(client, &view, "done").await;
+                super::answers::deliver(
+                    state,
+                    client,
+                    id,
+                    &view.turn_id,
+                    &view.info,
+                    &view.answer,
+                    &changes.files,
+                )
+                .await;
+            }
+        }
+        Event::TurnInterrupted { turn_id, reason } => {
+            let view = turn.take();
+            let changes = state.tasks.turn_ended(id, state);
+            let reason = serde_json::to_value(reason).unwrap_or(Value::Null);
+            if extensions {
+                notify(
+                    client,
+                    "agent/turnCompleted",
+                    json!({"threadId": id, "turnId": turn_id, "status": "interrupted",
+                           "reason": reason, "changedFiles": changes.files}),
+                )
+                .await;
+            }
+            if let Some(view) = view {
+                end_progress(client, &view, "stopped").await;
+                let kept = if changes.files.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; its changes to {} stay (\"Agent: Undo last agent change\" reverts them)",
+                        changes.files.len()
+                    ) + " file(s)"
+                };
+                client
+                    .show_message(
+                        MessageType::INFO,
+                        format!("agentls: {} stopped{kept}", view.info.title),
+                    )
+                    .await;
+            }
+        }
+        Event::TurnFailed { turn_id, error } => {
+            let view = turn.take();
+            let changes = state.tasks.turn_ended(id, state);
+            if extensions {
+                notify(
+                    client,
+                    "agent/turnCompleted",
+                    json!({"threadId": id, "turnId": turn_id, "status": "failed",
+                           "error": error, "changedFiles": changes.files}),
+                )
+                .await;
+            }
+            let title = match &view {
+                Some(view) => {
+                    end_progress(client, view, "failed").await;
+                    view.info.title.clone()
+                }
+                None => "the agent task".to_string(),
+            };
+            client
+                .show_message(
+                    MessageType::ERROR,
+                    format!("agentls: {title} failed: {error}"),
+                )
+                .await;
+        }
+    }
+}
+
+async fn begin_turn(state: &Arc<State>, client: &Client, id: &ThreadId, turn_id: &str) -> TurnView {
+    let session = state.session();
+    let (info, token) = state.tasks.turn_started(id, session.work_done_progress);
+    let mut token = token;
+    if let Some(requested) = token.clone() {
+        // The client must accept the token before progress may use it.
+        let created = client
+            .send_request::<WorkDoneProgressCreate>(WorkDoneProgressCreateParams {
+                token: requested.clone(),
+            })
+            .await;
+        match created {
+            Ok(()) => {
+                send_progress(
+                    client,
+                    &requested,
+                    WorkDoneProgress::Begin(WorkDoneProgressBegin {
+                        title: format!("Agent: {}", info.title),
+                        cancellable: Some(true),
+                        message: Some("thinking".to_string()),
+                        percentage: None,
+                    }),
+                )
+                .await;
+            }
+            Err(error) => {
+                tracing::debug!(%error, "the client refused a progress token");
+                token = None;
+            }
+        }
+    }
+    let place = info
+        .path
+        .as_deref()
+        .map(|path| format!(" on {}", relative(state, path)))
+        .unwrap_or_default();
+    client
+        .show_message(
+            MessageType::INFO,
+            format!(
+                "agentls: {}{place} started; \"Agent: Stop agent\" stops it",
+                info.title
+            ),
+        )
+        .await;
+    TurnView {
+        turn_id: turn_id.to_string(),
+        info,
+        token,
+        answer: String::new(),
+        command: None,
+    }
+}
+
+/// What the progress says when an item starts.
+fn describe_start(item: &ThreadItem, root: Option<&Path>) -> Option<String> {
+    match &item.kind {
+        ThreadItemKind::Reasoning { .. } => Some("thinking".to_string()),
+        ThreadItemKind::ToolCall {
+            tool, arguments, ..
+        } => {
+            let arguments: Value = serde_json::from_str(arguments).unwrap_or(Value::Null);
+            let target = arguments
+                .get("path")
+                .or_else(|| arguments.get("name"))
+                .or_else(|| arguments.get("pattern"))
+                .and_then(Value::as_str)
+                .map(|target| {
+                    root.and_then(|root| Path::new(target).strip_prefix(root).ok())
+                        .map(|relative| relative.display().to_string())
+                        .unwrap_or_else(|| target.to_string())
+                });
+            Some(match (tool.as_str(), target) {
+                ("read_file", Some(path)) => format!("reading {path}"),
+                ("list_dir", Some(path)) => format!("listing {path}"),
+                ("grep", Some(pattern)) => format!("searching for {pattern}"),
+                (tool, Some(target)) => format!("{tool} {target}"),
+                (tool, None) => tool.replace('_', " "),
+            })
+        }
+        ThreadItemKind::CommandExecution { argv, .. } => {
+            Some(format!("running `{}`", display_command(argv)))
+        }
+        ThreadItemKind::FileChange { .. } => Some("applying edits".to_string()),
+        ThreadItemKind::Plan { .. } => Some("planning".to_string()),
+        ThreadItemKind::Compaction { .. } => Some("compacting the conversation".to_string()),
+        ThreadItemKind::UserMessage { .. } | ThreadItemKind::AssistantMessage { .. } => None,
+    }
+}
+
+fn state_root(state: &State, _view: &TurnView) -> Option<std::path::PathBuf> {
+    state.session().roots.first().cloned()
+}
+
+fn state_roots(state: &State) -> Vec<std::path::PathBuf> {
+    state.session().roots
+}
+
+/// `path` relative to the workspace root that holds it.
+pub(super) fn relative(state: &State, path: &Path) -> String {
+    state
+        .session()
+        .roots
+        .iter()
+        .find_map(|root| path.strip_prefix(root).ok())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+async fn report(client: &Client, view: &TurnView, message: &str) {
+    if let Some(token) = &view.token {
+        send_progress(
+            client,
+            token,
+            WorkDoneProgress::Report(WorkDoneProgressReport {
+                cancellable: Some(true),
+                message: Some(message.to_string()),
+                percentage: None,
+            }),
+        )
+        .await;
+    }
+}
+
+async fn end_progress(client: &Client, view: &TurnView, message: &str) {
+    if let Some(token) = &view.token {
+        send_progress(
+            client,
+            token,
+            WorkDoneProgress::End(WorkDoneProgressEnd {
+                message: Some(message.to_string()),
+            }),
+        )
+        .await;
+    }
+}
+
+async fn send_progress(client: &Client, token: &ProgressToken, value: WorkDoneProgress) {
+    client
+        .send_notification::<Progress>(ProgressParams {
+            token: token.clone(),
+            value: ProgressParamsValue::WorkDone(value),
+        })
+        .await;
+}
+
+/// A custom notification (`agent/*`), for clients that declared
+/// `experimental.agentls`.
+pub(super) async fn notify(client: &Client, method: &'static str, params: Value) {
+    macro_rules! send {
+        ($($name:ident => $method:literal),* $(,)?) => {
+            match method {
+                $($method => {
+                    enum $name {}
+                    impl Notification for $name {
+                        type Params = Value;
+                        const METHOD: &'static str = $method;
+                    }
+                    client.send_notification::<$name>(params).await
+                })*
+                other => tracing::error!(method = other, "not an agent notification"),
+            }
+        };
+    }
+    send!(
+        TurnStarted => "agent/turnStarted",
+        ItemStarted => "agent/itemStarted",
+        ItemDelta => "agent/itemDelta",
+        ItemCompleted => "agent/itemCompleted",
+        ApprovalRequested => "agent/approvalRequested",
+        TurnDiff => "agent/turnDiff",
+        TurnCompleted => "agent/turnCompleted",
+    );
+}

@@ -1,0 +1,190 @@
+//! "Undo last agent change" (invariant 5): the last turn's checkpoint is reverted
+//! hunk by hunk around whatever the user typed since; the hunks the user touched
+//! stay, and the user is told which. The reverting edits land like the agent's
+//! own (versioned, confirmed). Also the turn's unified diff for `agent/turnDiff`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use lsp_types::MessageType;
+use serde::Serialize;
+use tower_lsp_server::Client;
+
+use super::landing::{land, read_file};
+use super::relay::relative;
+use super::{TaskError, TurnCheckpoint};
+use crate::edits::{undo_plan, Checkpoint};
+use crate::server::State;
+
+/// What an undo did (the result of `agent/undo` and `agentls.undo`).
+#[derive(Clone, Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UndoResult {
+    /// The task whose changes were reverted.
+    pub title: String,
+    pub reverted: Vec<PathBuf>,
+    /// Hunks left in place because the user edited them since.
+    pub refused: Vec<RefusedHunkView>,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefusedHunkView {
+    pub path: PathBuf,
+    /// `lines 3-5` of the current text.
+    pub lines: String,
+}
+
+pub(super) async fn revert(
+    state: &Arc<State>,
+    client: &Client,
+    last: &TurnCheckpoint,
+) -> Result<UndoResult, TaskError> {
+    let mut current = BTreeMap::new();
+    let paths = last
+        .checkpoint
+        .files
+        .iter()
+        .flat_map(|(path, file)| std::iter::once(path.clone()).chain(file.moved_from.clone()));
+    for path in paths {
+        let Some(root) = last.roots.iter().find(|root| path.starts_with(root)) else {
+            continue;
+        };
+        if let Ok(snapshot) = read_file(state, root, &path) {
+            current.insert(path, snapshot);
+        }
+    }
+    let plan = undo_plan(&last.checkpoint, &current);
+    let landing = land(state, client, &plan.changes, &last.roots).await;
+    if let Some(error) = landing.error {
+        let message = format!("agentls: could not undo {}: {error}", last.title);
+        client.show_message(MessageType::ERROR, &message).await;
+        return Err(TaskError::Setup(message));
+    }
+    let reverted: Vec<PathBuf> = plan.changes.files.keys().cloned().collect();
+    let refused: Vec<RefusedHunkView> = plan
+        .refused
+        .iter()
+        .map(|hunk| RefusedHunkView {
+            path: hunk.path.clone(),
+            lines: hunk.lines.to_string(),
+        })
+        .collect();
+    let mut message = format!("agentls: undid {}", last.title);
+    match reverted.len() {
+        0 => message.push_str(": nothing left to revert"),
+        1 => message.push_str(&format!(" in {}", relative(state, &reverted[0]))),
+        n => message.push_str(&format!(" in {n} files")),
+    }
+    if !refused.is_empty() {
+        let kept: Vec<String> = refused
+            .iter()
+            .map(|hunk| format!("{} of {}", hunk.lines, relative(state, &hunk.path)))
+            .collect();
+        message.push_str(&format!(
+            "; kept {} because you edited them since",
+            kept.join(", ")
+        ));
+    }
+    client
+        .show_message(
+            if refused.is_empty() {
+                MessageType::INFO
+            } else {
+                MessageType::WARNING
+            },
+            &message,
+        )
+        .await;
+    Ok(UndoResult {
+        title: last.title.clone(),
+        reverted,
+        refused,
+        message,
+    })
+}
+
+/// One unified diff of everything a turn changed, paths relative to the root
+/// that holds them (`a/src/lib.rs`, `/dev/null` for a created or deleted file).
+pub(super) fn turn_diff(checkpoint: &Checkpoint, roots: &[PathBuf]) -> String {
+    let shown = |path: &Path| -> String {
+        roots
+            .iter()
+            .find_map(|root| path.strip_prefix(root).ok())
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    };
+    let mut diff = String::new();
+    for (path, file) in &checkpoint.files {
+        let old_path = file.moved_from.as_deref().unwrap_or(path);
+        let old_name = match file.before {
+            Some(_) => format!("a/{}", shown(old_path)),
+            None => "/dev/null".to_string(),
+        };
+        let new_name = match file.after {
+            Some(_) => format!("b/{}", shown(path)),
+            None => "/dev/null".to_string(),
+        };
+        let before = file.before.as_deref().unwrap_or_default();
+        let after = file.after.as_deref().unwrap_or_default();
+        let text_diff = similar::TextDiff::from_lines(before, after);
+        let unified = text_diff
+            .unified_diff()
+            .context_radius(3)
+            .header(&old_name, &new_name)
+            .to_string();
+        if unified.is_empty() && old_path != path {
+            diff.push_str(&format!(
+                "diff --git {old_name} {new_name}\nrename from {}\nrename to {}\n",
+                shown(old_path),
+                shown(path)
+            ));
+        }
+        diff.push_str(&unified);
+    }
+    diff
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::edits::CheckpointFile;
+
+    #[test]
+    fn turn_diff_of_an_edit_and_a_created_file() {
+        let mut checkpoint = Checkpoint::default();
+        checkpoint.record(
+            PathBuf::from("/w/src/lib.rs"),
+            CheckpointFile {
+                before: Some("fn a() {}\nfn b() {}\n".into()),
+                after: Some("fn a() {}\nfn b() { 1 }\n".into()),
+                moved_from: None,
+            },
+        );
+        checkpoint.record(
+            PathBuf::from("/w/tests/new.rs"),
+            CheckpointFile {
+                before: None,
+                after: Some("#[test]\nfn t() {}\n".into()),
+                moved_from: None,
+            },
+        );
+        expect_test::expect![[r#"
+            --- a/src/lib.rs
+            +++ b/src/lib.rs
+            @@ -1,2 +1,2 @@
+             fn a() {}
+            -fn b() {}
+            +fn b() { 1 }
+            --- /dev/null
+            +++ b/tests/new.rs
+            @@ -0,0 +1,2 @@
+            +#[test]
+            +fn t() {}
+        "#]]
+        .assert_eq(&turn_diff(&checkpoint, &[PathBuf::from("/w")]));
+    }
+}

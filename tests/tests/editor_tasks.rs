@@ -1,0 +1,903 @@
+//! The agent in the editor, end to end: code actions answered at once,
+//! `executeCommand` starting a turn against the fake provider, edits landing in
+//! the scripted editor's buffers as versioned `workspace/applyEdit`s, progress,
+//! approvals (granted, denied, timed out, through the code-action fallback),
+//! races with the user's typing, undo, interrupting through progress cancel, a
+//! multi-file task, and the `agent/*` extension for richer clients.
+
+use std::path::PathBuf;
+
+use agentls_tests::client::{TestClient, TestEnv};
+use agentls_tests::editor::{Answer, ApplyMode, Editor};
+use agentls_tests::fake_provider::{
+    FakeProvider, Format, Script, ToolCall, FAKE_API_KEY, FAKE_API_KEY_ENV,
+};
+use serde_json::{json, Value};
+
+const HELPER: &str = env!("CARGO_BIN_EXE_sandbox-helper");
+
+const BUGGY: &str = "pub fn add(a: i32, b: i32) -> i32 {\n    a - b\n}\n";
+const FIXED: &str = "pub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n";
+const FIX_PATCH: &str = "*** Begin Patch\n*** Update File: src/lib.rs\n@@\n pub fn add(a: i32, b: i32) -> i32 {\n-    a - b\n+    a + b\n }\n*** End Patch\n";
+
+/// A workspace on disk, a data directory, the fake model and an editor attached
+/// to the server.
+struct Session {
+    workspace: tempfile::TempDir,
+    _data: tempfile::TempDir,
+    fake: FakeProvider,
+    editor: Editor,
+}
+
+struct Options {
+    capabilities: Value,
+    approvals: Value,
+    binary: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            capabilities: editor_capabilities(true),
+            approvals: json!({ "policy": "untrusted", "timeout_secs": 30 }),
+            binary: false,
+        }
+    }
+}
+
+/// What a full editor advertises; `prompts` says whether it takes
+/// showMessageRequest (Helix 25.07 does not).
+fn editor_capabilities(prompts: bool) -> Value {
+    let mut window = json!({ "workDoneProgress": true, "showDocument": { "support": true } });
+    if prompts {
+        window["showMessage"] =
+            json!({ "messageActionItem": { "additionalPropertiesSupport": false } });
+    }
+    json!({
+        "window": window,
+        "workspace": { "applyEdit": true, "workspaceEdit": {
+            "documentChanges": true, "resourceOperations": ["create", "rename", "delete"] } },
+    })
+}
+
+impl Session {
+    async fn start(options: Options) -> Session {
+        let workspace = tempfile::tempdir().unwrap();
+        let root = workspace.path().canonicalize().unwrap();
+        std::fs::create_dir_all(root.join("src")).unwrap();
+        std::fs::write(root.join("src/lib.rs"), BUGGY).unwrap();
+        let data = tempfile::tempdir().unwrap();
+        let fake = FakeProvider::start(Format::OpenAiResponses).await;
+        let env = TestEnv::new()
+            .var("XDG_DATA_HOME", data.path().display().to_string())
+            .var(
+                "XDG_CONFIG_HOME",
+                data.path().join("config").display().to_string(),
+            )
+            .var("HOME", data.path().display().to_string())
+            .var(FAKE_API_KEY_ENV, FAKE_API_KEY)
+            .var("AGENTLS_SANDBOX_HELPER", HELPER);
+        let client = if options.binary {
+            TestClient::spawn_binary(env, &[])
+        } else {
+            TestClient::in_process_with_env(env)
+        };
+        let mut editor = Editor::new(client);
+        let init = editor
+            .client
+            .initialize_with(json!({
+                "processId": null,
+                "rootUri": agentls_tests::client::file_uri(&root),
+                "capabilities": options.capabilities,
+                "initializationOptions": {
+                    "provider": {
+                        "kind": "openai-responses",
+                        "base_url": fake.base_url(),
+                        "model": "test-model",
+                        "api_key_env": FAKE_API_KEY_ENV,
+                        "retry_base_ms": 10,
+                    },
+                    "approvals": options.approvals,
+                },
+            }))
+            .await;
+        assert!(
+            init["result"]["capabilities"]["executeCommandProvider"]["commands"]
+                .as_array()
+                .is_some_and(|commands| commands.contains(&json!("agentls.fix"))),
+            "{init}"
+        );
+        Session {
+            workspace,
+            _data: data,
+            fake,
+            editor,
+        }
+    }
+
+    fn root(&self) -> PathBuf {
+        self.workspace.path().canonicalize().unwrap()
+    }
+
+    fn path(&self, relative: &str) -> PathBuf {
+        self.root().join(relative)
+    }
+
+    async fn open_lib(&mut self) -> String {
+        let path = self.path("src/lib.rs");
+        self.editor.open(&path, "rust", BUGGY).await
+    }
+
+    /// The code actions offered at `line` (zero-width range, as Neovim asks).
+    async fn code_actions(&mut self, uri: &str, line: u32, diagnostics: Value) -> Vec<Value> {
+        let response = self
+            .editor
+            .request(
+                "textDocument/codeAction",
+                json!({
+                    "textDocument": {"uri": uri},
+                    "range": {"start": {"line": line, "character": 0}, "end": {"line": line, "character": 0}},
+                    "context": {"diagnostics": diagnostics},
+                }),
+            )
+            .await;
+        response["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_else(|| panic!("{response}"))
+    }
+
+    /// Picks the action titled `title` and runs its command as the editor does.
+    async fn run_action(&mut self, uri: &str, line: u32, diagnostics: Value, title: &str) -> Value {
+        let actions = self.code_actions(uri, line, diagnostics).await;
+        let action = actions
+            .iter()
+            .find(|action| action["title"] == title)
+            .unwrap_or_else(|| panic!("no {title:?} among {actions:#?}"))
+            .clone();
+        self.editor
+            .request("workspace/executeCommand", action["command"].clone())
+            .await
+    }
+}
+
+fn diagnostic(line: u32, message: &str) -> Value {
+    json!([{
+        "range": {"start": {"line": line, "character": 4}, "end": {"line": line, "character": 9}},
+        "severity": 1, "source": "rustc", "code": "E0000", "message": message,
+    }])
+}
+
+fn titles(actions: &[Value]) -> Vec<String> {
+    actions
+        .iter()
+        .map(|action| {
+            format!(
+                "{} [{}] -> {}",
+                action["title"].as_str().unwrap(),
+                action["kind"].as_str().unwrap(),
+                action["command"]["command"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+/// The tool outputs the model was sent in its latest request.
+fn tool_outputs(fake: &FakeProvider) -> Vec<String> {
+    let requests = fake.requests();
+    let last = requests.last().expect("a request");
+    last.body["input"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|item| item["type"] == "function_call_output")
+        .map(|item| item["output"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn editor_code_actions_at_a_spot_answer_without_a_model_call() {
+    let mut session = Session::start(Options::default()).await;
+    let uri = session.open_lib().await;
+    let actions = session
+        .code_actions(&uri, 1, diagnostic(1, "wrong sign"))
+        .await;
+    expect_test::expect![[r#"
+        [
+            "Agent: Fix this [quickfix] -> agentls.fix",
+            "Agent: Explain this [refactor.rewrite] -> agentls.explain",
+            "Agent: Write tests for this [refactor.rewrite] -> agentls.writeTests",
+        ]
+    "#]]
+    .assert_debug_eq(&titles(&actions));
+    // The Fix action carries the diagnostics, to the agent and to the editor.
+    assert_eq!(actions[0]["diagnostics"][0]["message"], "wrong sign");
+    assert_eq!(
+        actions[0]["command"]["arguments"][0]["diagnostics"][0]["message"],
+        "wrong sign"
+    );
+
+    let path = session.path("src/todo.rs");
+    let todo = session
+        .editor
+        .open(
+            &path,
+            "rust",
+            "// agent: make this iterative\nfn fact(n: u64) -> u64 {\n    todo!()\n}\n",
+        )
+        .await;
+    let actions = session.code_actions(&todo, 1, json!([])).await;
+    expect_test::expect![[r#"
+        [
+            "Agent: Explain this [refactor.rewrite] -> agentls.explain",
+            "Agent: Implement this [refactor.rewrite] -> agentls.implement",
+            "Agent: Write tests for this [refactor.rewrite] -> agentls.writeTests",
+            "Agent: Do what the comment says [refactor.rewrite] -> agentls.doComment",
+        ]
+    "#]]
+    .assert_debug_eq(&titles(&actions));
+    assert!(
+        session.fake.requests().is_empty(),
+        "no model call for code actions"
+    );
+}
+
+#[tokio::test]
+async fn editor_fix_this_lands_a_versioned_minimal_edit_and_levels_the_disk() {
+    let mut session = Session::start(Options::default()).await;
+    session
+        .fake
+        .push(Script::tool_calls([ToolCall::new(
+            "apply_patch",
+            json!({ "input": FIX_PATCH }),
+        )]))
+        .push(Script::text("It subtracted; it adds now."));
+    let uri = session.open_lib().await;
+    let response = session
+        .run_action(&uri, 1, diagnostic(1, "wrong sign"), "Agent: Fix this")
+        .await;
+    assert!(response["result"]["threadId"].is_string(), "{response}");
+
+    let done = session
+        .editor
+        .until_message("Fix this: It subtracted")
+        .await;
+    assert_eq!(session.editor.text(&uri), FIXED);
+    assert_eq!(
+        done,
+        "agentls: Fix this: It subtracted; it adds now. Changed src/lib.rs."
+    );
+    // One small edit, versioned against what the agent read.
+    let edit = &session.editor.apply_requests[0]["edit"]["documentChanges"][0];
+    assert_eq!(edit["textDocument"]["version"], 1);
+    assert_eq!(edit["edits"].as_array().unwrap().len(), 1, "{edit}");
+    assert!(
+        edit["edits"][0]["newText"].as_str().unwrap().len() < 20,
+        "{edit}"
+    );
+    // The buffer matched the disk: the disk is brought level.
+    assert_eq!(
+        std::fs::read_to_string(session.path("src/lib.rs")).unwrap(),
+        FIXED
+    );
+    // The task's text and the diagnostic reached the model.
+    let first = &session.fake.requests()[0].body;
+    let input = first["input"].to_string();
+    assert!(
+        input.contains("wrong sign (rustc E0000) at line 2"),
+        "{input}"
+    );
+    assert!(
+        input.contains("a - b"),
+        "the code around the cursor is sent: {input}"
+    );
+    // Progress: begin, reports, end; start and end also as messages.
+    let progress = session.editor.shown("$/progress");
+    assert_eq!(progress.first().unwrap()["value"]["kind"], "begin");
+    assert_eq!(
+        progress.first().unwrap()["value"]["title"],
+        "Agent: Fix this"
+    );
+    assert!(
+        progress
+            .iter()
+            .any(|p| p["value"]["message"] == "applying edits"),
+        "{progress:#?}"
+    );
+    assert_eq!(progress.last().unwrap()["value"]["kind"], "end");
+    let messages = session.editor.messages();
+    assert!(
+        messages[0].starts_with("agentls: Fix this on src/lib.rs started"),
+        "{messages:#?}"
+    );
+}
+
+#[tokio::test]
+async fn editor_approval_granted_through_show_message_request() {
+    let mut session = Session::start(Options::default()).await;
+    session
+        .fake
+        .push(Script::tool_calls([ToolCall::new(
+            "shell",
+            json!({ "command": ["touch", "checked.txt"], "justification": "mark it checked" }),
+        )]))
+        .push(Script::text("Checked."));
+    session.editor.answers.push_back(Answer::Pick("Allow"));
+    let uri = session.open_lib().await;
+    session
+        .run_action(&uri, 1, json!([]), "Agent: Write tests for this")
+        .await;
+    session
+        .editor
+        .until_message("Write tests for this: Checked.")
+        .await;
+
+    let asked = session.editor.shown("window/showMessageRequest");
+    assert_eq!(asked.len(), 1);
+    let question = asked[0]["message"].as_str().unwrap();
+    assert!(question.contains("`touch checked.txt`"), "{question}");
+    assert!(
+        question.contains(&session.root().display().to_string()),
+        "{question}"
+    );
+    assert!(question.contains("Reason: mark it checked"), "{question}");
+    let actions: Vec<&str> = asked[0]["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["Allow", "Allow for this thread", "Deny"]);
+    assert!(
+        session.path("checked.txt").exists(),
+        "the approved command ran"
+    );
+    let outputs = tool_outputs(&session.fake);
+    assert!(
+        outputs
+            .iter()
+            .any(|output| output.starts_with("exit code: 0")),
+        "{outputs:#?}"
+    );
+}
+
+#[tokio::test]
+async fn editor_approval_denied_dismissed_and_timed_out_are_denies() {
+    for answer in [Answer::Pick("Deny"), Answer::Dismiss, Answer::Ignore] {
+        let options = Options {
+            approvals: json!({ "policy": "untrusted", "timeout_secs": 1 }),
+            ..Options::default()
+        };
+        let mut session = Session::start(options).await;
+        session
+            .fake
+            .push(Script::tool_calls([ToolCall::new(
+                "shell",
+                json!({ "command": ["touch", "checked.txt"] }),
+            )]))
+            .push(Script::text("Not allowed, so not checked."));
+        session.editor.answers.push_back(answer.clone());
+        let uri = session.open_lib().await;
+        session
+            .run_action(&uri, 1, json!([]), "Agent: Write tests for this")
+            .await;
+        session.editor.until_message("Not allowed").await;
+        assert!(
+            !session.path("checked.txt").exists(),
+            "{answer:?}: the command must not run"
+        );
+        let outputs = tool_outputs(&session.fake);
+        assert!(
+            outputs
+                .iter()
+                .any(|output| output.to_lowercase().contains("denied")
+                    || output.to_lowercase().contains("declined")),
+            "{answer:?}: {outputs:#?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn editor_approval_through_the_code_action_fallback_without_prompts() {
+    // Helix 25.07: no showMessageRequest; the approval is a code action.
+    let options = Options {
+        capabilities: editor_capabilities(false),
+        ..Options::default()
+    };
+    let mut session = Session::start(options).await;
+    session
+        .fake
+        .push(Script::tool_calls([ToolCall::new(
+            "shell",
+            json!({ "command": ["touch", "checked.txt"] }),
+        )]))
+        .push(Script::text("Checked."));
+    let uri = session.open_lib().await;
+    session
+        .run_action(&uri, 1, json!([]), "Agent: Write tests for this")
+        .await;
+    let announced = session
+        .editor
+        .until_message("wants to run `touch checked.txt`")
+        .await;
+    assert!(announced.contains("agentls.approve 1"), "{announced}");
+    let actions = session.code_actions(&uri, 0, json!([])).await;
+    let listed = titles(&actions);
+    assert_eq!(
+        listed[0], "Agent: Approve: run `touch checked.txt` [quickfix] -> agentls.approve",
+        "{listed:#?}"
+    );
+    assert!(
+        listed.contains(&"Agent: Deny: `touch checked.txt` [quickfix] -> agentls.deny".to_string())
+    );
+    assert!(listed.contains(&"Agent: Stop agent [quickfix] -> agentls.stop".to_string()));
+    let response = session
+        .editor
+        .request("workspace/executeCommand", actions[0]["command"].clone())
+        .await;
+    assert_eq!(response["result"]["id"], "1", "{response}");
+    session
+        .editor
+        .until_message("Write tests for this: Checked.")
+        .await;
+    assert!(session.path("checked.txt").exists());
+    assert!(session.editor.shown("window/showMessageRequest").is_empty());
+    // Answered once: a second answer names the problem.
+    let again = session
+        .editor
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "agentls.deny", "arguments": ["1"]}),
+        )
+        .await;
+    assert_eq!(
+        again["error"]["message"], "no approval 1 is pending",
+        "{again}"
+    );
+}
+
+#[tokio::test]
+async fn editor_user_typing_while_the_agent_edits_is_rebased_or_refused() {
+    // The agent changes two files; while the editor applies the first, the user
+    // types in the second: away from the agent's lines (re-based), then on them
+    // (conflict: nothing of that file is applied, the model and user are told).
+    for conflict in [false, true] {
+        let mut session = Session::start(Options::default()).await;
+        let other_text = "pub fn sub(a: i32, b: i32) -> i32 {\n    a + b\n}\n";
+        std::fs::write(session.path("src/other.rs"), other_text).unwrap();
+        let patch = "*** Begin Patch\n*** Update File: src/lib.rs\n@@\n pub fn add(a: i32, b: i32) -> i32 {\n-    a - b\n+    a + b\n }\n*** Update File: src/other.rs\n@@\n pub fn sub(a: i32, b: i32) -> i32 {\n-    a + b\n+    a - b\n }\n*** End Patch\n";
+        session
+            .fake
+            .push(Script::tool_calls([ToolCall::new(
+                "apply_patch",
+                json!({ "input": patch }),
+            )]))
+            .push(Script::text("Swapped the signs."));
+        let uri = session.open_lib().await;
+        let other_path = session.path("src/other.rs");
+        let other = session.editor.open(&other_path, "rust", other_text).await;
+        let typed_uri = other.clone();
+        session.editor.before_next_apply(Box::new(move |_| {
+            let change = if conflict {
+                json!({"range": {"start": {"line": 1, "character": 4}, "end": {"line": 1, "character": 9}}, "text": "b + a"})
+            } else {
+                json!({"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "text": "// user\n"})
+            };
+            vec![(typed_uri.clone(), change)]
+        }));
+        session
+            .run_action(&uri, 1, json!([]), "Agent: Write tests for this")
+            .await;
+        session
+            .editor
+            .until_message("Write tests for this: Swapped")
+            .await;
+        assert_eq!(session.editor.text(&uri), FIXED);
+        if conflict {
+            assert_eq!(
+                session.editor.text(&other),
+                "pub fn sub(a: i32, b: i32) -> i32 {\n    b + a\n}\n"
+            );
+            let warning = session
+                .editor
+                .messages()
+                .into_iter()
+                .find(|message| message.contains("overlaps the user's edits"))
+                .expect("the user is told");
+            assert!(
+                warning.contains("src/other.rs") && warning.contains("line 2"),
+                "{warning}"
+            );
+            let outputs = tool_outputs(&session.fake);
+            assert!(
+                outputs
+                    .iter()
+                    .any(|output| output.contains("overlaps the user's edits")),
+                "{outputs:#?}"
+            );
+        } else {
+            assert_eq!(
+                session.editor.text(&other),
+                "// user\npub fn sub(a: i32, b: i32) -> i32 {\n    a - b\n}\n"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn editor_neovim_dropping_a_stale_edit_is_not_believed() {
+    // Neovim 0.7 drops a stale edit and still answers `applied: true`.
+    let mut session = Session::start(Options::default()).await;
+    session.editor.apply_mode = ApplyMode::DropStaleButSayApplied;
+    session
+        .fake
+        .push(Script::tool_calls([ToolCall::new(
+            "apply_patch",
+            json!({ "input": FIX_PATCH }),
+        )]))
+        .push(Script::text("Tried."));
+    let uri = session.open_lib().await;
+    let typed = uri.clone();
+    // The user types right as the edit arrives, so it is stale in the editor.
+    session.editor.before_next_apply(Box::new(move |_| {
+        vec![(typed.clone(), json!({"range": {"start": {"line": 3, "character": 0}, "end": {"line": 3, "character": 0}}, "text": "// end\n"}))]
+    }));
+    session
+        .run_action(&uri, 1, json!([]), "Agent: Write tests for this")
+        .await;
+    let warning = session.editor.until_message("did not apply the edit").await;
+    assert!(warning.contains("src/lib.rs"), "{warning}");
+    session
+        .editor
+        .until_message("Write tests for this: Tried.")
+        .await;
+    assert_eq!(session.editor.text(&uri), format!("{BUGGY}// end\n"));
+    let outputs = tool_outputs(&session.fake);
+    assert!(
+        outputs
+            .iter()
+            .any(|output| output.contains("did not apply the edit")),
+        "{outputs:#?}"
+    );
+}
+
+#[tokio::test]
+async fn editor_undo_reverts_the_last_turn_hunk_by_hunk() {
+    for user_edits_since in [false, true] {
+        let mut session = Session::start(Options::default()).await;
+        let text = "fn one() -> i32 {\n    1\n}\n\nfn two() -> i32 {\n    2\n}\n";
+        std::fs::write(session.path("src/lib.rs"), text).unwrap();
+        let patch = "*** Begin Patch\n*** Update File: src/lib.rs\n@@\n fn one() -> i32 {\n-    1\n+    10\n }\n@@\n fn two() -> i32 {\n-    2\n+    20\n }\n*** End Patch\n";
+        session
+            .fake
+            .push(Script::tool_calls([ToolCall::new(
+                "apply_patch",
+                json!({ "input": patch }),
+            )]))
+            .push(Script::text("Multiplied."));
+        let path = session.path("src/lib.rs");
+        let uri = session.editor.open(&path, "rust", text).await;
+        session
+            .run_action(&uri, 0, json!([]), "Agent: Write tests for this")
+            .await;
+        session.editor.until_message("Multiplied.").await;
+        assert_eq!(
+            session.editor.text(&uri),
+            "fn one() -> i32 {\n    10\n}\n\nfn two() -> i32 {\n    20\n}\n"
+        );
+        if user_edits_since {
+            session
+                .editor
+                .type_change(&uri, json!({"range": {"start": {"line": 5, "character": 4}, "end": {"line": 5, "character": 6}}, "text": "200"}))
+                .await;
+        }
+        let message = {
+            let response = session
+                .run_action(&uri, 0, json!([]), "Agent: Undo last agent change")
+                .await;
+            assert!(response["result"].is_object(), "{response}");
+            session
+                .editor
+                .until_message("undid Write tests for this")
+                .await
+        };
+        if user_edits_since {
+            assert_eq!(
+                session.editor.text(&uri),
+                "fn one() -> i32 {\n    1\n}\n\nfn two() -> i32 {\n    200\n}\n"
+            );
+            assert_eq!(message, "agentls: undid Write tests for this in src/lib.rs; kept line 6 of src/lib.rs because you edited them since");
+        } else {
+            assert_eq!(session.editor.text(&uri), text);
+            assert_eq!(message, "agentls: undid Write tests for this in src/lib.rs");
+        }
+        // Nothing left to undo: the action is gone.
+        let actions = titles(&session.code_actions(&uri, 0, json!([])).await);
+        assert!(
+            !actions.iter().any(|title| title.contains("Undo")),
+            "{actions:#?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn editor_cancelling_the_progress_interrupts_the_turn() {
+    let mut session = Session::start(Options::default()).await;
+    session.fake.push(Script::stall());
+    let uri = session.open_lib().await;
+    session
+        .run_action(&uri, 1, json!([]), "Agent: Explain this")
+        .await;
+    let begin = session
+        .editor
+        .serve_until(|message| {
+            message["method"] == "$/progress" && message["params"]["value"]["kind"] == "begin"
+        })
+        .await;
+    assert_eq!(begin["params"]["value"]["cancellable"], true);
+    session.fake.wait_for_requests(1).await;
+    let token = begin["params"]["token"].clone();
+    session
+        .editor
+        .client
+        .notify("window/workDoneProgress/cancel", json!({ "token": token }))
+        .await;
+    let message = session.editor.until_message("stopped").await;
+    assert_eq!(message, "agentls: Explain this stopped");
+    let progress = session.editor.shown("$/progress");
+    let end = progress.last().unwrap();
+    assert_eq!(end["value"], json!({"kind": "end", "message": "stopped"}));
+    assert_eq!(end["token"], token);
+}
+
+#[tokio::test]
+async fn editor_a_second_task_on_a_busy_buffer_is_refused_and_stop_ends_the_first() {
+    let mut session = Session::start(Options::default()).await;
+    session.fake.push(Script::stall());
+    let uri = session.open_lib().await;
+    session
+        .run_action(&uri, 1, json!([]), "Agent: Write tests for this")
+        .await;
+    session.fake.wait_for_requests(1).await;
+    let second = session
+        .run_action(&uri, 1, diagnostic(1, "wrong sign"), "Agent: Fix this")
+        .await;
+    let error = second["error"]["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{second}"));
+    assert!(
+        error.contains("already working on")
+            && error.contains("src/lib.rs")
+            && error.contains("Write tests for this"),
+        "{error}"
+    );
+    // Explaining only reads: it may run beside it.
+    session
+        .fake
+        .push(Script::text("It adds two numbers, or should."));
+    let explain = session
+        .run_action(&uri, 1, json!([]), "Agent: Explain this")
+        .await;
+    assert!(explain["result"]["threadId"].is_string(), "{explain}");
+    session.editor.until_message("Explain this: It adds").await;
+
+    let stop = session
+        .run_action(&uri, 1, json!([]), "Agent: Stop agent")
+        .await;
+    assert_eq!(stop["result"]["stopped"], 1, "{stop}");
+    session
+        .editor
+        .until_message("Write tests for this stopped")
+        .await;
+}
+
+#[tokio::test]
+async fn editor_multi_file_task_creates_and_renames_files() {
+    for resource_operations in [true, false] {
+        let mut capabilities = editor_capabilities(true);
+        if !resource_operations {
+            capabilities["workspace"]["workspaceEdit"]["resourceOperations"] = json!([]);
+        }
+        let mut session = Session::start(Options {
+            capabilities,
+            ..Options::default()
+        })
+        .await;
+        std::fs::write(session.path("src/old.rs"), "pub fn old() {}\n").unwrap();
+        let patch = "*** Begin Patch\n*** Add File: src/new.rs\n+pub fn new() {}\n*** Update File: src/old.rs\n*** Move to: src/renamed.rs\n@@\n-pub fn old() {}\n+pub fn renamed() {}\n*** End Patch\n";
+        session
+            .fake
+            .push(Script::tool_calls([ToolCall::new(
+                "apply_patch",
+                json!({ "input": patch }),
+            )]))
+            .push(Script::text("Added and renamed."));
+        let uri = session.open_lib().await;
+        session
+            .run_action(&uri, 1, json!([]), "Agent: Write tests for this")
+            .await;
+        session.editor.until_message("Added and renamed.").await;
+        assert_eq!(
+            std::fs::read_to_string(session.path("src/new.rs")).unwrap(),
+            "pub fn new() {}\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(session.path("src/renamed.rs")).unwrap(),
+            "pub fn renamed() {}\n"
+        );
+        assert!(!session.path("src/old.rs").exists());
+        let kinds: Vec<String> = session
+            .editor
+            .apply_requests
+            .iter()
+            .flat_map(|request| {
+                request["edit"]["documentChanges"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .filter_map(|change| change["kind"].as_str().map(str::to_string))
+            .collect();
+        if resource_operations {
+            assert_eq!(
+                kinds,
+                ["create", "rename"],
+                "{:#?}",
+                session.editor.apply_requests
+            );
+        } else {
+            assert!(kinds.is_empty(), "the server writes them itself: {kinds:?}");
+        }
+        // Undo puts everything back.
+        session
+            .run_action(&uri, 1, json!([]), "Agent: Undo last agent change")
+            .await;
+        session.editor.until_message("undid").await;
+        assert!(!session.path("src/new.rs").exists());
+        assert!(!session.path("src/renamed.rs").exists());
+        assert_eq!(
+            std::fs::read_to_string(session.path("src/old.rs")).unwrap(),
+            "pub fn old() {}\n"
+        );
+    }
+}
+
+#[tokio::test]
+async fn editor_long_answers_open_as_a_document() {
+    let mut session = Session::start(Options::default()).await;
+    let explanation = format!("# add\n\n{}", "It adds two numbers. ".repeat(40));
+    session.fake.push(Script::text(explanation.clone()));
+    let uri = session.open_lib().await;
+    session
+        .run_action(&uri, 1, json!([]), "Agent: Explain this")
+        .await;
+    let message = session.editor.until_message("Explain this done").await;
+    assert_eq!(message, "agentls: Explain this done: add");
+    let shown = session.editor.shown("window/showDocument");
+    let document = shown[0]["uri"].as_str().unwrap();
+    let text = std::fs::read_to_string(document.strip_prefix("file://").unwrap()).unwrap();
+    assert!(
+        text.starts_with("# Explain this (src/lib.rs)\n\n# add"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn editor_extension_requests_stream_items_and_the_turn_diff() {
+    let mut capabilities = editor_capabilities(true);
+    capabilities["experimental"] = json!({ "agentls": true });
+    let mut session = Session::start(Options {
+        capabilities,
+        ..Options::default()
+    })
+    .await;
+    session
+        .fake
+        .push(Script::tool_calls([ToolCall::new(
+            "apply_patch",
+            json!({ "input": FIX_PATCH }),
+        )]))
+        .push(Script::text("Fixed the sign."));
+    let uri = session.open_lib().await;
+    let started = session
+        .editor
+        .request(
+            "agent/turnStart",
+            json!({"text": "fix the sign", "uri": uri, "range": {"start": {"line": 1, "character": 0}, "end": {"line": 1, "character": 0}}}),
+        )
+        .await;
+    let thread_id = started["result"]["threadId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{started}"))
+        .to_string();
+    let completed = session
+        .editor
+        .serve_until(|message| message["method"] == "agent/turnCompleted")
+        .await;
+    assert_eq!(completed["params"]["status"], "completed");
+    assert_eq!(completed["params"]["threadId"], thread_id.as_str());
+    let diff = session.editor.shown("agent/turnDiff");
+    expect_test::expect![[r#"
+        --- a/src/lib.rs
+        +++ b/src/lib.rs
+        @@ -1,3 +1,3 @@
+         pub fn add(a: i32, b: i32) -> i32 {
+        -    a - b
+        +    a + b
+         }
+    "#]]
+    .assert_eq(diff[0]["diff"].as_str().unwrap());
+    let deltas: String = session
+        .editor
+        .shown("agent/itemDelta")
+        .iter()
+        .filter_map(|delta| delta["delta"]["text"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(deltas, "Fixed the sign.");
+    let kinds: Vec<String> = session
+        .editor
+        .shown("agent/itemCompleted")
+        .iter()
+        .map(|item| item["item"]["type"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["userMessage", "fileChange", "assistantMessage"],
+        "{kinds:?}"
+    );
+
+    // The thread goes on; listing shows it.
+    session.fake.push(Script::text("Nothing else to do."));
+    let next = session
+        .editor
+        .request(
+            "agent/turnStart",
+            json!({"threadId": thread_id, "text": "anything else?"}),
+        )
+        .await;
+    assert_eq!(next["result"]["threadId"], thread_id.as_str(), "{next}");
+    session
+        .editor
+        .serve_until(|message| message["method"] == "agent/turnCompleted")
+        .await;
+    let list = session.editor.request("agent/threadList", json!({})).await;
+    assert_eq!(
+        list["result"]["threads"][0]["id"],
+        thread_id.as_str(),
+        "{list}"
+    );
+    let unknown = session
+        .editor
+        .request("agent/turnInterrupt", json!({"threadId": "nope"}))
+        .await;
+    assert_eq!(unknown["error"]["code"], -32602);
+    assert_eq!(unknown["error"]["message"], "unknown thread nope");
+}
+
+#[tokio::test]
+async fn editor_fix_this_through_the_spawned_binary() {
+    let mut session = Session::start(Options {
+        binary: true,
+        ..Options::default()
+    })
+    .await;
+    session
+        .fake
+        .push(Script::tool_calls([ToolCall::new(
+            "shell",
+            json!({ "command": ["touch", "checked.txt"] }),
+        )]))
+        .push(Script::tool_calls([ToolCall::new(
+            "apply_patch",
+            json!({ "input": FIX_PATCH }),
+        )]))
+        .push(Script::text("Fixed."));
+    session.editor.answers.push_back(Answer::Pick("Allow"));
+    let uri = session.open_lib().await;
+    session
+        .run_action(&uri, 1, diagnostic(1, "wrong sign"), "Agent: Fix this")
+        .await;
+    session.editor.until_message("Fix this: Fixed.").await;
+    assert_eq!(session.editor.text(&uri), FIXED);
+    assert!(session.path("checked.txt").exists());
+}
