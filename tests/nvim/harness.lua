@@ -100,6 +100,9 @@ local function install_handlers()
   local progress = handlers['$/progress']
   handlers['$/progress'] = function(err, params, ctx, config)
     table.insert(M.report.progress, params)
+    if type(params.value) == 'table' and params.value.kind == 'end' then
+      M.messages_before_progress_end = #M.report.show_message
+    end
     return progress(err, params, ctx, config)
   end
 
@@ -164,6 +167,18 @@ function M.start_agentls(bufnr)
     return initialized
   end)
   return vim.lsp.get_client_by_id(client_id)
+end
+
+-- Whether the task is over as a Neovim user learns it: an error message, or the
+-- message the server sends after ending the turn's progress (0.7 shows no
+-- progress, so that message is what tells the user).
+function M.task_ended()
+  for _, shown in ipairs(M.report.show_message) do
+    if shown.type == vim.lsp.protocol.MessageType.Error then
+      return true
+    end
+  end
+  return M.messages_before_progress_end ~= nil and #M.report.show_message > M.messages_before_progress_end
 end
 
 function M.buffer_text(bufnr)

@@ -3,6 +3,8 @@
 //! asks to run, and ends with the fix in the buffer. The fake provider plays the
 //! model; `tests/nvim/fix_this.lua` plays the user.
 
+use std::time::{Duration, SystemTime};
+
 use agentls_tests::fake_provider::{
     FakeProvider, Format, RecordedRequest, Script, ToolCall, FAKE_API_KEY, FAKE_API_KEY_ENV,
 };
@@ -83,6 +85,14 @@ async fn neovim_fix_this_asks_approval_and_lands_the_fix_in_the_buffer() {
     let file = workspace.path().join("src/lib.rs");
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(&file, BUGGY).unwrap();
+    // Saved a while ago, as a user's file is: Neovim tells a later change on
+    // disk by its modification time.
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(SystemTime::now() - Duration::from_secs(3600))
+        .unwrap();
     std::fs::write(
         workspace.path().join("Cargo.toml"),
         "[package]\nname = \"adder\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
@@ -157,6 +167,16 @@ async fn neovim_fix_this_asks_approval_and_lands_the_fix_in_the_buffer() {
         &run,
         report["buffer_after"] == FIXED,
         "the buffer holds exactly the fixed text",
+    );
+    check(
+        &run,
+        report["disk_after"] == FIXED,
+        "the file on disk, saved before the task, was brought level with the buffer",
+    );
+    check(
+        &run,
+        report["saved"] == true && report["disk_saved"] == FIXED && report["buffer_saved"] == FIXED,
+        "with the FileChangedShell autocmd from docs/editors/neovim.md, :write saves the fix without asking",
     );
     let shown: Vec<&str> = list(report, "show_message")
         .iter()
