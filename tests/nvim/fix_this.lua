@@ -6,13 +6,12 @@
 --   AGENTLS_TEST_FILE        the file to open
 --   AGENTLS_TEST_DIAGNOSTIC  the diagnostic, as JSON: {lnum, col, end_lnum, end_col, message, source}
 --                            (0-based, as vim.diagnostic takes it)
+--   AGENTLS_TEST_THEN_UNDO   "1": after saving, run "Agent: Undo last agent change"
 
 local here = debug.getinfo(1, 'S').source:sub(2):match('(.*/)')
 local harness = dofile(here .. 'harness.lua')
 
 harness.run(function(h)
-  h.pick_code_action = 'Agent: Fix this'
-
   vim.cmd('edit ' .. vim.fn.fnameescape(h.env('AGENTLS_TEST_FILE')))
   local bufnr = vim.api.nvim_get_current_buf()
   h.report.buffer_before = h.buffer_text(bufnr)
@@ -27,25 +26,11 @@ harness.run(function(h)
   vim.diagnostic.set(vim.api.nvim_create_namespace('agentls-test-linter'), bufnr, { diagnostic })
   vim.api.nvim_win_set_cursor(0, { diagnostic.lnum + 1, diagnostic.col })
 
-  vim.lsp.buf.code_action()
-  h.wait('the code action menu (or "No code actions available")', 15000, function()
-    return #h.report.code_actions > 0 or #h.report.notify > 0
+  local mark = h.mark()
+  h.code_action('Agent: Fix this')
+  h.wait('the task to end (progress end, then a message; or an error message)', 40000, function()
+    return h.task_ended(mark)
   end)
-  local menu = h.report.code_actions[1]
-  if not menu or not vim.tbl_contains(menu.titles, h.pick_code_action) then
-    error(string.format('"%s" is not among the code actions: %s; notifications: %s',
-      h.pick_code_action, vim.inspect(menu and menu.titles), vim.inspect(h.report.notify)), 0)
-  end
-
-  h.wait('executeCommand to be answered', 15000, function()
-    return #h.report.execute_command > 0
-  end)
-  local answer = h.report.execute_command[1]
-  if answer.error ~= vim.NIL then
-    error('workspace/executeCommand failed: ' .. vim.inspect(answer.error), 0)
-  end
-
-  h.wait('the task to end (progress end, then a message; or an error message)', 40000, h.task_ended)
 
   h.report.buffer_after = h.buffer_text(bufnr)
   h.report.buffer_modified = vim.api.nvim_buf_get_option(bufnr, 'modified')
@@ -76,4 +61,16 @@ harness.run(function(h)
   end
   h.report.buffer_saved = h.buffer_text(bufnr)
   h.report.disk_saved = h.read_file(h.env('AGENTLS_TEST_FILE'))
+
+  if os.getenv('AGENTLS_TEST_THEN_UNDO') == '1' then
+    -- Take it back: the server reverts the turn's hunks with an edit of its own
+    -- and says what it did.
+    mark = h.mark()
+    h.code_action('Agent: Undo last agent change')
+    h.wait('the undo to be reported', 20000, function()
+      return #h.report.show_message > mark
+    end)
+    h.report.buffer_after_undo = h.buffer_text(bufnr)
+    h.report.disk_after_undo = h.read_file(h.env('AGENTLS_TEST_FILE'))
+  end
 end)

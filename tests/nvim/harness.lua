@@ -169,16 +169,48 @@ function M.start_agentls(bufnr)
   return vim.lsp.get_client_by_id(client_id)
 end
 
--- Whether the task is over as a Neovim user learns it: an error message, or the
--- message the server sends after ending the turn's progress (0.7 shows no
--- progress, so that message is what tells the user).
-function M.task_ended()
-  for _, shown in ipairs(M.report.show_message) do
-    if shown.type == vim.lsp.protocol.MessageType.Error then
+-- Runs the code action titled `title` at the cursor the way a user does
+-- (`:lua vim.lsp.buf.code_action()`, then picking it from the menu) and waits
+-- for the server to answer the command Neovim sends for it.
+function M.code_action(title, context)
+  local menus, notes, answers = #M.report.code_actions, #M.report.notify, #M.report.execute_command
+  M.pick_code_action = title
+  vim.lsp.buf.code_action(context)
+  M.wait('the code action menu (or "No code actions available")', 15000, function()
+    return #M.report.code_actions > menus or #M.report.notify > notes
+  end)
+  local menu = M.report.code_actions[menus + 1]
+  if not menu or not vim.tbl_contains(menu.titles, title) then
+    error(string.format('"%s" is not among the code actions: %s; notifications: %s',
+      title, vim.inspect(menu and menu.titles), vim.inspect(M.report.notify)), 0)
+  end
+  M.wait('the answer to executeCommand', 15000, function()
+    return #M.report.execute_command > answers
+  end)
+  local answer = M.report.execute_command[answers + 1]
+  if answer.error ~= vim.NIL then
+    error('workspace/executeCommand failed: ' .. vim.inspect(answer.error), 0)
+  end
+  return answer
+end
+
+-- How many messages have been shown so far: pass it to `task_ended`.
+function M.mark()
+  return #M.report.show_message
+end
+
+-- Whether a task started after `mark` is over, as a Neovim user learns it: an
+-- error message, or the message the server sends after ending the turn's
+-- progress (0.7 shows no progress, so that message is what tells the user).
+function M.task_ended(mark)
+  for index = mark + 1, #M.report.show_message do
+    if M.report.show_message[index].type == vim.lsp.protocol.MessageType.Error then
       return true
     end
   end
-  return M.messages_before_progress_end ~= nil and #M.report.show_message > M.messages_before_progress_end
+  return M.messages_before_progress_end ~= nil
+    and M.messages_before_progress_end >= mark
+    and #M.report.show_message > M.messages_before_progress_end
 end
 
 function M.buffer_text(bufnr)

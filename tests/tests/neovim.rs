@@ -77,8 +77,15 @@ fn check(run: &ScenarioRun, condition: bool, what: &str) {
     assert!(condition, "{what}\n{}", run.explain());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn neovim_fix_this_asks_approval_and_lands_the_fix_in_the_buffer() {
+/// A finished run of `tests/nvim/fix_this.lua` over a workspace with the bug, the
+/// fake provider scripted to run `COMMAND`, patch and answer.
+struct FixThis {
+    run: ScenarioRun,
+    fake: FakeProvider,
+    workspace: tempfile::TempDir,
+}
+
+async fn fix_this(then_undo: bool) -> FixThis {
     let nvim = Neovim::find();
 
     let workspace = tempfile::tempdir().unwrap();
@@ -136,9 +143,24 @@ async fn neovim_fix_this_asks_approval_and_lands_the_fix_in_the_buffer() {
         .env("AGENTLS_TEST_FILE", file.display().to_string())
         .env("AGENTLS_TEST_INIT_OPTIONS", init_options.to_string())
         .env("AGENTLS_TEST_DIAGNOSTIC", diagnostic.to_string())
+        .env("AGENTLS_TEST_THEN_UNDO", if then_undo { "1" } else { "0" })
         .env(FAKE_API_KEY_ENV, FAKE_API_KEY)
         .run()
         .await;
+    FixThis {
+        run,
+        fake,
+        workspace,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn neovim_fix_this_asks_approval_and_lands_the_fix_in_the_buffer() {
+    let FixThis {
+        run,
+        fake,
+        workspace,
+    } = fix_this(false).await;
     let report = run.report();
 
     // The user's view: the menu, the question, the buffer.
@@ -219,5 +241,48 @@ async fn neovim_fix_this_asks_approval_and_lands_the_fix_in_the_buffer() {
             && outputs[0].contains("exit code: 0")
             && outputs[0].contains("created directory"),
         "the approved command's output reached the model",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn neovim_undo_last_agent_change_reverts_the_fix_after_a_save() {
+    let FixThis { run, fake, .. } = fix_this(true).await;
+    let report = run.report();
+    check(
+        &run,
+        report["saved"] == true && report["buffer_saved"] == FIXED,
+        "the fix landed and was saved",
+    );
+    let menus = list(report, "code_actions");
+    check(
+        &run,
+        menus.len() == 2 && menus[1]["picked"] == "Agent: Undo last agent change",
+        "the second menu offered \"Agent: Undo last agent change\"",
+    );
+    check(
+        &run,
+        report["buffer_after_undo"] == BUGGY,
+        "the buffer holds exactly the text from before the task",
+    );
+    check(
+        &run,
+        report["disk_after_undo"] == BUGGY,
+        "the saved file was brought level with the reverted buffer",
+    );
+    let shown: Vec<&str> = list(report, "show_message")
+        .iter()
+        .filter_map(|shown| shown["message"].as_str())
+        .collect();
+    check(
+        &run,
+        shown
+            .last()
+            .is_some_and(|message| message.starts_with("agentls: undid Fix this")),
+        "the undo said what it reverted",
+    );
+    check(
+        &run,
+        fake.requests().len() == 3,
+        "undo asked the model nothing",
     );
 }
