@@ -1,7 +1,11 @@
 //! The document store's hot path, measured: one didChange carrying a one-character
 //! edit at a random position, position conversion included, in a 100,000-line plain
-//! text file and in a 10,000-line Rust file whose tree is reparsed, plus the same
-//! 10,000 lines as plain text for a baseline without tree-sitter.
+//! text file and in a 10,000-line Rust file, plus the same 10,000 lines as plain
+//! text for a baseline without tree-sitter. For the Rust file, three cases: the
+//! didChange alone (what the ordered notification path pays: the rope edit and
+//! `Tree::edit`), the didChange followed at once by asking for the tree (the
+//! reparse every keystroke paid before reparsing became lazy; the baseline), and
+//! asking for the tree alone after a didChange.
 //!
 //! `cargo bench -p agentls --bench document`; the medians go in docs/benchmarks.md.
 
@@ -9,9 +13,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use agentls::document::DocumentStore;
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use lsp_types::{Position, Range, TextDocumentContentChangeEvent, Uri};
-
 /// Rust source of `n_lines` lines, with non-ASCII chars from the Basic
 /// Multilingual Plane only, so that every UTF-16 offset in a line is a char
 /// boundary and the benchmark can pick any of them.
@@ -38,55 +41,116 @@ fn generated_rust(n_lines: usize) -> String {
         .collect()
 }
 
-/// Measures one-character edits to `text` opened as `uri` and `language_id`.
-/// Iterations alternate between inserting `x` at a random position and deleting
-/// it again, so every edit lands in the same text and syntax errors never pile up.
+/// What each iteration measures.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Measured {
+    /// `DocumentStore::change` alone.
+    Change,
+    /// `change`, then the snapshot's `tree()`, which reparses.
+    ChangeThenTree,
+    /// The snapshot's `tree()` alone, after an untimed `change`.
+    TreeAfterChange,
+}
+
+/// One-character edits to a document: they alternate between inserting `x` at a
+/// random position and deleting it again, so every edit lands in the same text
+/// and syntax errors never pile up.
+struct Edits {
+    store: DocumentStore,
+    uri: Uri,
+    line_lengths: Vec<u32>,
+    rng: fastrand::Rng,
+    version: i32,
+    inserted_at: Option<Position>,
+}
+
+impl Edits {
+    fn new(uri: &str, language_id: &str, text: String) -> Edits {
+        let line_lengths = text
+            .lines()
+            .map(|line| line.encode_utf16().count() as u32)
+            .collect();
+        let uri = Uri::from_str(uri).expect("benchmark URIs are valid");
+        // The server's store, background step included: while edits come back to
+        // back it never fires (each edit pushes it back by its quiet period).
+        let store = DocumentStore::new();
+        store
+            .open(uri.clone(), language_id, 0, text)
+            .expect("first open");
+        Edits {
+            store,
+            uri,
+            line_lengths,
+            rng: fastrand::Rng::with_seed(0xbe9c),
+            version: 0,
+            inserted_at: None,
+        }
+    }
+
+    fn next_change(&mut self) -> TextDocumentContentChangeEvent {
+        match self.inserted_at.take() {
+            Some(at) => TextDocumentContentChangeEvent {
+                range: Some(Range::new(at, Position::new(at.line, at.character + 1))),
+                range_length: None,
+                text: String::new(),
+            },
+            None => {
+                let line = self.rng.usize(0..self.line_lengths.len());
+                let at = Position::new(line as u32, self.rng.u32(0..=self.line_lengths[line]));
+                self.inserted_at = Some(at);
+                TextDocumentContentChangeEvent {
+                    range: Some(Range::new(at, at)),
+                    range_length: None,
+                    text: "x".to_owned(),
+                }
+            }
+        }
+    }
+
+    fn change(&mut self) {
+        self.version += 1;
+        let change = self.next_change();
+        self.store
+            .change(&self.uri, self.version, vec![change])
+            .expect("open, ordered range");
+    }
+
+    fn tree_node_count(&self) -> Option<usize> {
+        let snapshot = self.store.snapshot(&self.uri).expect("open");
+        snapshot
+            .tree()
+            .map(|tree| tree.root_node().descendant_count())
+    }
+}
+
 fn bench_one_char_edits(
     criterion: &mut Criterion,
     name: &str,
     uri: &str,
     language_id: &str,
     text: String,
+    measured: Measured,
 ) {
-    let line_lengths: Vec<u32> = text
-        .lines()
-        .map(|line| line.encode_utf16().count() as u32)
-        .collect();
-    let uri = Uri::from_str(uri).expect("benchmark URIs are valid");
-    let store = DocumentStore::new();
-    store
-        .open(uri.clone(), language_id, 0, text)
-        .expect("first open");
-    let mut rng = fastrand::Rng::with_seed(0xbe9c);
-    let mut version = 0;
-    let mut inserted_at: Option<Position> = None;
-    criterion.bench_function(name, |bencher| {
-        bencher.iter(|| {
-            version += 1;
-            let change = match inserted_at.take() {
-                Some(at) => TextDocumentContentChangeEvent {
-                    range: Some(Range::new(at, Position::new(at.line, at.character + 1))),
-                    range_length: None,
-                    text: String::new(),
-                },
-                None => {
-                    let line = rng.usize(0..line_lengths.len());
-                    let at = Position::new(line as u32, rng.u32(0..=line_lengths[line]));
-                    inserted_at = Some(at);
-                    TextDocumentContentChangeEvent {
-                        range: Some(Range::new(at, at)),
-                        range_length: None,
-                        text: "x".to_owned(),
-                    }
-                }
-            };
-            store
-                .change(&uri, version, vec![change])
-                .expect("open, ordered range")
-        })
+    let mut edits = Edits::new(uri, language_id, text);
+    // The first parse is not what is measured.
+    edits.tree_node_count();
+    criterion.bench_function(name, |bencher| match measured {
+        Measured::Change => bencher.iter(|| edits.change()),
+        Measured::ChangeThenTree => bencher.iter(|| {
+            edits.change();
+            edits.tree_node_count()
+        }),
+        // One change per measured call, so the batch is one iteration.
+        Measured::TreeAfterChange => bencher.iter_batched_ref(
+            || {
+                edits.change();
+                edits.store.snapshot(&edits.uri).expect("open")
+            },
+            |snapshot| snapshot.tree().is_some(),
+            BatchSize::PerIteration,
+        ),
     });
-    let snapshot = store.snapshot(&uri).expect("open");
-    assert_eq!(snapshot.tree().is_some(), language_id == "rust");
+    assert_eq!(edits.tree_node_count().is_some(), language_id == "rust");
 }
 
 fn one_char_edits(criterion: &mut Criterion) {
@@ -96,13 +160,31 @@ fn one_char_edits(criterion: &mut Criterion) {
         "file:///bench/big.txt",
         "plaintext",
         generated_rust(100_000),
+        Measured::Change,
     );
     bench_one_char_edits(
         criterion,
-        "edit/10k_lines_rust_with_reparse",
+        "edit/10k_lines_rust/keystroke",
         "file:///bench/lib.rs",
         "rust",
         generated_rust(10_000),
+        Measured::Change,
+    );
+    bench_one_char_edits(
+        criterion,
+        "edit/10k_lines_rust/keystroke_then_tree_baseline",
+        "file:///bench/lib.rs",
+        "rust",
+        generated_rust(10_000),
+        Measured::ChangeThenTree,
+    );
+    bench_one_char_edits(
+        criterion,
+        "edit/10k_lines_rust/tree_after_keystroke",
+        "file:///bench/lib.rs",
+        "rust",
+        generated_rust(10_000),
+        Measured::TreeAfterChange,
     );
     bench_one_char_edits(
         criterion,
@@ -110,6 +192,7 @@ fn one_char_edits(criterion: &mut Criterion) {
         "file:///bench/lib.txt",
         "plaintext",
         generated_rust(10_000),
+        Measured::Change,
     );
 }
 

@@ -8,6 +8,7 @@ pub mod exec;
 mod handlers;
 pub mod logging;
 pub mod server;
+pub mod setup;
 pub mod tasks;
 pub mod transport;
 

@@ -44,6 +44,9 @@ enum Command {
         )]
         args: Vec<std::ffi::OsString>,
     },
+    /// Configure an editor to start agentls: `agentls setup helix [--dry-run]
+    /// [--config-dir DIR]` adds it to Helix's languages.toml.
+    Setup(agentls::setup::SetupArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +55,10 @@ fn main() -> ExitCode {
         // The sandbox helper confines itself and execs the command: no logging,
         // no runtime, nothing on stdout but the command's own output.
         return sandbox(args);
+    }
+    if let Some(Command::Setup(args)) = &cli.command {
+        // Edits one file and reports on the terminal: no server, no runtime.
+        return setup(args);
     }
     let user_config_level = user_log_settings();
     let log_file = cli.log_file.clone().or(user_config_level.1);
@@ -76,7 +83,7 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Some(Command::Sandbox { .. }) => ExitCode::from(2),
+        Some(Command::Sandbox { .. } | Command::Setup(_)) => ExitCode::from(2),
         Some(Command::Exec(args)) => match runtime.block_on(agentls::exec::run(args)) {
             Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
             Err(error) => {
@@ -127,6 +134,37 @@ fn sandbox(args: &[std::ffi::OsString]) -> ExitCode {
             {
                 eprintln!("agentls sandbox: {error}");
             }
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn setup(args: &agentls::setup::SetupArgs) -> ExitCode {
+    use std::io::Write;
+
+    let agentls::setup::SetupEditor::Helix(helix) = &args.editor;
+    let env = |name: &str| std::env::var(name).ok();
+    let outcome = agentls::setup::run_helix(helix, &env);
+    // The user reads the terminal: the report goes to stderr and, for
+    // --dry-run, the file to stdout (this command speaks no LSP).
+    let mut stderr = std::io::stderr();
+    match outcome {
+        Ok(outcome) => {
+            if let agentls::setup::SetupOutcome::DryRun(setup) = &outcome {
+                let mut stdout = std::io::stdout();
+                if stdout
+                    .write_all(setup.text.as_bytes())
+                    .and_then(|()| stdout.flush())
+                    .is_err()
+                {
+                    return ExitCode::from(1);
+                }
+            }
+            let _ = stderr.write_all(agentls::setup::describe(&outcome).as_bytes());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            let _ = writeln!(stderr, "agentls setup helix: {error}");
             ExitCode::from(2)
         }
     }

@@ -162,6 +162,36 @@ pub enum Script {
     InStream(Fault),
     /// `200` and its headers, then nothing until the client hangs up.
     Stall,
+    /// A complete answer whose events go out one per permit of `gate`
+    /// (benchmarks time what the server does with each).
+    Gated { answer: Answer, gate: Gate },
+}
+
+/// Lets a `Script::Gated` stream out one event per permit.
+#[derive(Clone, Debug)]
+pub struct Gate(Arc<tokio::sync::Semaphore>);
+
+impl PartialEq for Gate {
+    fn eq(&self, other: &Gate) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Default for Gate {
+    fn default() -> Gate {
+        Gate::new()
+    }
+}
+
+impl Gate {
+    pub fn new() -> Gate {
+        Gate(Arc::new(tokio::sync::Semaphore::new(0)))
+    }
+
+    /// Lets `events` more events out.
+    pub fn open(&self, events: usize) {
+        self.0.add_permits(events);
+    }
 }
 
 impl Script {
@@ -587,6 +617,10 @@ async fn connection(mut socket: TcpStream, shared: Arc<Shared>) {
                     render_stream_fault(format, &fault, &ids(&Answer::default()), &context);
                 write_stream(&mut socket, &head, &events, Ending::Clean).await
             }
+            Script::Gated { answer, gate } => {
+                let events = render(format, &answer, &ids(&answer), &context);
+                write_gated(&mut socket, &head, &events, &gate).await
+            }
             Script::Stall => {
                 if socket.write_all(head.as_bytes()).await.is_ok() {
                     // Hold the connection open, silent, until the client hangs up.
@@ -655,6 +689,25 @@ async fn write_stream(
         socket.flush().await
     };
     write.await.is_ok() && ending == Ending::Clean
+}
+
+/// `write_stream`, one event per permit of `gate`.
+async fn write_gated(socket: &mut TcpStream, head: &str, events: &[String], gate: &Gate) -> bool {
+    let write = async {
+        socket.write_all(head.as_bytes()).await?;
+        socket.flush().await?;
+        for event in events {
+            if let Ok(permit) = gate.0.acquire().await {
+                permit.forget();
+            }
+            let chunk = format!("{:x}\r\n{event}\r\n", event.len());
+            socket.write_all(chunk.as_bytes()).await?;
+            socket.flush().await?;
+        }
+        socket.write_all(b"0\r\n\r\n").await?;
+        socket.flush().await
+    };
+    write.await.is_ok()
 }
 
 fn reason_phrase(status: u16) -> &'static str {

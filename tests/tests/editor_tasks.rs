@@ -901,3 +901,66 @@ async fn editor_fix_this_through_the_spawned_binary() {
     assert_eq!(session.editor.text(&uri), FIXED);
     assert!(session.path("checked.txt").exists());
 }
+
+#[tokio::test]
+async fn editor_implement_and_do_what_the_comment_says_reach_the_model() {
+    let mut session = Session::start(Options::default()).await;
+    let source = "// agent: make this iterative\nfn fact(n: u64) -> u64 {\n    todo!()\n}\n";
+    let path = session.path("src/fact.rs");
+    std::fs::write(&path, source).unwrap();
+    let patch = "*** Begin Patch\n*** Update File: src/fact.rs\n@@\n-// agent: make this iterative\n fn fact(n: u64) -> u64 {\n-    todo!()\n+    (1..=n).product()\n }\n*** End Patch\n";
+    session
+        .fake
+        .push(Script::tool_calls([ToolCall::new(
+            "apply_patch",
+            json!({ "input": patch }),
+        )]))
+        .push(Script::text("Iterative now."))
+        .push(Script::text("Already implemented."));
+    let uri = session.editor.open(&path, "rust", source).await;
+    session
+        .run_action(&uri, 1, json!([]), "Agent: Do what the comment says")
+        .await;
+    session
+        .editor
+        .until_message("Do what the comment says: Iterative now.")
+        .await;
+    assert_eq!(
+        session.editor.text(&uri),
+        "fn fact(n: u64) -> u64 {\n    (1..=n).product()\n}\n"
+    );
+    let asked = session.fake.requests()[0].body["input"].to_string();
+    assert!(
+        asked.contains(r#"comment in `src/fact.rs` line 1 asks: \"make this iterative\""#),
+        "{asked}"
+    );
+
+    // Implement is offered on the todo!() only while there is one.
+    let actions = titles(&session.code_actions(&uri, 1, json!([])).await);
+    assert!(
+        !actions
+            .iter()
+            .any(|title| title.starts_with("Agent: Implement")),
+        "{actions:#?}"
+    );
+    session
+        .editor
+        .type_change(&uri, json!({"range": {"start": {"line": 1, "character": 4}, "end": {"line": 1, "character": 21}}, "text": "unimplemented!()"}))
+        .await;
+    session
+        .run_action(&uri, 1, json!([]), "Agent: Implement this")
+        .await;
+    session
+        .editor
+        .until_message("Implement this: Already implemented.")
+        .await;
+    let asked = session.fake.requests().last().unwrap().body["input"].to_string();
+    assert!(
+        asked.contains("Implement the unfinished code at `src/fact.rs` line 2"),
+        "{asked}"
+    );
+    assert!(
+        asked.contains("unimplemented!()"),
+        "the user's unsaved text is what the agent sees: {asked}"
+    );
+}

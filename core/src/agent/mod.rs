@@ -297,6 +297,14 @@ impl ThreadHandle {
             .await
             .map_err(|_| ThreadClosed(self.id.clone()))
     }
+
+    /// Submits without waiting; fails when the thread has ended or its op queue
+    /// is full.
+    pub fn try_submit(&self, op: Op) -> Result<(), ThreadClosed> {
+        self.ops
+            .try_send(op)
+            .map_err(|_| ThreadClosed(self.id.clone()))
+    }
 }
 
 #[cfg(test)]

@@ -7,8 +7,15 @@
 //! document and published in one swap, so a reader sees a document either before
 //! or after a whole `didChange`, never in between. Snapshots are cheap: an `Arc`
 //! of a document whose rope and tree share their nodes with later versions.
+//!
+//! The writer never runs tree-sitter's parser: a change applies its edits to the
+//! rope and describes them to the last tree (`Tree::edit`), which costs
+//! microseconds. Each version is reparsed at most once, when a reader first asks
+//! it for its tree or when the background step finds the document quiet
+//! (`reparse`), so a keystroke never waits the milliseconds a reparse takes.
 
 mod position;
+mod reparse;
 mod syntax;
 #[cfg(test)]
 mod tests;
@@ -18,6 +25,7 @@ use std::fmt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
 
 use agentls_core::language::Language;
 use lsp_types::{Position, Range, TextDocumentContentChangeEvent, Uri};
@@ -29,7 +37,13 @@ pub use position::{
 };
 pub use syntax::MAX_TREE_BYTES;
 
-use syntax::Parsers;
+use reparse::BackgroundReparse;
+use syntax::Syntax;
+
+/// How long a document must go without changes before the background step
+/// reparses it: longer than the gap between keystrokes of steady typing, so the
+/// parser runs in pauses rather than once per character.
+pub const BACKGROUND_REPARSE_DELAY: Duration = Duration::from_millis(100);
 
 /// Why the store refused or adjusted a notification. None is retried: the server
 /// logs it and shows it to the user.
@@ -109,9 +123,9 @@ struct Document {
     language: Option<Language>,
     version: i32,
     text: Rope,
-    /// `Some` exactly when `language` is known and the text is at most
-    /// `MAX_TREE_BYTES` long.
-    tree: Option<Tree>,
+    /// A tree exactly when `language` is known and the text is at most
+    /// `MAX_TREE_BYTES` long, parsed on first request.
+    syntax: Syntax,
     encoding: PositionEncoding,
     /// Whether the text may hold a CR without an LF after it (see `syntax`).
     lone_cr: bool,
@@ -143,8 +157,19 @@ impl DocumentSnapshot {
 
     /// The syntax tree of exactly this text; `None` for plain text and for
     /// documents over `MAX_TREE_BYTES`.
+    ///
+    /// Free when the tree is already parsed (by an earlier call on this version,
+    /// from any snapshot of it, or by the background step). Otherwise this call
+    /// reparses, reusing the last parsed tree: a few milliseconds for a
+    /// 10,000-line file, tens at `MAX_TREE_BYTES`. So call it from a request
+    /// handler or a blocking task, never from the notification path.
     pub fn tree(&self) -> Option<&Tree> {
-        self.0.tree.as_ref()
+        self.0.syntax.tree(&self.0.text)
+    }
+
+    /// Whether this version has a syntax tree, without parsing it.
+    pub fn has_tree(&self) -> bool {
+        self.0.syntax.has_tree()
     }
 
     /// The encoding of the positions exchanged with the client.
@@ -184,7 +209,7 @@ impl fmt::Debug for DocumentSnapshot {
             .field("language_id", &self.0.language_id)
             .field("language", &self.0.language)
             .field("len_bytes", &self.0.text.len_bytes())
-            .field("has_tree", &self.0.tree.is_some())
+            .field("tree", &self.0.syntax.state())
             .finish()
     }
 }
@@ -193,10 +218,12 @@ impl fmt::Debug for DocumentSnapshot {
 pub struct DocumentStore {
     /// What readers see. Held only to look up or swap one entry.
     documents: RwLock<HashMap<Uri, DocumentSnapshot>>,
-    /// Serialises writers and owns their parsers. Held for a whole notification
-    /// (parse included); readers never take it.
-    writer: Mutex<Parsers>,
+    /// Serialises writers. Held for a whole notification (never a parse);
+    /// readers never take it.
+    writer: Mutex<()>,
     encoding: AtomicU8,
+    /// `None` when trees are parsed on request only.
+    background: Option<BackgroundReparse>,
 }
 
 impl Default for DocumentStore {
@@ -216,12 +243,21 @@ impl fmt::Debug for DocumentStore {
 }
 
 impl DocumentStore {
-    /// An empty store using UTF-16 positions until `set_encoding`.
+    /// An empty store using UTF-16 positions until `set_encoding`, whose
+    /// background step reparses a document `BACKGROUND_REPARSE_DELAY` after its
+    /// last change.
     pub fn new() -> DocumentStore {
+        DocumentStore::with_background_reparse(Some(BACKGROUND_REPARSE_DELAY))
+    }
+
+    /// An empty store whose background step reparses a document `delay` after
+    /// its last change; with `None`, trees are parsed only when asked for.
+    pub fn with_background_reparse(delay: Option<Duration>) -> DocumentStore {
         DocumentStore {
             documents: RwLock::new(HashMap::new()),
-            writer: Mutex::new(Parsers::default()),
+            writer: Mutex::new(()),
             encoding: AtomicU8::new(encoding_to_u8(PositionEncoding::default())),
+            background: delay.and_then(BackgroundReparse::start),
         }
     }
 
@@ -259,19 +295,18 @@ impl DocumentStore {
         version: i32,
         text: String,
     ) -> Result<(), DocumentError> {
-        let mut parsers = self.lock_writer();
+        let _writer = self.lock_writer();
         let language = Language::from_language_id(language_id).or_else(|| language_of_uri(&uri));
         let rope = Rope::from_str(&text);
         drop(text);
-        let tree = language.and_then(|language| parsers.parse(language, &rope, None));
         let document = Document {
             uri: uri.clone(),
             language_id: language_id.to_owned(),
             language,
             version,
             lone_cr: syntax::has_lone_cr(&rope),
+            syntax: Syntax::new(language, &rope, None),
             text: rope,
-            tree,
             encoding: self.encoding(),
         };
         match self.publish(document) {
@@ -295,7 +330,7 @@ impl DocumentStore {
         version: i32,
         changes: Vec<TextDocumentContentChangeEvent>,
     ) -> Result<ChangeReport, DocumentError> {
-        let mut parsers = self.lock_writer();
+        let _writer = self.lock_writer();
         let current = self
             .snapshot(uri)
             .ok_or_else(|| DocumentError::UnknownUri { uri: uri.clone() })?;
@@ -308,13 +343,14 @@ impl DocumentStore {
             });
         }
         let mut document = Document::clone(&current.0);
+        let mut tree = current.0.syntax.tree_to_edit();
         drop(current);
         document.version = version;
         for (index, change) in changes.into_iter().enumerate() {
             let Some(range) = change.range else {
                 document.text = Rope::from_str(&change.text);
                 document.lone_cr = syntax::has_lone_cr(&document.text);
-                document.tree = None;
+                tree = None;
                 continue;
             };
             if range.start > range.end {
@@ -334,16 +370,17 @@ impl DocumentStore {
                 start,
                 end,
                 &change.text,
-                document.tree.is_some(),
+                tree.is_some(),
             );
-            if let (Some(tree), Some(edit)) = (document.tree.as_mut(), edit) {
+            if let (Some(tree), Some(edit)) = (tree.as_mut(), edit) {
                 tree.edit(&edit);
             }
+            // A tree too large to keep is not worth describing edits to.
+            if document.text.len_bytes() > MAX_TREE_BYTES {
+                tree = None;
+            }
         }
-        document.tree = match document.language {
-            Some(language) => parsers.parse(language, &document.text, document.tree.as_ref()),
-            None => None,
-        };
+        document.syntax = Syntax::new(document.language, &document.text, tree);
         self.publish(document);
         Ok(ChangeReport { version, warnings })
     }
@@ -351,6 +388,9 @@ impl DocumentStore {
     /// didClose: forgets the document.
     pub fn close(&self, uri: &Uri) -> Result<(), DocumentError> {
         let _writer = self.lock_writer();
+        if let Some(background) = &self.background {
+            background.forget(uri);
+        }
         let removed = self
             .documents
             .write()
@@ -365,7 +405,7 @@ impl DocumentStore {
     /// didSave. When the client includes the text and it differs from the one
     /// held, the saved text replaces it (same version) and a warning says so.
     pub fn save(&self, uri: &Uri, text: Option<String>) -> Result<ChangeReport, DocumentError> {
-        let mut parsers = self.lock_writer();
+        let _writer = self.lock_writer();
         let current = self
             .snapshot(uri)
             .ok_or_else(|| DocumentError::UnknownUri { uri: uri.clone() })?;
@@ -380,9 +420,7 @@ impl DocumentStore {
         drop(current);
         document.text = Rope::from_str(&text);
         document.lone_cr = syntax::has_lone_cr(&document.text);
-        document.tree = document
-            .language
-            .and_then(|language| parsers.parse(language, &document.text, None));
+        document.syntax = Syntax::new(document.language, &document.text, None);
         self.publish(document);
         Ok(ChangeReport {
             version,
@@ -429,14 +467,17 @@ impl DocumentStore {
 
     // A panic while a lock was held cannot leave a document half-changed (changes
     // are published in one swap), so a poisoned lock is safe to keep using.
-    fn lock_writer(&self) -> std::sync::MutexGuard<'_, Parsers> {
+    fn lock_writer(&self) -> std::sync::MutexGuard<'_, ()> {
         self.writer.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Swaps in `document`, returning the version it replaced. The replaced one is
-    /// dropped after the lock is released.
+    /// Swaps in `document`, returning the version it replaced, and schedules its
+    /// background reparse. The replaced one is dropped after the lock is released.
     fn publish(&self, document: Document) -> Option<DocumentSnapshot> {
         let snapshot = DocumentSnapshot(Arc::new(document));
+        if let Some(background) = &self.background {
+            background.schedule(&snapshot.0);
+        }
         let mut documents = self
             .documents
             .write()

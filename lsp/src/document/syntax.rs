@@ -1,12 +1,14 @@
-//! Keeps each document's tree-sitter tree in step with its rope: describes every
-//! edit to the tree exactly, then reparses incrementally from the rope's chunks.
+//! Keeps each document's tree-sitter tree in step with its rope. A change only
+//! describes its edits to the last parsed tree (`Tree::edit`, microseconds); the
+//! reparse from the rope's chunks happens when a reader first asks a version for
+//! its tree, or in the store's background step, whichever comes first.
 //!
 //! Tree-sitter's `Point` counts rows at LF only, while the rope (like LSP) also
 //! breaks lines at a lone CR. The two agree unless a document holds a lone CR, so a
 //! flag per document keeps the fast path (rope line lookups) for everything else
 //! and counts LFs by scanning only for such documents.
 
-use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use agentls_core::language::Language;
 use ropey::Rope;
@@ -15,51 +17,132 @@ use tree_sitter::{InputEdit, Parser, Point, Tree};
 /// Documents larger than this many bytes of UTF-8 have no syntax tree and are
 /// handled as plain text (a 20 MB document opens and edits like any text file).
 ///
-/// Every edit reparses on the one thread that applies notifications in order, and
-/// tree-sitter's reparse is not constant: it walks the old tree's top-level nodes,
-/// and grammars whose comments are non-terminal extras (Rust's `line_comment`)
-/// defeat the reuse of whole repetitions, so it grows with the file. Measured on a
-/// loaded 2-core machine with commented Rust: at 1 MiB a one-char edit reparses
-/// in about 50 ms, at 2 MiB 110 ms; the first parse of 1 MiB takes about 0.2 s,
-/// the tree 25 to 45 MB. So 1 MiB bounds a keystroke's reparse at tens of
-/// milliseconds while covering nearly all hand-written sources; the larger ones
-/// are mostly generated code, bundles and data, which the agent reads as text.
+/// Tree-sitter's reparse is not constant: it walks the old tree's top-level
+/// nodes, and grammars whose comments are non-terminal extras (Rust's
+/// `line_comment`) defeat the reuse of whole repetitions, so it grows with the
+/// file. Measured on a loaded 2-core machine with commented Rust: at 1 MiB a
+/// one-char edit reparses in about 50 ms, at 2 MiB 110 ms; the first parse of
+/// 1 MiB takes about 0.2 s, the tree 25 to 45 MB. Reparses run off the
+/// notification path, but a reader asking for a tree waits for one, so 1 MiB
+/// bounds that wait at tens of milliseconds while covering nearly all
+/// hand-written sources; the larger ones are mostly generated code, bundles and
+/// data, which the agent reads as text.
 pub const MAX_TREE_BYTES: usize = 1024 * 1024;
 
-/// One parser per language, owned by the store's single writer: parsers hold
-/// mutable state and are reused so each parse avoids reallocating it.
-#[derive(Default)]
-pub(crate) struct Parsers {
-    parsers: HashMap<Language, Parser>,
+/// The syntax of one document version: the tree it will have, parsed at most
+/// once, on first request. Cloning shares the trees' nodes.
+#[derive(Clone)]
+pub(crate) struct Syntax {
+    /// The grammar, `None` when this version has no tree (plain text or over
+    /// `MAX_TREE_BYTES`).
+    language: Option<Language>,
+    /// The last tree parsed for an earlier version, edited to this version's
+    /// text, for the reparse to reuse; `None` means a parse from scratch.
+    edited: Option<Tree>,
+    /// This version's tree once parsed; already set to `None` when there is none.
+    parsed: OnceLock<Option<Tree>>,
 }
 
-impl Parsers {
-    /// Parses `text` as `language`, reusing `old_tree` when it has been edited to
-    /// match `text`. `None` when the grammar cannot be loaded (an ABI mismatch,
-    /// logged) or the document is too large for a tree.
-    pub(crate) fn parse(
-        &mut self,
-        language: Language,
-        text: &Rope,
-        old_tree: Option<&Tree>,
-    ) -> Option<Tree> {
-        if text.len_bytes() > MAX_TREE_BYTES {
-            return None;
+/// How far a version's tree is, for `Debug` output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SyntaxState {
+    /// No tree: plain text or over `MAX_TREE_BYTES`.
+    None,
+    /// A tree on request; not parsed yet.
+    Pending,
+    Parsed,
+}
+
+impl Syntax {
+    /// The syntax of a version of `text` in `language` whose tree comes from
+    /// `edited` (the previous tree with this version's edits applied) or, when
+    /// that is `None`, from scratch.
+    pub(crate) fn new(language: Option<Language>, text: &Rope, edited: Option<Tree>) -> Syntax {
+        match language {
+            Some(language) if text.len_bytes() <= MAX_TREE_BYTES => Syntax {
+                language: Some(language),
+                edited,
+                parsed: OnceLock::new(),
+            },
+            _ => Syntax {
+                language: None,
+                edited: None,
+                parsed: OnceLock::from(None),
+            },
         }
-        let parser = match self.parsers.entry(language) {
-            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
-            std::collections::hash_map::Entry::Vacant(entry) => {
-                let mut parser = Parser::new();
-                if let Err(error) = parser.set_language(&language.tree_sitter_language()) {
-                    tracing::error!(%language, %error, "cannot load tree-sitter grammar");
-                    return None;
-                }
-                entry.insert(parser)
-            }
-        };
-        // No timeout or cancellation flag is set, so the parse always returns a tree.
-        parser.parse_with_options(&mut |byte, _point| chunk_from(text, byte), old_tree, None)
     }
+
+    /// Whether this version gets a tree; the next version's edits are described
+    /// to tree-sitter only then.
+    pub(crate) fn has_tree(&self) -> bool {
+        self.language.is_some()
+    }
+
+    /// The tree of `text`, which must be the text this syntax was made for.
+    /// Parses on the first call (concurrent callers wait for that one parse).
+    pub(crate) fn tree(&self, text: &Rope) -> Option<&Tree> {
+        self.parsed
+            .get_or_init(|| parse(self.language?, text, self.edited.as_ref()))
+            .as_ref()
+    }
+
+    /// The tree the next version edits: this version's own tree if parsed (the
+    /// reparse then has fewer changes to look at), else the edited one.
+    pub(crate) fn tree_to_edit(&self) -> Option<Tree> {
+        match self.parsed.get() {
+            Some(parsed) => parsed.clone(),
+            None => self.edited.clone(),
+        }
+    }
+
+    pub(crate) fn state(&self) -> SyntaxState {
+        match self.parsed.get() {
+            Some(None) => SyntaxState::None,
+            Some(Some(_)) => SyntaxState::Parsed,
+            None => SyntaxState::Pending,
+        }
+    }
+}
+
+/// Idle parsers, reused so that each parse avoids reallocating their state.
+/// Parsers hold mutable state, so each caller takes one out for its parse: the
+/// pool holds at most as many as ever parsed at once (one per reader thread
+/// that parsed concurrently, plus the background step).
+static IDLE_PARSERS: Mutex<Vec<(Language, Parser)>> = Mutex::new(Vec::new());
+
+/// Parses `text` as `language`, reusing `old_tree` when it has been edited to
+/// match `text`. `None` when the grammar cannot be loaded (an ABI mismatch,
+/// logged) or the document is too large for a tree.
+pub(crate) fn parse(language: Language, text: &Rope, old_tree: Option<&Tree>) -> Option<Tree> {
+    if text.len_bytes() > MAX_TREE_BYTES {
+        return None;
+    }
+    let idle = {
+        // A panic elsewhere cannot leave the list half-changed.
+        let mut idle = IDLE_PARSERS.lock().unwrap_or_else(PoisonError::into_inner);
+        idle.iter()
+            .position(|(idle_language, _)| *idle_language == language)
+            .map(|index| idle.swap_remove(index).1)
+    };
+    let mut parser = match idle {
+        Some(parser) => parser,
+        None => {
+            let mut parser = Parser::new();
+            if let Err(error) = parser.set_language(&language.tree_sitter_language()) {
+                tracing::error!(%language, %error, "cannot load tree-sitter grammar");
+                return None;
+            }
+            parser
+        }
+    };
+    // No timeout or cancellation flag is set, so the parse always returns a tree.
+    let tree =
+        parser.parse_with_options(&mut |byte, _point| chunk_from(text, byte), old_tree, None);
+    IDLE_PARSERS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push((language, parser));
+    tree
 }
 
 /// The rope's bytes from `byte` to the end of the chunk holding it; empty at the end.
@@ -216,10 +299,7 @@ mod tests {
         let source = "fn f() { let x = \"é😀\"; }\n".repeat(2000);
         let rope = Rope::from_str(&source);
         assert!(rope.chunks().count() > 1);
-        let mut parsers = Parsers::default();
-        let tree = parsers
-            .parse(Language::Rust, &rope, None)
-            .expect("small document");
+        let tree = parse(Language::Rust, &rope, None).expect("small document");
         let mut parser = Parser::new();
         parser
             .set_language(&Language::Rust.tree_sitter_language())
@@ -233,8 +313,9 @@ mod tests {
     fn documents_over_the_cap_get_no_tree() {
         let rope = Rope::from_str(&"// comment\n".repeat(MAX_TREE_BYTES / 11 + 1));
         assert!(rope.len_bytes() > MAX_TREE_BYTES);
-        assert!(Parsers::default()
-            .parse(Language::Rust, &rope, None)
-            .is_none());
+        assert!(parse(Language::Rust, &rope, None).is_none());
+        let syntax = Syntax::new(Some(Language::Rust), &rope, None);
+        assert_eq!(syntax.state(), SyntaxState::None);
+        assert!(syntax.tree(&rope).is_none());
     }
 }

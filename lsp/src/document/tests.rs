@@ -754,3 +754,212 @@ fn valid_edits_keep_the_typescript_tree_equal_to_a_fresh_parse() {
         }
     }
 }
+
+fn tree_state(store: &DocumentStore, document: &Uri) -> syntax::SyntaxState {
+    store.snapshot(document).expect("open").0.syntax.state()
+}
+
+/// The same random edits as `check_random_edits` (garbage included), but the
+/// tree is asked for only every `request_every` versions, so up to that many
+/// notifications pile up as `Tree::edit`s on one tree before a single reparse.
+fn check_tree_after_many_edits(
+    language: Language,
+    language_id: &str,
+    path: &str,
+    seed: u64,
+    snippets: &[&str],
+    request_every: i32,
+) {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let store = DocumentStore::with_background_reparse(None);
+    store.set_encoding(PositionEncoding::Utf16);
+    let document = uri(path);
+    let mut expected = snippets.concat();
+    store
+        .open(document.clone(), language_id, 0, expected.clone())
+        .expect("first open");
+    for version in 1..=300 {
+        let mut changes = Vec::new();
+        for _ in 0..rng.usize(1..=3) {
+            let (mut start, mut end) = (
+                random_position(&mut rng, &expected),
+                random_position(&mut rng, &expected),
+            );
+            if start > end {
+                std::mem::swap(&mut start, &mut end);
+            }
+            if rng.u8(0..3) == 0 {
+                end = start;
+            }
+            let inserted = match rng.u8(0..10) {
+                0 => String::new(),
+                1 => ["\r\n", "\r", "\n", "😀", "e\u{301}"][rng.usize(0..5)].to_owned(),
+                _ => snippets[rng.usize(0..snippets.len())].to_owned(),
+            };
+            let start_byte = naive_position_to_byte(&expected, start, PositionEncoding::Utf16);
+            let end_byte = naive_position_to_byte(&expected, end, PositionEncoding::Utf16);
+            expected.replace_range(start_byte..end_byte, &inserted);
+            changes.push(edit(start, end, &inserted));
+        }
+        store
+            .change(&document, version, changes)
+            .expect("ordered ranges");
+        // The notification path described the edits but parsed nothing.
+        assert_eq!(
+            tree_state(&store, &document),
+            syntax::SyntaxState::Pending,
+            "version {version}"
+        );
+        if version % request_every != 0 {
+            continue;
+        }
+        let snapshot = store.snapshot(&document).expect("open");
+        assert_eq!(snapshot.text().to_string(), expected, "version {version}");
+        let tree = snapshot.tree().expect("small document has a tree");
+        let fresh = fresh_tree(language, &expected);
+        assert_eq!(
+            nodes(tree),
+            nodes(&fresh),
+            "version {version}, {request_every} notifications since the last parse\n{expected}"
+        );
+        // Parsed once, shared by every snapshot of this version.
+        assert_eq!(tree_state(&store, &document), syntax::SyntaxState::Parsed);
+    }
+}
+
+#[test]
+fn rust_tree_requested_after_many_edits_equals_a_fresh_parse() {
+    let snippets = [
+        "fn main() {\n",
+        "    let x = vec![1, 2, 3];\n",
+        "    println!(\"{x:?} 😀\");\n",
+        "}\n",
+        "struct Point { x: f64, y: f64 }\r\n",
+        "// comment\n",
+        "/* block */",
+        "\"str\"",
+        "{",
+        "}",
+        "x",
+        " ",
+    ];
+    for (seed, request_every) in [(0x5eed_0011, 10), (0x5eed_0012, 50), (0x5eed_0013, 300)] {
+        check_tree_after_many_edits(
+            Language::Rust,
+            "rust",
+            "file:///w/src/lib.rs",
+            seed,
+            &snippets,
+            request_every,
+        );
+    }
+}
+
+#[test]
+fn python_tree_requested_after_many_edits_equals_a_fresh_parse() {
+    let snippets = [
+        "def f(x):\n",
+        "    return x + 1\n",
+        "class A:\n    pass\n",
+        "s = 'é 😀'\r\n",
+        "# comment\n",
+        "    ",
+        ":",
+        "(",
+        ")",
+        "x",
+    ];
+    for (seed, request_every) in [(0x5eed_0021, 10), (0x5eed_0022, 300)] {
+        check_tree_after_many_edits(
+            Language::Python,
+            "python",
+            "file:///w/a.py",
+            seed,
+            &snippets,
+            request_every,
+        );
+    }
+}
+
+#[test]
+fn keystrokes_never_parse_and_snapshots_share_the_parse() {
+    // A background step due in an hour: anything parsed here was parsed on request.
+    let store = DocumentStore::with_background_reparse(Some(std::time::Duration::from_secs(3600)));
+    let document = uri("file:///w/a.rs");
+    store
+        .open(document.clone(), "rust", 1, "fn a() {}\n".to_owned())
+        .expect("first open");
+    assert_eq!(tree_state(&store, &document), syntax::SyntaxState::Pending);
+    let first = store.snapshot(&document).expect("open");
+    let second = first.clone();
+    assert!(first.has_tree());
+    assert!(first.tree().is_some());
+    assert_eq!(second.0.syntax.state(), syntax::SyntaxState::Parsed);
+    assert!(std::ptr::eq(
+        first.tree().expect("parsed"),
+        second.tree().expect("parsed")
+    ));
+    for version in 2..=100 {
+        store
+            .change(&document, version, vec![edit(pos(0, 3), pos(0, 4), "b")])
+            .expect("valid");
+        assert_eq!(tree_state(&store, &document), syntax::SyntaxState::Pending);
+    }
+    let snapshot = store.snapshot(&document).expect("open");
+    assert_eq!(
+        format!("{snapshot:?}"),
+        r#"DocumentSnapshot { uri: "file:///w/a.rs", version: 100, language_id: "rust", language: Some(Rust), len_bytes: 10, tree: Pending }"#
+    );
+    assert_eq!(
+        nodes(snapshot.tree().expect("rust")),
+        nodes(&fresh_tree(Language::Rust, "fn b() {}\n"))
+    );
+    // Plain text and oversized documents have nothing pending.
+    store
+        .open(uri("file:///w/a.txt"), "plaintext", 1, "x".to_owned())
+        .expect("first open");
+    assert_eq!(
+        tree_state(&store, &uri("file:///w/a.txt")),
+        syntax::SyntaxState::None
+    );
+    assert!(!store
+        .snapshot(&uri("file:///w/a.txt"))
+        .expect("open")
+        .has_tree());
+}
+
+#[test]
+fn background_step_parses_the_latest_version_once_quiet() {
+    let store = DocumentStore::with_background_reparse(Some(std::time::Duration::from_millis(1)));
+    let document = uri("file:///w/a.go");
+    store
+        .open(document.clone(), "go", 1, "package a\n".to_owned())
+        .expect("first open");
+    for version in 2..=20 {
+        let text = format!("package a\n\nconst X = {version}\n");
+        store
+            .change(&document, version, vec![full(&text)])
+            .expect("valid");
+    }
+    let quiet_since = std::time::Instant::now();
+    // Polls the state; the step is due 1 ms after the last change.
+    while tree_state(&store, &document) != syntax::SyntaxState::Parsed {
+        assert!(
+            quiet_since.elapsed() < std::time::Duration::from_secs(30),
+            "the background step never parsed the document"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let snapshot = store.snapshot(&document).expect("open");
+    assert_eq!(snapshot.version(), 20);
+    assert_eq!(
+        nodes(snapshot.tree().expect("go")),
+        nodes(&fresh_tree(Language::Go, "package a\n\nconst X = 20\n"))
+    );
+    // Closing with a parse pending and dropping the store stop cleanly.
+    store
+        .change(&document, 21, vec![full("package b\n")])
+        .expect("valid");
+    store.close(&document).expect("open");
+    drop(store);
+}

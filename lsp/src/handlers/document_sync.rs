@@ -52,6 +52,7 @@ pub async fn did_save(state: &State, client: &Client, params: DidSaveTextDocumen
         }
         Err(error) => warn(client, error.to_string()).await,
     }
+    state.documents_changed();
 }
 
 async fn warn(client: &Client, message: String) {

@@ -170,10 +170,14 @@ pub async fn start_task(
         .ok_or_else(|| setup(format!("{} is not a file on disk", args.uri.as_str())))?;
     let root = tasks::root_for(state, Some(&path))?;
     let relative = relative_to(&path, &root, state);
+    let mut lines = (args.range.start.line + 1, args.range.end.line + 1);
     let instruction = match kind {
         TaskKind::DoComment => Some(
             kind::instruction_comment(snapshot.text(), &args.range)
-                .map(|(_, instruction)| instruction)
+                .map(|(line, instruction)| {
+                    lines = (line, line);
+                    instruction
+                })
                 .ok_or_else(|| {
                     setup(format!(
                         "no `agent:` comment in or above line {} of {relative}",
@@ -183,7 +187,6 @@ pub async fn start_task(
         ),
         _ => None,
     };
-    let lines = (args.range.start.line + 1, args.range.end.line + 1);
     let text = kind::task_text(
         kind,
         &relative,

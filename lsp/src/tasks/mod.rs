@@ -93,6 +93,9 @@ pub struct TaskRequest {
 
 struct ThreadEntry {
     handle: ThreadHandle,
+    /// When the thread last finished a turn (a counter): the oldest idle
+    /// threads are shut down past `MAX_IDLE_THREADS`.
+    last_used: u64,
     root: PathBuf,
     changes: Arc<Mutex<TurnChanges>>,
     /// Tasks submitted whose turn has not started, oldest first.
@@ -120,6 +123,11 @@ struct Inner {
     checkpoints: Vec<TurnCheckpoint>,
 }
 
+/// Threads without a running or queued turn kept alive for `agent/turnStart`
+/// to continue; older ones are shut down (their rollouts stay, and
+/// `agent/threadResume` brings them back).
+const MAX_IDLE_THREADS: usize = 16;
+
 /// What a code action needs to know, taken in one short lock.
 #[derive(Clone, Debug, Default)]
 pub struct TaskOverview {
@@ -134,6 +142,7 @@ pub struct Tasks {
     inner: Mutex<Inner>,
     next_approval: AtomicU64,
     next_token: AtomicU64,
+    next_use: AtomicU64,
 }
 
 impl Tasks {
@@ -371,6 +380,7 @@ impl Tasks {
             handle.id().clone(),
             ThreadEntry {
                 handle: handle.clone(),
+                last_used: self.next_use.fetch_add(1, Ordering::Relaxed),
                 root: root.to_path_buf(),
                 changes,
                 queued: VecDeque::new(),
@@ -410,8 +420,38 @@ impl Tasks {
         (info, token)
     }
 
-    /// A turn ended: its changes become the latest checkpoint, its approvals go.
+    /// A turn ended: its changes become the latest checkpoint, its approvals go,
+    /// and idle threads past `MAX_IDLE_THREADS` are shut down.
     fn turn_ended(&self, id: &ThreadId, state: &State) -> TurnChanges {
+        let changes = self.record_turn_end(id, state);
+        for handle in self.idle_threads_to_retire() {
+            tracing::debug!(thread_id = %handle.id(), "shutting down an idle thread");
+            // A full op queue means the thread is busy after all: leave it.
+            let _ = handle.try_submit(Op::Shutdown);
+        }
+        changes
+    }
+
+    fn idle_threads_to_retire(&self) -> Vec<ThreadHandle> {
+        let inner = lock(&self.inner);
+        let mut idle: Vec<&ThreadEntry> = inner
+            .threads
+            .values()
+            .filter(|entry| entry.running.is_none() && entry.queued.is_empty())
+            .collect();
+        if idle.len() <= MAX_IDLE_THREADS {
+            return Vec::new();
+        }
+        idle.sort_by_key(|entry| entry.last_used);
+        let excess = idle.len() - MAX_IDLE_THREADS;
+        idle.into_iter()
+            .take(excess)
+            .map(|entry| entry.handle.clone())
+            .collect()
+    }
+
+    fn record_turn_end(&self, id: &ThreadId, state: &State) -> TurnChanges {
+        let use_mark = self.next_use.fetch_add(1, Ordering::Relaxed);
         let mut inner = lock(&self.inner);
         inner
             .approvals
@@ -420,6 +460,7 @@ impl Tasks {
             return TurnChanges::default();
         };
         let running = entry.running.take();
+        entry.last_used = use_mark;
         let changes = std::mem::take(&mut *lock(&entry.changes));
         let root = entry.root.clone();
         if !changes.checkpoint.is_empty() {
