@@ -4,8 +4,13 @@
 //!
 //! - `build`: the index of all those trees built cold (a fresh index, queries
 //!   compiled) on one thread, three times: lines per second. Target ≥ 200,000.
-//! - `update_file` (criterion): re-indexing one edited ~600-line file of tokio in
-//!   the full index. Target ≤ 1 ms.
+//! - `update_file` (criterion): re-indexing one edited file of tokio in the full
+//!   index: a 569-line file parsed here, the same with the tree given (as the
+//!   server has it after its incremental reparse), and a file of tokio's median
+//!   size (121 lines). Target ≤ 1 ms.
+//! - parse share: tree-sitter's parse alone against symbol extraction from a
+//!   parsed tree, and the query walk against a bare cursor walk, in CPU time of
+//!   one thread (what decides between queries and a hand-written walk).
 //! - `select`: 500 cursor positions at random in tokio's files, each selected
 //!   with the default budget against the full index, with the tree given (as the
 //!   server has it) and parsed here: p50 and p95. Target p95 ≤ 20 ms.
@@ -26,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use agentls_core::context::{
     estimate_tokens, select, source_files, BuildOptions, Extractor, FileSymbols, LineRange,
-    PieceKind, ReferenceKind, SelectionRequest, SharedIndex, SymbolIndex, SymbolKind,
+    ReferenceKind, SelectionRequest, SharedIndex, SymbolIndex, SymbolKind,
 };
 use agentls_core::language::Language;
 use criterion::Criterion;
@@ -171,6 +176,27 @@ fn main() {
         .measurement_time(Duration::from_secs(5));
     criterion.bench_function("context/update_file", |bencher| {
         bencher.iter(|| index.update_file(&edited, Language::Rust, &edited_text))
+    });
+    let edited_tree = Extractor::new(Language::Rust)
+        .and_then(|mut extractor| extractor.parse(&edited_text))
+        .expect("parse");
+    criterion.bench_function("context/update_from_tree", |bencher| {
+        bencher.iter(|| index.update_from_tree(&edited, Language::Rust, &edited_text, &edited_tree))
+    });
+    // A typical edited file: the median size of tokio's files.
+    let mut sizes: Vec<(usize, PathBuf)> = source_files(std::slice::from_ref(&tokio), false)
+        .into_iter()
+        .filter_map(|(path, _)| Some((std::fs::read_to_string(&path).ok()?.lines().count(), path)))
+        .collect();
+    sizes.sort();
+    let (median_lines, median_file) = sizes[sizes.len() / 2].clone();
+    let median_text = std::fs::read_to_string(&median_file).unwrap_or_default();
+    eprintln!(
+        "update, median file: {} ({median_lines} lines)",
+        median_file.display()
+    );
+    criterion.bench_function("context/update_file_median", |bencher| {
+        bencher.iter(|| index.update_file(&median_file, Language::Rust, &median_text))
     });
 
     let guard = index.read();
@@ -429,7 +455,6 @@ fn recall(index: &SymbolIndex, crates: &[(String, PathBuf)]) {
         if site.truth_path == site.path && window.overlaps(site.truth_lines) {
             baseline_hits += 1;
         }
-        let _ = PieceKind::Definition;
     }
     eprintln!(
         "recall over {samples} call sites ({same_file} callees in the same file): selection {:.1}% ({} tokens mean), baseline enclosing function + file {:.1}% ({} tokens mean)",

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use tree_sitter::Tree;
+
 use super::tags::{Definition, Extractor, FileSymbols, Reference, SymbolKind};
 use crate::language::Language;
 
@@ -266,6 +268,16 @@ impl SharedIndex {
     /// under a short write lock.
     pub fn update_file(&self, path: &Path, language: Language, text: &str) {
         match FileSymbols::extract(path, language, text) {
+            Some(symbols) => self.write().insert(symbols, Origin::Buffer),
+            None => self.write().remove_file(path),
+        }
+    }
+
+    /// Re-index one file from the editor's text and the tree the server already
+    /// parsed from exactly that text: no parse, so this is the cheap path for
+    /// didChange.
+    pub fn update_from_tree(&self, path: &Path, language: Language, text: &str, tree: &Tree) {
+        match FileSymbols::from_tree(path, language, text, tree) {
             Some(symbols) => self.write().insert(symbols, Origin::Buffer),
             None => self.write().remove_file(path),
         }
