@@ -807,3 +807,16 @@ fn context_byte_offset_and_tokens() {
     assert_eq!(LineRange::new(3, 1), LineRange::new(3, 3));
     assert_eq!(LineRange::new(2, 5).to_string(), "2-5");
 }
+
+#[test]
+fn context_update_from_tree_matches_update_file() {
+    let text = "fn a() { b(); }\nfn b() {}\n";
+    let path = Path::new("/ws/a.rs");
+    let tree = Extractor::new(Language::Rust).unwrap().parse(text).unwrap();
+    let from_tree = SharedIndex::new();
+    from_tree.update_from_tree(path, Language::Rust, text, &tree);
+    let parsed = SharedIndex::new();
+    parsed.update_file(path, Language::Rust, text);
+    assert_eq!(from_tree.read().file(path), parsed.read().file(path));
+    assert_eq!(from_tree.read().references("b").len(), 1);
+}
