@@ -35,6 +35,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 use crate::config::Config;
+use crate::context::SharedIndex;
 use crate::model::Provider;
 use crate::process::CommandRunner;
 use crate::protocol::{Event, Op, ThreadId, ThreadItem};
@@ -108,6 +109,10 @@ pub(crate) struct Shared {
     /// The runner cannot confine commands: ask before every command unless the
     /// approval policy is `never`.
     pub(crate) unconfined: bool,
+    /// The symbol index the symbol tools use: the front end's
+    /// (`Agent::with_symbols`), or built from the workspace root on the first
+    /// call that needs one.
+    pub(crate) symbols: Arc<tokio::sync::OnceCell<SharedIndex>>,
 }
 
 /// Starts and resumes threads. Cheap to clone; threads run on their own tasks, so
@@ -144,6 +149,7 @@ impl Agent {
                 clock: Arc::new(SystemClock),
                 environment: EnvironmentInfo::detect(),
                 unconfined: false,
+                symbols: Arc::new(tokio::sync::OnceCell::new()),
             }),
         }
     }
@@ -165,6 +171,15 @@ impl Agent {
         self.rebuild(|shared| shared.unconfined = unconfined)
     }
 
+    /// The same agent using the front end's symbol index (the language server
+    /// keeps it current from the editor); without one, the symbol tools index
+    /// the workspace root on first use.
+    pub fn with_symbols(self, index: SharedIndex) -> Agent {
+        self.rebuild(|shared| {
+            shared.symbols = Arc::new(tokio::sync::OnceCell::new_with(Some(index)))
+        })
+    }
+
     fn rebuild(self, change: impl FnOnce(&mut Shared)) -> Agent {
         let mut shared = Shared {
             provider: self.shared.provider.clone(),
@@ -175,6 +190,7 @@ impl Agent {
             clock: self.shared.clock.clone(),
             environment: self.shared.environment.clone(),
             unconfined: self.shared.unconfined,
+            symbols: self.shared.symbols.clone(),
         };
         change(&mut shared);
         Agent {

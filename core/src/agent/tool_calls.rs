@@ -16,6 +16,8 @@ use super::thread::ThreadState;
 use super::turn::{Halt, Turn};
 use crate::approval;
 use crate::config::ApprovalPolicy;
+use crate::context::SharedIndex;
+use crate::language::Language;
 use crate::model::ResponseItem;
 use crate::process::{CommandOutcome, CommandSpec, OutputChunk, SandboxError, SandboxPolicy};
 use crate::protocol::{
@@ -144,9 +146,14 @@ async fn run_read_only(
         item_ids.push(item_id);
     }
     let workspace = state.shared.workspace.clone();
+    let symbols = if calls.iter().any(|call| tools::needs_symbols(&call.name)) {
+        inbox.run(symbol_index(state)).await?
+    } else {
+        None
+    };
     let results = inbox
         .run(join_all(calls.iter().map(|call| {
-            tools::run_read_only(&call.name, &call.arguments, &*workspace)
+            tools::run_read_only(&call.name, &call.arguments, &*workspace, symbols.as_ref())
         })))
         .await?;
     let mut fatal = None;
@@ -168,6 +175,25 @@ async fn run_read_only(
         Some(message) => Err(Halt::Fatal(message)),
         None => Ok(()),
     }
+}
+
+/// The agent's symbol index, built from the workspace root (off the async
+/// threads) the first time a thread needs one the front end did not give.
+async fn symbol_index(state: &ThreadState) -> Option<SharedIndex> {
+    let root = state.shared.workspace.root().to_path_buf();
+    state
+        .shared
+        .symbols
+        .get_or_try_init(|| async move {
+            tokio::task::spawn_blocking(move || SharedIndex::for_root(&root))
+                .await
+                .map_err(|error| error.to_string())?
+                .map_err(|error| error.to_string())
+        })
+        .await
+        .map_err(|error| tracing::warn!(%error, "could not index the workspace"))
+        .ok()
+        .cloned()
 }
 
 fn tool_item(item_id: &str, call: &Call, output: Option<String>, is_error: bool) -> ThreadItem {
@@ -211,8 +237,29 @@ async fn apply_patch(
     let workspace = state.shared.workspace.clone();
     // Interruptible: an editor may hold an edit for review indefinitely. An edit
     // already handed to the editor may still land after an interrupt.
+    let mut landed: Vec<(PathBuf, Option<String>)> = changes
+        .files
+        .iter()
+        .map(|(path, change)| (path.clone(), change.proposed.clone()))
+        .collect();
+    landed.extend(
+        changes
+            .files
+            .values()
+            .filter_map(|change| Some((change.moved_from.clone()?, None))),
+    );
     match inbox.run(workspace.apply(changes)).await? {
         Ok(()) => {
+            // Keep the symbol tools current within the turn (the language server
+            // also re-indexes from the didChange that follows).
+            if let Some(index) = state.shared.symbols.get() {
+                for (path, proposed) in &landed {
+                    match (proposed, Language::from_path(path)) {
+                        (Some(text), Some(language)) => index.update_file(path, language, text),
+                        _ => index.remove_file(path),
+                    }
+                }
+            }
             for path in paths {
                 turn.note_changed(path);
             }

@@ -1,5 +1,6 @@
 //! The tools the model calls: their specs (part of the cached prompt prefix), the
-//! read-only tools that run at once, the `apply_patch` grammar that turns a patch
+//! read-only tools that run at once (the symbol tools among them, over the
+//! `context` index), the `apply_patch` grammar that turns a patch
 //! into a `Changeset`, and the argument parsing of `shell` and `update_plan`, whose
 //! running belongs to the loop (approval, sandbox, events).
 
@@ -11,10 +12,12 @@ mod plan;
 mod read_file;
 mod shell;
 mod specs;
+mod symbols;
 
 #[cfg(test)]
 mod memory_workspace;
 
+use crate::context::SharedIndex;
 use crate::workspace::{Changeset, Workspace};
 
 pub use patch::{patch_summary, plan_patch_text};
@@ -40,7 +43,8 @@ pub enum ToolError {
 /// How the loop runs a tool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ToolKind {
-    /// Runs at once through `run_read_only`: `read_file`, `list_dir`, `grep`.
+    /// Runs at once through `run_read_only`: `read_file`, `list_dir`, `grep`,
+    /// `find_definition`, `find_references`, `outline`.
     ReadOnly,
     /// `apply_patch`: `plan_patch`, then `Workspace::apply`.
     Patch,
@@ -53,7 +57,9 @@ pub enum ToolKind {
 /// The kind of the tool called `name`, `None` for a tool that does not exist.
 pub fn kind_of(name: &str) -> Option<ToolKind> {
     match name {
-        "read_file" | "list_dir" | "grep" => Some(ToolKind::ReadOnly),
+        "read_file" | "list_dir" | "grep" | "find_definition" | "find_references" | "outline" => {
+            Some(ToolKind::ReadOnly)
+        }
         "apply_patch" => Some(ToolKind::Patch),
         "shell" => Some(ToolKind::Shell),
         "update_plan" => Some(ToolKind::Plan),
@@ -61,18 +67,33 @@ pub fn kind_of(name: &str) -> Option<ToolKind> {
     }
 }
 
+/// Whether the tool called `name` looks names up in the symbol index.
+pub fn needs_symbols(name: &str) -> bool {
+    matches!(name, "find_definition" | "find_references")
+}
+
 /// Run one of the read-only tools. File reads go through `workspace.read_file` (the
 /// editor's unsaved buffers win); `list_dir` and `grep` walk the disk under the
-/// workspace root.
+/// workspace root; `find_definition` and `find_references` look names up in
+/// `symbols` and answer a tool error without one.
 pub async fn run_read_only(
     name: &str,
     arguments: &str,
     workspace: &dyn Workspace,
+    symbols: Option<&SharedIndex>,
 ) -> Result<String, ToolError> {
+    let index = || {
+        symbols.ok_or_else(|| {
+            ToolError::Respond("the symbol index is not available; use grep".to_string())
+        })
+    };
     match name {
         "read_file" => read_file::run(arguments, workspace),
         "list_dir" => list_dir::run(arguments, workspace.root()).await,
         "grep" => grep::run(arguments, workspace.root()).await,
+        "find_definition" => symbols::find_definition(arguments, workspace, index()?),
+        "find_references" => symbols::find_references(arguments, workspace, index()?),
+        "outline" => symbols::outline_tool(arguments, workspace),
         other => Err(ToolError::Respond(format!(
             "{other} is not a read-only tool"
         ))),
@@ -121,6 +142,9 @@ mod tests {
                 ("apply_patch".to_string(), Some(ToolKind::Patch)),
                 ("shell".to_string(), Some(ToolKind::Shell)),
                 ("update_plan".to_string(), Some(ToolKind::Plan)),
+                ("find_definition".to_string(), Some(ToolKind::ReadOnly)),
+                ("find_references".to_string(), Some(ToolKind::ReadOnly)),
+                ("outline".to_string(), Some(ToolKind::ReadOnly)),
             ]
         );
         assert_eq!(kind_of("rm_rf"), None);
@@ -140,7 +164,9 @@ mod tests {
     #[tokio::test]
     async fn tools_run_read_only_refuses_other_tools() {
         let workspace = memory_workspace::MemoryWorkspace::new(&[]);
-        let error = run_read_only("shell", "{}", &workspace).await.unwrap_err();
+        let error = run_read_only("shell", "{}", &workspace, None)
+            .await
+            .unwrap_err();
         assert_eq!(
             error,
             ToolError::Respond("shell is not a read-only tool".into())

@@ -103,7 +103,7 @@ mod tests {
     use super::*;
 
     async fn read(workspace: &MemoryWorkspace, arguments: &str) -> Result<String, ToolError> {
-        run_read_only("read_file", arguments, workspace).await
+        run_read_only("read_file", arguments, workspace, None).await
     }
 
     #[tokio::test]

@@ -52,8 +52,26 @@ const UPDATE_PLAN: &str = "Keep a short plan of the task up to date: a list of s
 each pending, in_progress or completed, with at most one in_progress. Send the whole \
 list each time; the user sees it.";
 
+const FIND_DEFINITION: &str = "Find where a function, method, type, trait, interface, \
+constant or module is defined in the workspace, by name, from an index of the syntax \
+trees (cheaper than grep). Answers `path:lines: kind name` for each definition, then \
+its doc comment and signature, or the whole definition when it is short. Give a bare \
+name (`parse`) or qualify it with its type (`Parser::new`, `Parser.new`) to rank that \
+one first.";
+
+const FIND_REFERENCES: &str = "Find the uses of a name in the workspace: calls, type \
+uses and `new X(…)`, from an index of the syntax trees. Answers one `path:line: text` \
+per use, paths relative to the workspace root. Matches by name only, so a common name \
+may also find uses of other symbols that share it.";
+
+const OUTLINE: &str = "Outline a source file (Rust, Python, TypeScript, JavaScript, \
+Go): the line range and signature of every definition, methods nested under their \
+class, impl or trait, without bodies. Read a part in full with read_file and the line \
+range.";
+
 /// The tools in their fixed order: read_file, list_dir, grep, apply_patch, shell,
-/// update_plan.
+/// update_plan, find_definition, find_references, outline (added last so the
+/// prefix of the earlier ones stays the same).
 pub fn specs() -> Vec<ToolSpec> {
     vec![
         ToolSpec {
@@ -215,6 +233,57 @@ pub fn specs() -> Vec<ToolSpec> {
                     }
                 },
                 "required": ["plan"],
+                "additionalProperties": false
+            }),
+        },
+        ToolSpec {
+            name: "find_definition".into(),
+            description: FIND_DEFINITION.into(),
+            parameters: json!({
+                "type": "object",
+                "properties": {
+                    "name": {
+                        "type": "string",
+                        "description": "The name, such as `parse` or `Parser::new`."
+                    }
+                },
+                "required": ["name"],
+                "additionalProperties": false
+            }),
+        },
+        ToolSpec {
+            name: "find_references".into(),
+            description: FIND_REFERENCES.into(),
+            parameters: json!({
+                "type": "object",
+                "properties": {
+                    "name": {
+                        "type": "string",
+                        "description": "The name whose uses to find."
+                    },
+                    "max_results": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": 500,
+                        "description": "Stop after this many uses. Default 100."
+                    }
+                },
+                "required": ["name"],
+                "additionalProperties": false
+            }),
+        },
+        ToolSpec {
+            name: "outline".into(),
+            description: OUTLINE.into(),
+            parameters: json!({
+                "type": "object",
+                "properties": {
+                    "path": {
+                        "type": "string",
+                        "description": "The file, relative to the workspace root or absolute."
+                    }
+                },
+                "required": ["path"],
                 "additionalProperties": false
             }),
         },

@@ -45,7 +45,10 @@ async fn agent_text_answer_streams_and_completes() {
             "grep",
             "apply_patch",
             "shell",
-            "update_plan"
+            "update_plan",
+            "find_definition",
+            "find_references",
+            "outline"
         ]
     );
     let ResponseItem::Message {
@@ -387,4 +390,56 @@ async fn agent_queues_input_that_arrives_during_a_turn() {
     assert!(matches!(second.first(), Some(Event::TurnStarted { turn_id }) if turn_id != "turn-1"));
     let requests = harness.provider.requests();
     assert_eq!(history(&requests[2], 2).last(), Some(&user("then this")));
+}
+
+/// The symbol tools read the front end's index, and a patch the agent lands is
+/// in it for the next call of the same turn.
+#[tokio::test]
+async fn agent_symbol_tools_use_the_index_and_see_its_own_patches() {
+    let patch = "*** Begin Patch\n*** Update File: src/lib.rs\n@@\n-pub fn answer() -> u32 {\n+pub fn reply() -> u32 {\n*** End Patch\n";
+    let patch_call = serde_json::json!({ "input": patch }).to_string();
+    let harness = harness(
+        config(ApprovalPolicy::OnRequest),
+        vec![
+            calls(&[("d1", "find_definition", r#"{"name":"answer"}"#)]),
+            calls(&[("p1", "apply_patch", &patch_call)]),
+            calls(&[
+                ("d2", "find_definition", r#"{"name":"reply"}"#),
+                ("o1", "outline", r#"{"path":"src/lib.rs"}"#),
+            ]),
+            text("Renamed."),
+        ],
+    );
+    let index = crate::context::SharedIndex::new();
+    index.update_file(
+        std::path::Path::new("/w/src/lib.rs"),
+        crate::language::Language::Rust,
+        &harness.workspace.text("src/lib.rs").unwrap(),
+    );
+    let agent = harness.agent.clone().with_symbols(index);
+    let mut thread = agent.start_thread(Default::default()).unwrap();
+    run_turn(&mut thread, "rename answer to reply").await;
+    let requests = harness.provider.requests();
+    assert_eq!(
+        output_of(&requests[1], "d1"),
+        (
+            "src/lib.rs:1-3: function `answer`\npub fn answer() -> u32 {\n    41\n}\n".to_string(),
+            false
+        )
+    );
+    assert_eq!(
+        output_of(&requests[3], "d2"),
+        (
+            "src/lib.rs:1-3: function `reply`\npub fn reply() -> u32 {\n    41\n}\n".to_string(),
+            false
+        )
+    );
+    assert_eq!(
+        output_of(&requests[3], "o1"),
+        (
+            "src/lib.rs (3 lines), line ranges then signatures:\n1-3 pub fn reply() -> u32\n"
+                .to_string(),
+            false
+        )
+    );
 }

@@ -1,0 +1,537 @@
+//! The workspace symbol index: every file's definitions and references, and a
+//! name → files map to look them up.
+//!
+//! Concurrency: [`SharedIndex`] is an `Arc<RwLock<SymbolIndex>>` whose write
+//! lock is only ever held to swap in the symbols of files that were parsed
+//! before taking it (one file for an edit, a batch of files during a build).
+//! Parsing never happens under the lock, so a reader waits at most for one such
+//! swap (microseconds), never for a build; a build fills the live index file by
+//! file, and readers meanwhile see the files indexed so far.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use tree_sitter::Tree;
+
+use super::tags::{Definition, Extractor, FileSymbols, Reference, SymbolKind};
+use crate::language::Language;
+
+/// Files larger than this are not indexed (generated or minified code).
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+/// Files parsed between two takings of the write lock during a build.
+const BATCH: usize = 32;
+
+type FileId = u32;
+
+/// Where a file's indexed text came from. A build (disk) never replaces the
+/// symbols of a file the editor gave (its buffer is the truth until it closes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    Disk,
+    Buffer,
+}
+
+#[derive(Default)]
+struct Postings {
+    defined_in: Vec<FileId>,
+    referenced_in: Vec<FileId>,
+}
+
+/// Definitions and references of every indexed file. Paths are kept as given
+/// (absolute, in practice); lookups answer them in path order, so results are
+/// deterministic.
+#[derive(Default)]
+pub struct SymbolIndex {
+    files: Vec<Option<(FileSymbols, Origin)>>,
+    ids: HashMap<PathBuf, FileId>,
+    free: Vec<FileId>,
+    names: HashMap<Box<str>, Postings>,
+}
+
+/// A definition found by a lookup.
+#[derive(Clone, Copy, Debug)]
+pub struct DefinitionHit<'i> {
+    pub path: &'i Path,
+    pub language: Language,
+    pub definition: &'i Definition,
+}
+
+/// A reference found by a lookup.
+#[derive(Clone, Copy, Debug)]
+pub struct ReferenceHit<'i> {
+    pub path: &'i Path,
+    pub reference: &'i Reference,
+}
+
+impl SymbolIndex {
+    pub fn new() -> SymbolIndex {
+        SymbolIndex::default()
+    }
+
+    /// How many files are indexed.
+    pub fn n_files(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Parse `text` and replace the entries of `path` with its symbols; a
+    /// language without a tags query removes them. For an edited buffer.
+    pub fn update_file(&mut self, path: &Path, language: Language, text: &str) {
+        match FileSymbols::extract(path, language, text) {
+            Some(symbols) => self.insert(symbols, Origin::Buffer),
+            None => self.remove_file(path),
+        }
+    }
+
+    /// Replace the entries of `symbols.path`. A `Disk` insert leaves a file
+    /// that holds `Buffer` symbols alone.
+    pub fn insert(&mut self, symbols: FileSymbols, origin: Origin) {
+        if let Some(&id) = self.ids.get(&symbols.path) {
+            if origin == Origin::Disk
+                && matches!(&self.files[id as usize], Some((_, Origin::Buffer)))
+            {
+                return;
+            }
+            self.unlink(id);
+            self.link(id, &symbols);
+            self.files[id as usize] = Some((symbols, origin));
+            return;
+        }
+        let id = match self.free.pop() {
+            Some(id) => id,
+            None => {
+                self.files.push(None);
+                (self.files.len() - 1) as FileId
+            }
+        };
+        self.link(id, &symbols);
+        self.ids.insert(symbols.path.clone(), id);
+        self.files[id as usize] = Some((symbols, origin));
+    }
+
+    /// Forget `path` (deleted, or no longer a source file).
+    pub fn remove_file(&mut self, path: &Path) {
+        if let Some(id) = self.ids.remove(path) {
+            self.unlink(id);
+            self.files[id as usize] = None;
+            self.free.push(id);
+        }
+    }
+
+    /// The file was closed in the editor: its symbols stay, but the next build
+    /// may replace them with the disk's.
+    pub fn release_buffer(&mut self, path: &Path) {
+        if let Some(&id) = self.ids.get(path) {
+            if let Some((_, origin)) = &mut self.files[id as usize] {
+                *origin = Origin::Disk;
+            }
+        }
+    }
+
+    /// The symbols of one file.
+    pub fn file(&self, path: &Path) -> Option<&FileSymbols> {
+        let id = *self.ids.get(path)?;
+        self.files[id as usize].as_ref().map(|(symbols, _)| symbols)
+    }
+
+    /// Every indexed path, sorted.
+    pub fn paths(&self) -> Vec<&Path> {
+        let mut paths: Vec<&Path> = self.ids.keys().map(PathBuf::as_path).collect();
+        paths.sort();
+        paths
+    }
+
+    /// The definitions named `name` (`impl` blocks left out), by path then line.
+    pub fn definitions(&self, name: &str) -> Vec<DefinitionHit<'_>> {
+        let Some(postings) = self.names.get(name) else {
+            return Vec::new();
+        };
+        let mut hits = Vec::new();
+        for &id in &postings.defined_in {
+            let Some((symbols, _)) = &self.files[id as usize] else {
+                continue;
+            };
+            for definition in &symbols.definitions {
+                if &*definition.name == name && definition.kind != SymbolKind::Impl {
+                    hits.push(DefinitionHit {
+                        path: &symbols.path,
+                        language: symbols.language,
+                        definition,
+                    });
+                }
+            }
+        }
+        hits.sort_by(|a, b| {
+            a.path
+                .cmp(b.path)
+                .then(a.definition.lines.start.cmp(&b.definition.lines.start))
+        });
+        hits
+    }
+
+    /// The references to `name`, by path then position.
+    pub fn references(&self, name: &str) -> Vec<ReferenceHit<'_>> {
+        let Some(postings) = self.names.get(name) else {
+            return Vec::new();
+        };
+        let mut hits = Vec::new();
+        for &id in &postings.referenced_in {
+            let Some((symbols, _)) = &self.files[id as usize] else {
+                continue;
+            };
+            for reference in &symbols.references {
+                if &*reference.name == name {
+                    hits.push(ReferenceHit {
+                        path: &symbols.path,
+                        reference,
+                    });
+                }
+            }
+        }
+        hits.sort_by(|a, b| {
+            a.path
+                .cmp(b.path)
+                .then(a.reference.bytes.start.cmp(&b.reference.bytes.start))
+        });
+        hits
+    }
+
+    fn link(&mut self, id: FileId, symbols: &FileSymbols) {
+        let mut seen: HashSet<&str> = HashSet::new();
+        for definition in &symbols.definitions {
+            if seen.insert(&definition.name) {
+                self.names
+                    .entry(definition.name.clone())
+                    .or_default()
+                    .defined_in
+                    .push(id);
+            }
+        }
+        seen.clear();
+        for reference in &symbols.references {
+            if seen.insert(&reference.name) {
+                self.names
+                    .entry(reference.name.clone())
+                    .or_default()
+                    .referenced_in
+                    .push(id);
+            }
+        }
+    }
+
+    fn unlink(&mut self, id: FileId) {
+        let Some((symbols, _)) = &self.files[id as usize] else {
+            return;
+        };
+        let names: HashSet<&str> = symbols
+            .definitions
+            .iter()
+            .map(|definition| &*definition.name)
+            .chain(symbols.references.iter().map(|reference| &*reference.name))
+            .collect();
+        for name in names {
+            if let Some(postings) = self.names.get_mut(name) {
+                postings.defined_in.retain(|file| *file != id);
+                postings.referenced_in.retain(|file| *file != id);
+                if postings.defined_in.is_empty() && postings.referenced_in.is_empty() {
+                    self.names.remove(name);
+                }
+            }
+        }
+    }
+}
+
+/// The index as the server and the agent share it. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct SharedIndex {
+    inner: Arc<RwLock<SymbolIndex>>,
+}
+
+impl SharedIndex {
+    pub fn new() -> SharedIndex {
+        SharedIndex::default()
+    }
+
+    /// Read access; held only as long as the lookup. Never waits on a parse.
+    pub fn read(&self) -> RwLockReadGuard<'_, SymbolIndex> {
+        // A panic while holding the lock leaves at worst one file's postings
+        // half updated; lookups stay memory-safe, so go on.
+        self.inner.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, SymbolIndex> {
+        self.inner.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Re-index one file from the editor's text: parsed first, then swapped in
+    /// under a short write lock.
+    pub fn update_file(&self, path: &Path, language: Language, text: &str) {
+        match FileSymbols::extract(path, language, text) {
+            Some(symbols) => self.write().insert(symbols, Origin::Buffer),
+            None => self.write().remove_file(path),
+        }
+    }
+
+    /// Re-index one file from the editor's text and the tree the server already
+    /// parsed from exactly that text: no parse, so this is the cheap path for
+    /// didChange.
+    pub fn update_from_tree(&self, path: &Path, language: Language, text: &str, tree: &Tree) {
+        match FileSymbols::from_tree(path, language, text, tree) {
+            Some(symbols) => self.write().insert(symbols, Origin::Buffer),
+            None => self.write().remove_file(path),
+        }
+    }
+
+    pub fn remove_file(&self, path: &Path) {
+        self.write().remove_file(path);
+    }
+
+    /// See [`SymbolIndex::release_buffer`].
+    pub fn release_buffer(&self, path: &Path) {
+        self.write().release_buffer(path);
+    }
+
+    /// Index every source file under `roots` (see [`build`]) into this index.
+    pub fn build(
+        &self,
+        roots: &[PathBuf],
+        options: &BuildOptions,
+        progress: &(dyn Fn(BuildProgress) + Sync),
+    ) -> Result<BuildStats, BuildError> {
+        build(roots, options, self, progress)
+    }
+
+    /// A new index of everything under `root`, built on all cores: the one call
+    /// `agentls exec` needs. Blocking; from async code, run it in
+    /// `spawn_blocking`.
+    pub fn for_root(root: &Path) -> Result<SharedIndex, BuildError> {
+        let index = SharedIndex::new();
+        index.build(&[root.to_path_buf()], &BuildOptions::default(), &|_| {})?;
+        Ok(index)
+    }
+}
+
+/// How to build.
+#[derive(Clone, Debug)]
+pub struct BuildOptions {
+    /// Parsing threads; `0` means one per core.
+    pub threads: usize,
+    /// Set it to stop the build; it then returns `BuildError::Cancelled` with
+    /// the files indexed so far kept.
+    pub cancel: Arc<AtomicBool>,
+    /// Index files ignored by .gitignore and hidden files too. Default false.
+    pub include_ignored: bool,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions {
+            threads: 0,
+            cancel: Arc::new(AtomicBool::new(false)),
+            include_ignored: false,
+        }
+    }
+}
+
+/// Where a build is, for a progress report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BuildProgress {
+    pub files_done: usize,
+    pub files_total: usize,
+}
+
+/// What a build did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BuildStats {
+    pub files: usize,
+    pub lines: u64,
+    pub bytes: u64,
+    /// Files that could not be read (not UTF-8, vanished, unreadable).
+    pub skipped: usize,
+}
+
+/// Why a build stopped. Nothing is retried: the server rebuilds on the next
+/// trigger (a watched-file event, a configuration change).
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("index build cancelled after {files_done} files")]
+    Cancelled { files_done: usize },
+    #[error("{} is not a directory", .0.display())]
+    NotADirectory(PathBuf),
+}
+
+/// The source files under `roots` with their language: .gitignore respected,
+/// hidden files skipped, files above [`MAX_FILE_BYTES`] left out. Sorted.
+pub fn source_files(roots: &[PathBuf], include_ignored: bool) -> Vec<(PathBuf, Language)> {
+    let mut files = Vec::new();
+    for root in roots {
+        let walker = ignore::WalkBuilder::new(root)
+            .standard_filters(!include_ignored)
+            .require_git(false)
+            .build();
+        for entry in walker.flatten() {
+            if !entry.file_type().is_some_and(|kind| kind.is_file()) {
+                continue;
+            }
+            let Some(language) = Language::from_path(entry.path()) else {
+                continue;
+            };
+            if language == Language::Bash {
+                continue;
+            }
+            if entry
+                .metadata()
+                .is_ok_and(|metadata| metadata.len() > MAX_FILE_BYTES)
+            {
+                continue;
+            }
+            files.push((entry.into_path(), language));
+        }
+    }
+    files.sort();
+    files.dedup();
+    files
+}
+
+/// Index every source file under `roots` into `target`: walk (cheap), then parse
+/// on `options.threads` threads, swapping parsed files in by batches. Files the
+/// editor gave (`Origin::Buffer`) are left as they are; files indexed from disk
+/// before that no longer exist are removed at the end. `progress` is called
+/// after each batch (from the worker threads). Blocking.
+pub fn build(
+    roots: &[PathBuf],
+    options: &BuildOptions,
+    target: &SharedIndex,
+    progress: &(dyn Fn(BuildProgress) + Sync),
+) -> Result<BuildStats, BuildError> {
+    for root in roots {
+        if !root.is_dir() {
+            return Err(BuildError::NotADirectory(root.clone()));
+        }
+    }
+    let files = source_files(roots, options.include_ignored);
+    let total = files.len();
+    progress(BuildProgress {
+        files_done: 0,
+        files_total: total,
+    });
+    let threads = match options.threads {
+        0 => std::thread::available_parallelism().map_or(1, |count| count.get()),
+        count => count,
+    }
+    .min(total.max(1));
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let stats = Mutex::new(BuildStats::default());
+
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                let mut extractors: Vec<Extractor> = Vec::new();
+                let mut batch = Vec::with_capacity(BATCH);
+                let mut processed = 0;
+                let mut local = BuildStats::default();
+                loop {
+                    if options.cancel.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((path, language)) = files.get(index) else {
+                        break;
+                    };
+                    match index_one(path, *language, &mut extractors) {
+                        Some((symbols, bytes)) => {
+                            local.files += 1;
+                            local.lines += u64::from(symbols.n_lines);
+                            local.bytes += bytes;
+                            batch.push(symbols);
+                        }
+                        None => local.skipped += 1,
+                    }
+                    processed += 1;
+                    if processed == BATCH {
+                        flush(target, &mut batch, processed, &done, total, progress);
+                        processed = 0;
+                    }
+                }
+                flush(target, &mut batch, processed, &done, total, progress);
+                let mut stats = stats.lock().unwrap_or_else(PoisonError::into_inner);
+                stats.files += local.files;
+                stats.lines += local.lines;
+                stats.bytes += local.bytes;
+                stats.skipped += local.skipped;
+            });
+        }
+    });
+
+    let stats = stats.into_inner().unwrap_or_else(PoisonError::into_inner);
+    if options.cancel.load(Ordering::Relaxed) {
+        return Err(BuildError::Cancelled {
+            files_done: done.load(Ordering::Relaxed),
+        });
+    }
+    // Files indexed from disk by an earlier build that are gone now.
+    let walked: HashSet<&Path> = files.iter().map(|(path, _)| path.as_path()).collect();
+    let mut index = target.write();
+    let stale: Vec<PathBuf> = index
+        .files
+        .iter()
+        .flatten()
+        .filter(|(symbols, origin)| {
+            *origin == Origin::Disk
+                && roots.iter().any(|root| symbols.path.starts_with(root))
+                && !walked.contains(symbols.path.as_path())
+        })
+        .map(|(symbols, _)| symbols.path.clone())
+        .collect();
+    for path in stale {
+        index.remove_file(&path);
+    }
+    Ok(stats)
+}
+
+fn index_one(
+    path: &Path,
+    language: Language,
+    extractors: &mut Vec<Extractor>,
+) -> Option<(FileSymbols, u64)> {
+    let bytes = std::fs::read(path).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let extractor = match extractors
+        .iter()
+        .position(|extractor| extractor.language() == language)
+    {
+        Some(position) => &mut extractors[position],
+        None => {
+            extractors.push(Extractor::new(language)?);
+            extractors.last_mut()?
+        }
+    };
+    let symbols = extractor.extract(path, &text)?;
+    Some((symbols, text.len() as u64))
+}
+
+fn flush(
+    target: &SharedIndex,
+    batch: &mut Vec<FileSymbols>,
+    count: usize,
+    done: &AtomicUsize,
+    total: usize,
+    progress: &(dyn Fn(BuildProgress) + Sync),
+) {
+    if count == 0 {
+        return;
+    }
+    if !batch.is_empty() {
+        let mut index = target.write();
+        for symbols in batch.drain(..) {
+            index.insert(symbols, Origin::Disk);
+        }
+    }
+    let files_done = done.fetch_add(count, Ordering::Relaxed) + count;
+    progress(BuildProgress {
+        files_done,
+        files_total: total,
+    });
+}
