@@ -9,6 +9,7 @@ mod handlers;
 pub mod logging;
 pub mod server;
 pub mod setup;
+pub mod symbols;
 pub mod tasks;
 pub mod transport;
 

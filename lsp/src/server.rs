@@ -30,6 +30,8 @@ pub struct Session {
     pub agentls_extensions: bool,
     /// What the client takes in a workspace edit.
     pub edit_capabilities: crate::edits::EditCapabilities,
+    /// The client lets the server register file watchers.
+    pub watched_files_registration: bool,
 }
 
 /// The configuration layers and their merge.
@@ -76,6 +78,8 @@ pub struct State {
     pub document_changes: tokio::sync::watch::Sender<u64>,
     /// The agent's threads, turns, approvals and checkpoints.
     pub tasks: crate::tasks::Tasks,
+    /// The workspace symbol index and the user's recent edits.
+    pub symbols: crate::symbols::Symbols,
     /// The binary that confines commands (`agentls sandbox`): this executable,
     /// or `AGENTLS_SANDBOX_HELPER` (tests running the server in-process).
     pub sandbox_helper: PathBuf,
@@ -95,6 +99,7 @@ impl State {
             env,
             document_changes: tokio::sync::watch::Sender::new(0),
             tasks: crate::tasks::Tasks::default(),
+            symbols: crate::symbols::Symbols::default(),
             sandbox_helper,
         }
     }
@@ -155,6 +160,7 @@ impl Server {
         .custom_method("agent/turnInterrupt", Server::turn_interrupt)
         .custom_method("agent/undo", Server::undo)
         .custom_method("agent/approve", Server::approve)
+        .custom_method("agent/context", Server::context)
         .custom_method("window/workDoneProgress/cancel", Server::progress_cancel)
         .finish()
     }
@@ -200,6 +206,13 @@ impl Server {
         agent::approve(&self.state, params).await
     }
 
+    async fn context(
+        &self,
+        params: handlers::agent_context::ContextParams,
+    ) -> Result<crate::symbols::ContextResult> {
+        handlers::agent_context::handle(&self.state, params).await
+    }
+
     /// A notification: the user cancelled a turn's progress.
     async fn progress_cancel(&self, params: WorkDoneProgressCancelParams) {
         // Interrupting waits only for room in the thread's op queue; still, the
@@ -223,6 +236,7 @@ impl LanguageServer for Server {
 
     async fn initialized(&self, _: InitializedParams) {
         handlers::initialize::initialized(&self.state, &self.client).await;
+        crate::symbols::start(self.state.clone(), self.client.clone());
     }
 
     async fn shutdown(&self) -> Result<()> {
@@ -244,6 +258,10 @@ impl LanguageServer for Server {
 
     async fn did_save(&self, params: DidSaveTextDocumentParams) {
         handlers::document_sync::did_save(&self.state, &self.client, params).await;
+    }
+
+    async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
+        crate::symbols::files_changed(&self.state, params);
     }
 
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {

@@ -100,7 +100,9 @@ local function install_handlers()
   local progress = handlers['$/progress']
   handlers['$/progress'] = function(err, params, ctx, config)
     table.insert(M.report.progress, params)
-    if type(params.value) == 'table' and params.value.kind == 'end' then
+    -- Only a turn's progress says a task ended (the index has its own).
+    local is_turn = type(params.token) == 'string' and params.token:find('^agentls/turn/') ~= nil
+    if is_turn and type(params.value) == 'table' and params.value.kind == 'end' then
       M.messages_before_progress_end = #M.report.show_message
     end
     return progress(err, params, ctx, config)

@@ -33,6 +33,8 @@ struct Options {
     capabilities: Value,
     approvals: Value,
     binary: bool,
+    /// Files written before the server starts (and indexes the workspace).
+    files: Vec<(&'static str, &'static str)>,
 }
 
 impl Default for Options {
@@ -41,6 +43,7 @@ impl Default for Options {
             capabilities: editor_capabilities(true),
             approvals: json!({ "policy": "untrusted", "timeout_secs": 30 }),
             binary: false,
+            files: Vec::new(),
         }
     }
 }
@@ -66,6 +69,9 @@ impl Session {
         let root = workspace.path().canonicalize().unwrap();
         std::fs::create_dir_all(root.join("src")).unwrap();
         std::fs::write(root.join("src/lib.rs"), BUGGY).unwrap();
+        for (path, text) in &options.files {
+            std::fs::write(root.join(path), text).unwrap();
+        }
         let data = tempfile::tempdir().unwrap();
         let fake = FakeProvider::start(Format::OpenAiResponses).await;
         let env = TestEnv::new()
@@ -207,6 +213,7 @@ async fn editor_code_actions_at_a_spot_answer_without_a_model_call() {
             "Agent: Fix this [quickfix] -> agentls.fix",
             "Agent: Explain this [refactor.rewrite] -> agentls.explain",
             "Agent: Write tests for this [refactor.rewrite] -> agentls.writeTests",
+            "Agent: Show agent context [refactor.rewrite] -> agentls.showContext",
         ]
     "#]]
     .assert_debug_eq(&titles(&actions));
@@ -233,6 +240,7 @@ async fn editor_code_actions_at_a_spot_answer_without_a_model_call() {
             "Agent: Implement this [refactor.rewrite] -> agentls.implement",
             "Agent: Write tests for this [refactor.rewrite] -> agentls.writeTests",
             "Agent: Do what the comment says [refactor.rewrite] -> agentls.doComment",
+            "Agent: Show agent context [refactor.rewrite] -> agentls.showContext",
         ]
     "#]]
     .assert_debug_eq(&titles(&actions));
@@ -292,7 +300,16 @@ async fn editor_fix_this_lands_a_versioned_minimal_edit_and_levels_the_disk() {
         "the code around the cursor is sent: {input}"
     );
     // Progress: begin, reports, end; start and end also as messages.
-    let progress = session.editor.shown("$/progress");
+    let progress: Vec<Value> = session
+        .editor
+        .shown("$/progress")
+        .into_iter()
+        .filter(|p| {
+            p["token"]
+                .as_str()
+                .is_some_and(|token| token.starts_with("agentls/turn/"))
+        })
+        .collect();
     assert_eq!(progress.first().unwrap()["value"]["kind"], "begin");
     assert_eq!(
         progress.first().unwrap()["value"]["title"],
@@ -631,7 +648,9 @@ async fn editor_cancelling_the_progress_interrupts_the_turn() {
     let begin = session
         .editor
         .serve_until(|message| {
-            message["method"] == "$/progress" && message["params"]["value"]["kind"] == "begin"
+            message["method"] == "$/progress"
+                && message["params"]["value"]["kind"] == "begin"
+                && message["params"]["value"]["title"] == "Agent: Explain this"
         })
         .await;
     assert_eq!(begin["params"]["value"]["cancellable"], true);
@@ -645,7 +664,7 @@ async fn editor_cancelling_the_progress_interrupts_the_turn() {
     let message = session.editor.until_message("stopped").await;
     assert_eq!(message, "agentls: Explain this stopped");
     let progress = session.editor.shown("$/progress");
-    let end = progress.last().unwrap();
+    let end = progress.iter().rev().find(|p| p["token"] == token).unwrap();
     assert_eq!(end["value"], json!({"kind": "end", "message": "stopped"}));
     assert_eq!(end["token"], token);
 }
@@ -962,5 +981,128 @@ async fn editor_implement_and_do_what_the_comment_says_reach_the_model() {
     assert!(
         asked.contains("unimplemented!()"),
         "the user's unsaved text is what the agent sees: {asked}"
+    );
+}
+
+/// Serves the editor until the workspace index is built.
+async fn wait_for_index(editor: &mut Editor) {
+    editor
+        .serve_until(|message| {
+            message["method"] == "$/progress"
+                && message["params"]["token"] == "agentls/index"
+                && message["params"]["value"]["kind"] == "end"
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn editor_context_shows_what_a_task_sends_and_the_task_sends_it() {
+    let workspace_files = [
+        (
+            "src/util.rs",
+            "/// Adds one, saturating.\npub fn bump(value: u32) -> u32 {\n    value.saturating_add(1)\n}\n",
+        ),
+        (
+            "src/main.rs",
+            "mod util;\n\nfn main() {\n    let n = util::bump(41);\n    println!(\"{n}\");\n}\n",
+        ),
+    ];
+    let mut session = Session::start(Options {
+        files: workspace_files.to_vec(),
+        ..Options::default()
+    })
+    .await;
+    wait_for_index(&mut session.editor).await;
+    let main = session.path("src/main.rs");
+    let uri = session
+        .editor
+        .open(&main, "rust", workspace_files[1].1)
+        .await;
+    let cursor =
+        json!({"start": {"line": 3, "character": 18}, "end": {"line": 3, "character": 18}});
+    let context = session
+        .editor
+        .request("agent/context", json!({"uri": uri, "range": cursor}))
+        .await;
+    let pieces = context["result"]["pieces"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{context}"));
+    let summary: Vec<String> = pieces
+        .iter()
+        .map(|piece| {
+            format!(
+                "{} [{}] {}-{}",
+                piece["label"].as_str().unwrap(),
+                piece["kind"].as_str().unwrap(),
+                piece["startLine"],
+                piece["endLine"]
+            )
+        })
+        .collect();
+    assert!(
+        summary
+            .iter()
+            .any(|piece| piece.contains("[enclosing item] 3-6")),
+        "{summary:#?}"
+    );
+    let definition = pieces
+        .iter()
+        .find(|piece| piece["kind"] == "definition")
+        .unwrap_or_else(|| panic!("{summary:#?}"));
+    assert!(
+        definition["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("src/util.rs"),
+        "{definition}"
+    );
+    assert!(
+        definition["text"].as_str().unwrap().contains("Adds one"),
+        "{definition}"
+    );
+    let total: u64 = pieces
+        .iter()
+        .map(|piece| piece["nTokens"].as_u64().unwrap())
+        .sum();
+    assert_eq!(context["result"]["nTokens"].as_u64().unwrap(), total);
+    assert_eq!(context["result"]["budget"], 6000);
+
+    // "Show agent context" opens the same as a page.
+    session
+        .run_action(&uri, 3, json!([]), "Agent: Show agent context")
+        .await;
+    let message = session.editor.until_message("the agent would send").await;
+    assert!(
+        message.contains(&format!("{} pieces", pieces.len())),
+        "{message}"
+    );
+    let shown = session.editor.shown("window/showDocument");
+    let page = std::fs::read_to_string(
+        shown[0]["uri"]
+            .as_str()
+            .unwrap()
+            .strip_prefix("file://")
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        page.starts_with("# Agent context for src/main.rs line 4"),
+        "{page}"
+    );
+    assert!(page.contains("saturating_add"), "{page}");
+
+    // A task at that spot sends it to the model.
+    session.fake.push(Script::text("It bumps 41."));
+    session
+        .run_action(&uri, 3, json!([]), "Agent: Explain this")
+        .await;
+    session
+        .editor
+        .until_message("Explain this: It bumps 41.")
+        .await;
+    let sent = session.fake.requests()[0].body["input"].to_string();
+    assert!(
+        sent.contains("saturating_add") && sent.contains("Adds one"),
+        "{sent}"
     );
 }

@@ -37,7 +37,8 @@ async fn initialize_answers_capabilities_and_picks_utf8_when_offered() {
                 "agentls.stop",
                 "agentls.approve",
                 "agentls.approveForThread",
-                "agentls.deny"
+                "agentls.deny",
+                "agentls.showContext"
               ]
             },
             "experimental": {

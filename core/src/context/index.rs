@@ -283,6 +283,14 @@ impl SharedIndex {
         }
     }
 
+    /// Re-index one file from its text on disk (a watched-file event): a file
+    /// the editor holds keeps the editor's symbols.
+    pub fn update_from_disk(&self, path: &Path, language: Language, text: &str) {
+        if let Some(symbols) = FileSymbols::extract(path, language, text) {
+            self.write().insert(symbols, Origin::Disk);
+        }
+    }
+
     pub fn remove_file(&self, path: &Path) {
         self.write().remove_file(path);
     }

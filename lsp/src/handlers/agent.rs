@@ -178,18 +178,9 @@ pub async fn turn_start(
             .ok_or_else(|| Error::invalid_params(format!("{} is not a file", uri.as_str())))?;
         if let Some(range) = &params.range {
             super::code_action::check_range(&snapshot, range)?;
-            let root = tasks::root_for(state, Some(&file)).map_err(task_error)?;
-            let relative = file
-                .strip_prefix(&root)
-                .unwrap_or(&file)
-                .display()
-                .to_string();
-            context.push(tasks::kind::selection_context(
-                snapshot.text(),
-                range,
-                &file,
-                &relative,
-            ));
+            let selection =
+                crate::symbols::select(state, snapshot, file.clone(), *range, &[]).await;
+            context = selection.to_context_items();
         }
         path = Some(file);
     }

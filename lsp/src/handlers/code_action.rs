@@ -9,7 +9,9 @@ use serde_json::{json, Value};
 use tower_lsp_server::jsonrpc::{Error, Result};
 
 use crate::document::DocumentSnapshot;
-use crate::handlers::execute_command::{APPROVE, APPROVE_FOR_THREAD, DENY, STOP, UNDO};
+use crate::handlers::execute_command::{
+    APPROVE, APPROVE_FOR_THREAD, DENY, SHOW_CONTEXT, STOP, UNDO,
+};
 use crate::server::State;
 use crate::tasks::kind::{self, TaskArgs, TaskKind};
 
@@ -95,6 +97,14 @@ pub fn handle(state: &State, params: CodeActionParams) -> Result<Option<CodeActi
             }
             actions.push(code_action);
         }
+    }
+    if wanted(&CodeActionKind::REFACTOR_REWRITE) {
+        actions.push(action(
+            "Agent: Show agent context".to_string(),
+            CodeActionKind::REFACTOR_REWRITE,
+            SHOW_CONTEXT,
+            vec![args(params.context.diagnostics.clone())],
+        ));
     }
     if overview.can_undo && wanted(&CodeActionKind::REFACTOR_REWRITE) {
         actions.push(action(

@@ -9,6 +9,7 @@ use crate::server::State;
 
 pub async fn did_open(state: &State, client: &Client, params: DidOpenTextDocumentParams) {
     let document = params.text_document;
+    state.symbols.document_changed(&document.uri, &[]);
     if let Err(error) = state.documents.open(
         document.uri,
         &document.language_id,
@@ -22,6 +23,9 @@ pub async fn did_open(state: &State, client: &Client, params: DidOpenTextDocumen
 
 pub async fn did_change(state: &State, client: &Client, params: DidChangeTextDocumentParams) {
     let uri = params.text_document.uri;
+    state
+        .symbols
+        .document_changed(&uri, &params.content_changes);
     match state
         .documents
         .change(&uri, params.text_document.version, params.content_changes)
@@ -37,6 +41,7 @@ pub async fn did_change(state: &State, client: &Client, params: DidChangeTextDoc
 }
 
 pub async fn did_close(state: &State, client: &Client, params: DidCloseTextDocumentParams) {
+    state.symbols.document_closed(&params.text_document.uri);
     if let Err(error) = state.documents.close(&params.text_document.uri) {
         warn(client, error.to_string()).await;
     }
@@ -44,6 +49,9 @@ pub async fn did_close(state: &State, client: &Client, params: DidCloseTextDocum
 }
 
 pub async fn did_save(state: &State, client: &Client, params: DidSaveTextDocumentParams) {
+    state
+        .symbols
+        .document_changed(&params.text_document.uri, &[]);
     match state.documents.save(&params.text_document.uri, params.text) {
         Ok(report) => {
             for warning in report.warnings {

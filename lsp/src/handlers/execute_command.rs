@@ -23,6 +23,7 @@ pub const STOP: &str = "agentls.stop";
 pub const APPROVE: &str = "agentls.approve";
 pub const APPROVE_FOR_THREAD: &str = "agentls.approveForThread";
 pub const DENY: &str = "agentls.deny";
+pub const SHOW_CONTEXT: &str = "agentls.showContext";
 
 /// Every command the server registers.
 pub const COMMANDS: &[&str] = &[
@@ -36,6 +37,7 @@ pub const COMMANDS: &[&str] = &[
     APPROVE,
     APPROVE_FOR_THREAD,
     DENY,
+    SHOW_CONTEXT,
 ];
 
 pub async fn handle(
@@ -56,6 +58,20 @@ pub async fn handle(
                         .await;
                 }
             });
+            Ok(json!({}))
+        }
+        SHOW_CONTEXT => {
+            let args = task_args(&params.arguments, SHOW_CONTEXT)?;
+            let context = super::agent_context::ContextParams {
+                uri: args.uri,
+                range: args.range,
+                diagnostics: args.diagnostics,
+            };
+            tokio::spawn(super::agent_context::show(
+                state.clone(),
+                client.clone(),
+                context,
+            ));
             Ok(json!({}))
         }
         STOP => {
@@ -194,12 +210,14 @@ pub async fn start_task(
         &args.diagnostics,
         instruction.as_deref(),
     );
-    let context = vec![kind::selection_context(
-        snapshot.text(),
-        &args.range,
-        &path,
-        &relative,
-    )];
+    let selection =
+        crate::symbols::select(state, snapshot, path.clone(), args.range, &args.diagnostics).await;
+    tracing::debug!(
+        n_pieces = selection.pieces.len(),
+        n_tokens = selection.n_tokens,
+        "context selected"
+    );
+    let context = selection.to_context_items();
     state
         .tasks
         .start(

@@ -40,6 +40,12 @@ pub fn handle(state: &State, params: InitializeParams) -> InitializeResult {
             .and_then(|experimental| experimental.get("agentls"))
             .is_some_and(|value| !value.is_null() && value != &serde_json::Value::Bool(false)),
         edit_capabilities: crate::edits::EditCapabilities::from_client(capabilities),
+        watched_files_registration: capabilities
+            .workspace
+            .as_ref()
+            .and_then(|workspace| workspace.did_change_watched_files.as_ref())
+            .and_then(|watched| watched.dynamic_registration)
+            .unwrap_or(false),
     };
     tracing::info!(
         client = session.client_name.as_deref().unwrap_or("unknown"),

@@ -2,6 +2,7 @@
 //! function over the shared `State`.
 
 pub mod agent;
+pub mod agent_context;
 pub mod code_action;
 pub mod configuration;
 pub mod document_state;

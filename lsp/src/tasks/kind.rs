@@ -3,9 +3,6 @@
 //! (`codeAction` runs on every cursor move in VS Code: a few lines are scanned,
 //! never the file).
 
-use std::path::Path;
-
-use agentls_core::protocol::ContextItem;
 use lsp_types::{Diagnostic, DiagnosticSeverity, Range};
 use ropey::Rope;
 use serde::{Deserialize, Serialize};
@@ -219,36 +216,6 @@ fn lines_around<'a>(
     (first..=last.max(first))
         .filter(move |index| *index < n_lines)
         .map(move |index| text.line(index).to_string())
-}
-
-/// The code the task is about, numbered as `read_file` numbers lines, with some
-/// lines around it: what the model needs to start without a read.
-pub fn selection_context(text: &Rope, range: &Range, path: &Path, relative: &str) -> ContextItem {
-    const AROUND: usize = 20;
-    let n_lines = text.len_lines();
-    let first = (range.start.line as usize).saturating_sub(AROUND);
-    let mut last = (range.end.line as usize + AROUND).min(n_lines.saturating_sub(1));
-    // The empty "line" after a final newline is not a line of the file.
-    if last > first && text.line(last).len_chars() == 0 {
-        last -= 1;
-    }
-    let mut body = String::new();
-    for index in first..=last {
-        let line = text.line(index).to_string();
-        body.push_str(&format!("{:>6}\t{}", index + 1, line));
-        if !line.ends_with('\n') {
-            body.push('\n');
-        }
-    }
-    ContextItem {
-        label: format!(
-            "{relative} {} (the task is about {})",
-            line_label((first as u32 + 1, last as u32 + 1)),
-            line_label((range.start.line + 1, range.end.line + 1))
-        ),
-        path: Some(path.to_path_buf()),
-        text: body,
-    }
 }
 
 #[cfg(test)]

@@ -530,7 +530,8 @@ fn build_agent(
         Arc::new(runner),
         data_dir(state)?,
     )
-    .with_unconfined_commands(unconfined))
+    .with_unconfined_commands(unconfined)
+    .with_symbols(state.symbols.index.clone()))
 }
 
 /// The workspace root a file belongs to: the innermost root that holds it, else

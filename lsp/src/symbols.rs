@@ -1,0 +1,399 @@
+//! The workspace symbol index behind context selection and the model's
+//! `find_definition`/`find_references`/`outline` tools: built in the background
+//! after `initialized` (with a work-done progress), kept current from the
+//! editor's buffers and watched-file events. Nothing here runs on the ordered
+//! notification path beyond marking a document dirty: re-indexing happens on a
+//! debounced task, in `spawn_blocking`, with the tree the document store already
+//! parsed.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use agentls_core::context::{
+    self, BuildOptions, BuildProgress, ContextPiece, LineRange, Selection, SelectionRequest,
+    Severity, SharedIndex,
+};
+use agentls_core::language::Language;
+use lsp_types::notification::Progress;
+use lsp_types::request::{RegisterCapability, WorkDoneProgressCreate};
+use lsp_types::{
+    Diagnostic, DiagnosticSeverity, DidChangeWatchedFilesParams,
+    DidChangeWatchedFilesRegistrationOptions, FileChangeType, FileSystemWatcher, GlobPattern,
+    ProgressParams, ProgressParamsValue, ProgressToken, Range, Registration, RegistrationParams,
+    TextDocumentContentChangeEvent, Uri, WorkDoneProgress, WorkDoneProgressBegin,
+    WorkDoneProgressCreateParams, WorkDoneProgressEnd, WorkDoneProgressReport,
+};
+use serde::Serialize;
+use tower_lsp_server::{Client, UriExt};
+
+use crate::document::DocumentSnapshot;
+use crate::server::State;
+use crate::tasks::lock;
+
+/// Changes within this long of each other are indexed together.
+const DEBOUNCE: Duration = Duration::from_millis(200);
+/// Recent edit regions kept per document.
+const RECENT_EDITS: usize = 5;
+const WATCHED_GLOB: &str = "**/*.{rs,py,pyi,ts,mts,cts,tsx,js,mjs,cjs,jsx,go}";
+
+/// The index and what keeps it current.
+#[derive(Default)]
+pub struct Symbols {
+    pub index: SharedIndex,
+    /// Documents changed since they were last indexed.
+    dirty: Mutex<HashSet<Uri>>,
+    wake: tokio::sync::Notify,
+    /// The lines the user edited lately, per document, most recent first.
+    recent: Mutex<HashMap<Uri, VecDeque<LineRange>>>,
+}
+
+impl Symbols {
+    /// A document was opened, changed or saved: index it soon. Cheap.
+    pub fn document_changed(&self, uri: &Uri, changes: &[TextDocumentContentChangeEvent]) {
+        if !changes.is_empty() {
+            let mut recent = lock(&self.recent);
+            let regions = recent.entry(uri.clone()).or_default();
+            for change in changes {
+                let Some(range) = change.range else { continue };
+                let first = range.start.line + 1;
+                let added = change.text.matches('\n').count() as u32;
+                let last = first.max(range.start.line + 1 + added);
+                let region = LineRange::new(first, last);
+                regions.retain(|earlier| !earlier.overlaps(region));
+                regions.push_front(region);
+                regions.truncate(RECENT_EDITS);
+            }
+        }
+        lock(&self.dirty).insert(uri.clone());
+        self.wake.notify_one();
+    }
+
+    /// The editor closed it: the disk's copy counts again.
+    pub fn document_closed(&self, uri: &Uri) {
+        lock(&self.recent).remove(uri);
+        lock(&self.dirty).remove(uri);
+        if let Some(path) = uri.to_file_path() {
+            self.index.release_buffer(&path);
+        }
+    }
+
+    pub fn recent_edits(&self, uri: &Uri) -> Vec<LineRange> {
+        lock(&self.recent)
+            .get(uri)
+            .map(|regions| regions.iter().copied().collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Starts indexing the workspace roots and the task that keeps the index current.
+pub fn start(state: Arc<State>, client: Client) {
+    tokio::spawn(build(state.clone(), client.clone()));
+    tokio::spawn(refresh(state.clone()));
+    tokio::spawn(watch_files(state, client));
+}
+
+async fn build(state: Arc<State>, client: Client) {
+    let session = state.session();
+    if session.roots.is_empty() {
+        return;
+    }
+    let token = ProgressToken::String("agentls/index".to_string());
+    let with_progress = session.work_done_progress
+        && client
+            .send_request::<WorkDoneProgressCreate>(WorkDoneProgressCreateParams {
+                token: token.clone(),
+            })
+            .await
+            .is_ok();
+    let progress = |value: WorkDoneProgress| {
+        let client = client.clone();
+        let token = token.clone();
+        async move {
+            if with_progress {
+                client
+                    .send_notification::<Progress>(ProgressParams {
+                        token,
+                        value: ProgressParamsValue::WorkDone(value),
+                    })
+                    .await;
+            }
+        }
+    };
+    progress(WorkDoneProgress::Begin(WorkDoneProgressBegin {
+        title: "Agent: indexing".to_string(),
+        cancellable: Some(false),
+        message: Some("listing files".to_string()),
+        percentage: Some(0),
+    }))
+    .await;
+    // Reports cross from the blocking build as they come; a full queue drops
+    // one, which only makes the next report jump further.
+    let (reports, mut received) = tokio::sync::mpsc::channel::<BuildProgress>(8);
+    let index = state.symbols.index.clone();
+    let roots = session.roots.clone();
+    // One core for the build: the other stays with the editor and the agent.
+    let options = BuildOptions {
+        threads: 1,
+        ..BuildOptions::default()
+    };
+    let started = std::time::Instant::now();
+    let job = tokio::task::spawn_blocking(move || {
+        index.build(&roots, &options, &|report| {
+            let _ = reports.try_send(report);
+        })
+    });
+    while let Some(report) = received.recv().await {
+        let percentage = (report.files_done * 100)
+            .checked_div(report.files_total)
+            .unwrap_or(100);
+        progress(WorkDoneProgress::Report(WorkDoneProgressReport {
+            cancellable: Some(false),
+            message: Some(format!(
+                "{}/{} files",
+                report.files_done, report.files_total
+            )),
+            percentage: Some(percentage as u32),
+        }))
+        .await;
+    }
+    let message = match job.await {
+        Ok(Ok(stats)) => {
+            tracing::info!(
+                files = stats.files,
+                lines = stats.lines,
+                skipped = stats.skipped,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "workspace indexed"
+            );
+            format!("{} files, {} lines", stats.files, stats.lines)
+        }
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "index build stopped");
+            error.to_string()
+        }
+        Err(error) => {
+            tracing::error!(%error, "index build panicked");
+            "failed".to_string()
+        }
+    };
+    progress(WorkDoneProgress::End(WorkDoneProgressEnd {
+        message: Some(message),
+    }))
+    .await;
+}
+
+/// Re-indexes dirty documents, a debounce after they change.
+async fn refresh(state: Arc<State>) {
+    loop {
+        state.symbols.wake.notified().await;
+        tokio::time::sleep(DEBOUNCE).await;
+        let dirty: Vec<Uri> = lock(&state.symbols.dirty).drain().collect();
+        for uri in dirty {
+            let Some(snapshot) = state.documents.snapshot(&uri) else {
+                continue;
+            };
+            let (Some(language), Some(path)) = (snapshot.language(), uri.to_file_path()) else {
+                continue;
+            };
+            if language == Language::Bash {
+                continue;
+            }
+            let path = path.into_owned();
+            let index = state.symbols.index.clone();
+            let indexed = tokio::task::spawn_blocking(move || {
+                let text = snapshot.text().to_string();
+                // The store's tree (parsed once per version, shared with every
+                // other reader) saves a second parse.
+                match snapshot.tree() {
+                    Some(tree) => index.update_from_tree(&path, language, &text, tree),
+                    None => index.update_file(&path, language, &text),
+                }
+            })
+            .await;
+            if let Err(error) = indexed {
+                tracing::error!(%error, "indexing a document panicked");
+            }
+        }
+    }
+}
+
+/// Asks the client to report changes to source files on disk, when it can.
+async fn watch_files(state: Arc<State>, client: Client) {
+    if !state.session().watched_files_registration {
+        return;
+    }
+    let options = DidChangeWatchedFilesRegistrationOptions {
+        watchers: vec![FileSystemWatcher {
+            glob_pattern: GlobPattern::String(WATCHED_GLOB.to_string()),
+            kind: None,
+        }],
+    };
+    let registration = Registration {
+        id: "agentls/watched-files".to_string(),
+        method: "workspace/didChangeWatchedFiles".to_string(),
+        register_options: serde_json::to_value(options).ok(),
+    };
+    let registered = client
+        .send_request::<RegisterCapability>(RegistrationParams {
+            registrations: vec![registration],
+        })
+        .await;
+    if let Err(error) = registered {
+        tracing::info!(%error, "the client would not watch files");
+    }
+}
+
+/// `workspace/didChangeWatchedFiles`: files changed on disk (by a shell command,
+/// git, another editor). Files open in the editor are indexed from the buffer.
+pub fn files_changed(state: &Arc<State>, params: DidChangeWatchedFilesParams) {
+    let index = state.symbols.index.clone();
+    let events: Vec<(PathBuf, FileChangeType)> = params
+        .changes
+        .into_iter()
+        .filter_map(|event| Some((event.uri.to_file_path()?.into_owned(), event.typ)))
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        for (path, kind) in events {
+            let Some(language) = Language::from_path(&path) else {
+                continue;
+            };
+            if kind == FileChangeType::DELETED {
+                index.remove_file(&path);
+                continue;
+            }
+            match std::fs::read_to_string(&path) {
+                Ok(text) => index.update_from_disk(&path, language, &text),
+                Err(_) => index.remove_file(&path),
+            }
+        }
+    });
+}
+
+/// What a task at `range` of `snapshot` sends as context.
+pub async fn select(
+    state: &State,
+    snapshot: DocumentSnapshot,
+    path: PathBuf,
+    range: Range,
+    diagnostics: &[Diagnostic],
+) -> Selection {
+    let start = snapshot.position_to_byte(range.start);
+    let end = snapshot.position_to_byte(range.end).max(start);
+    let diagnostics: Vec<context::Diagnostic> = diagnostics.iter().map(from_lsp).collect();
+    let recent = state.symbols.recent_edits(snapshot.uri());
+    let budget = state.config().context.budget_tokens;
+    let index = state.symbols.index.clone();
+    let language = snapshot.language();
+    let selected = tokio::task::spawn_blocking(move || {
+        let text = snapshot.text().to_string();
+        let mut request = SelectionRequest::new(&path, language, &text, start..end);
+        request.tree = snapshot.tree();
+        request.diagnostics = &diagnostics;
+        request.recent_edits = &recent;
+        request.budget_tokens = budget;
+        context::select(&request, &index.read())
+    })
+    .await;
+    selected.unwrap_or_else(|error| {
+        tracing::error!(%error, "context selection panicked");
+        Selection {
+            pieces: Vec::new(),
+            n_tokens: 0,
+            budget,
+        }
+    })
+}
+
+fn from_lsp(diagnostic: &Diagnostic) -> context::Diagnostic {
+    let severity = match diagnostic.severity {
+        Some(DiagnosticSeverity::WARNING) => Severity::Warning,
+        Some(DiagnosticSeverity::INFORMATION) => Severity::Information,
+        Some(DiagnosticSeverity::HINT) => Severity::Hint,
+        _ => Severity::Error,
+    };
+    context::Diagnostic {
+        message: diagnostic.message.clone(),
+        lines: LineRange::new(
+            diagnostic.range.start.line + 1,
+            diagnostic.range.end.line + 1,
+        ),
+        severity,
+    }
+}
+
+/// A selection as `agent/context` returns it.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContextResult {
+    pub pieces: Vec<ContextPieceView>,
+    pub n_tokens: u32,
+    pub budget: u32,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContextPieceView {
+    pub label: String,
+    pub kind: &'static str,
+    pub path: PathBuf,
+    /// One-based, both ends included.
+    pub start_line: u32,
+    pub end_line: u32,
+    pub n_tokens: u32,
+    pub text: String,
+}
+
+impl ContextResult {
+    pub fn of(selection: &Selection) -> ContextResult {
+        ContextResult {
+            pieces: selection.pieces.iter().map(view).collect(),
+            n_tokens: selection.n_tokens,
+            budget: selection.budget,
+        }
+    }
+}
+
+fn view(piece: &ContextPiece) -> ContextPieceView {
+    ContextPieceView {
+        label: piece.label.clone(),
+        kind: piece.kind.name(),
+        path: piece.path.clone(),
+        start_line: piece.lines.start,
+        end_line: piece.lines.end,
+        n_tokens: piece.n_tokens,
+        text: piece.text.clone(),
+    }
+}
+
+/// The selection as a Markdown page ("Agent: Show agent context").
+pub fn render_markdown(selection: &Selection, about: &str, root: Option<&Path>) -> String {
+    let mut page = format!(
+        "# Agent context for {about}\n\n{} of {} tokens, {} pieces, in the order the model gets them.\n",
+        selection.n_tokens,
+        selection.budget,
+        selection.pieces.len()
+    );
+    for piece in &selection.pieces {
+        let path = root
+            .and_then(|root| piece.path.strip_prefix(root).ok())
+            .unwrap_or(&piece.path);
+        let fence = if piece.text.contains("```") {
+            "~~~~"
+        } else {
+            "```"
+        };
+        page.push_str(&format!(
+            "\n## {} ({}, {} tokens)\n\n`{}` lines {}\n\n{fence}\n{}{}{fence}\n",
+            piece.label,
+            piece.kind.name(),
+            piece.n_tokens,
+            path.display(),
+            piece.lines,
+            piece.text,
+            if piece.text.ends_with('\n') { "" } else { "\n" },
+        ));
+    }
+    page
+}
