@@ -133,11 +133,9 @@ async fn build(state: Arc<State>, client: Client) {
     let (reports, mut received) = tokio::sync::mpsc::channel::<BuildProgress>(8);
     let index = state.symbols.index.clone();
     let roots = session.roots.clone();
-    // One core for the build: the other stays with the editor and the agent.
-    let options = BuildOptions {
-        threads: 1,
-        ..BuildOptions::default()
-    };
+    // Every core, once at start: the build is what makes the first task's
+    // context good, and the editor's requests do not wait on it.
+    let options = BuildOptions::default();
     let started = std::time::Instant::now();
     let job = tokio::task::spawn_blocking(move || {
         index.build(&roots, &options, &|report| {
