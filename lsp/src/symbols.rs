@@ -96,7 +96,23 @@ pub fn start(state: Arc<State>, client: Client) {
 
 async fn build(state: Arc<State>, client: Client) {
     let session = state.session();
-    if session.roots.is_empty() {
+    let home = (state.env)("HOME").map(PathBuf::from);
+    // An editor started in the home directory (or at /) names it as the root:
+    // walking every file there would take minutes and gigabytes. Such a root
+    // is skipped; open files are still indexed as they change.
+    let roots: Vec<PathBuf> = session
+        .roots
+        .iter()
+        .filter(|root| {
+            let too_wide = root.parent().is_none() || Some(root.as_path()) == home.as_deref();
+            if too_wide {
+                tracing::info!(root = %root.display(), "not indexing the home directory or /");
+            }
+            !too_wide
+        })
+        .cloned()
+        .collect();
+    if roots.is_empty() {
         return;
     }
     let token = ProgressToken::String("agentls/index".to_string());
@@ -132,7 +148,6 @@ async fn build(state: Arc<State>, client: Client) {
     // one, which only makes the next report jump further.
     let (reports, mut received) = tokio::sync::mpsc::channel::<BuildProgress>(8);
     let index = state.symbols.index.clone();
-    let roots = session.roots.clone();
     // Every core, once at start: the build is what makes the first task's
     // context good, and the editor's requests do not wait on it.
     let options = BuildOptions::default();
