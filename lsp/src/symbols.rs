@@ -117,12 +117,13 @@ async fn build(state: Arc<State>, client: Client) {
     }
     let token = ProgressToken::String("agentls/index".to_string());
     let with_progress = session.work_done_progress
-        && client
-            .send_request::<WorkDoneProgressCreate>(WorkDoneProgressCreateParams {
+        && crate::tasks::answered(client.send_request::<WorkDoneProgressCreate>(
+            WorkDoneProgressCreateParams {
                 token: token.clone(),
-            })
-            .await
-            .is_ok();
+            },
+        ))
+        .await
+        .is_some_and(|created| created.is_ok());
     let progress = |value: WorkDoneProgress| {
         let client = client.clone();
         let token = token.clone();

@@ -107,15 +107,15 @@ pub async fn show(state: Arc<State>, client: Client, params: ContextParams) {
     );
     let shown = state.session().show_document
         && match Uri::from_file_path(&file) {
-            Some(uri) => client
-                .show_document(ShowDocumentParams {
-                    uri,
-                    external: Some(false),
-                    take_focus: Some(true),
-                    selection: None,
-                })
-                .await
-                .unwrap_or(false),
+            Some(uri) => crate::tasks::answered(client.show_document(ShowDocumentParams {
+                uri,
+                external: Some(false),
+                take_focus: Some(true),
+                selection: None,
+            }))
+            .await
+            .and_then(Result::ok)
+            .unwrap_or(false),
             None => false,
         };
     let message = if shown {

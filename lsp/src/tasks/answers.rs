@@ -60,15 +60,15 @@ pub(super) async fn deliver(
     };
     let shown = state.session().show_document
         && match Uri::from_file_path(&path) {
-            Some(uri) => client
-                .show_document(ShowDocumentParams {
-                    uri,
-                    external: Some(false),
-                    take_focus: Some(true),
-                    selection: None,
-                })
-                .await
-                .unwrap_or(false),
+            Some(uri) => super::answered(client.show_document(ShowDocumentParams {
+                uri,
+                external: Some(false),
+                take_focus: Some(true),
+                selection: None,
+            }))
+            .await
+            .and_then(Result::ok)
+            .unwrap_or(false),
             None => false,
         };
     let summary = first_sentence(answer);

@@ -22,6 +22,10 @@ use crate::server::State;
 /// dropped.
 const CONFIRM_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long the server waits for the client to answer `workspace/applyEdit`
+/// (an editor may ask the user first).
+const APPLY_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Why a landing stopped. What landed before the fault stays landed and is in
 /// [`Landing::checkpoint`].
 #[derive(Debug, thiserror::Error)]
@@ -124,7 +128,15 @@ pub async fn land(
             path: file.path.clone(),
             reason,
         };
-        match client.apply_edit(request.edit).await {
+        let answer = tokio::time::timeout(APPLY_TIMEOUT, client.apply_edit(request.edit)).await;
+        let Ok(answer) = answer else {
+            landing.error = Some(refused(format!(
+                "no answer to workspace/applyEdit within {} s",
+                APPLY_TIMEOUT.as_secs()
+            )));
+            return landing;
+        };
+        match answer {
             Ok(response) if response.applied => {}
             Ok(response) => {
                 let reason = response

@@ -43,6 +43,23 @@ use crate::edits::Checkpoint;
 use crate::server::State;
 use landing::{EditorWorkspace, TurnChanges};
 
+/// How long the server waits for the client to answer one of its requests
+/// (a progress token, showDocument) before it goes on without: a client that
+/// never answers must not stall a turn.
+pub(crate) const CLIENT_ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// `future` (a request to the client), or `None` when the client did not answer
+/// within `CLIENT_ANSWER_TIMEOUT`.
+pub(crate) async fn answered<T>(future: impl std::future::Future<Output = T>) -> Option<T> {
+    let answer = tokio::time::timeout(CLIENT_ANSWER_TIMEOUT, future)
+        .await
+        .ok();
+    if answer.is_none() {
+        tracing::warn!("the client did not answer within {CLIENT_ANSWER_TIMEOUT:?}");
+    }
+    answer
+}
+
 /// Locks a mutex even if a holder panicked: every critical section here leaves
 /// the maps consistent between statements.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -309,13 +309,14 @@ async fn begin_turn(state: &Arc<State>, client: &Client, id: &ThreadId, turn_id:
     let mut token = token;
     if let Some(requested) = token.clone() {
         // The client must accept the token before progress may use it.
-        let created = client
-            .send_request::<WorkDoneProgressCreate>(WorkDoneProgressCreateParams {
+        let created = super::answered(client.send_request::<WorkDoneProgressCreate>(
+            WorkDoneProgressCreateParams {
                 token: requested.clone(),
-            })
-            .await;
+            },
+        ))
+        .await;
         match created {
-            Ok(()) => {
+            Some(Ok(())) => {
                 send_progress(
                     client,
                     &requested,
@@ -328,10 +329,11 @@ async fn begin_turn(state: &Arc<State>, client: &Client, id: &ThreadId, turn_id:
                 )
                 .await;
             }
-            Err(error) => {
+            Some(Err(error)) => {
                 tracing::debug!(%error, "the client refused a progress token");
                 token = None;
             }
+            None => token = None,
         }
     }
     let place = info
