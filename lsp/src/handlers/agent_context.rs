@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use lsp_types::{Diagnostic, MessageType, Range, ShowDocumentParams, Uri};
+use lsp_types::{Diagnostic, MessageType, Range, Uri};
 use serde::Deserialize;
 use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::{Client, UriExt};
@@ -105,19 +105,7 @@ pub async fn show(state: Arc<State>, client: Client, params: ContextParams) {
         selection.n_tokens,
         selection.budget
     );
-    let shown = state.session().show_document
-        && match Uri::from_file_path(&file) {
-            Some(uri) => crate::tasks::answered(client.show_document(ShowDocumentParams {
-                uri,
-                external: Some(false),
-                take_focus: Some(true),
-                selection: None,
-            }))
-            .await
-            .and_then(Result::ok)
-            .unwrap_or(false),
-            None => false,
-        };
+    let shown = crate::tasks::show_document(&state, &client, &file).await;
     let message = if shown {
         summary
     } else {

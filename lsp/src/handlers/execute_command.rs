@@ -3,7 +3,6 @@
 //! says what happened with `window/showMessage` too; a task's turn runs in the
 //! background.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use agentls_core::protocol::ReviewDecision;
@@ -185,7 +184,10 @@ pub async fn start_task(
         .map(|path| path.into_owned())
         .ok_or_else(|| setup(format!("{} is not a file on disk", args.uri.as_str())))?;
     let root = tasks::root_for(state, Some(&path))?;
-    let relative = relative_to(&path, &root, state);
+    let relative = match path.strip_prefix(&root) {
+        Ok(inside) => inside.display().to_string(),
+        Err(_) => tasks::relative(state, &path),
+    };
     let mut lines = (args.range.start.line + 1, args.range.end.line + 1);
     let instruction = match kind {
         TaskKind::DoComment => Some(
@@ -236,20 +238,4 @@ pub async fn start_task(
             },
         )
         .await
-}
-
-/// The path as the model sees it: relative to the workspace root.
-fn relative_to(path: &Path, root: &Path, state: &State) -> String {
-    path.strip_prefix(root)
-        .ok()
-        .or_else(|| {
-            state
-                .session()
-                .roots
-                .iter()
-                .find_map(|root| path.strip_prefix(root).ok())
-        })
-        .unwrap_or(path)
-        .display()
-        .to_string()
 }

@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use agentls_core::protocol::ThreadId;
-use lsp_types::{MessageType, ShowDocumentParams, Uri};
-use tower_lsp_server::{Client, UriExt};
+use lsp_types::MessageType;
+use tower_lsp_server::Client;
 
 use super::relay::relative;
 use super::TaskInfo;
@@ -58,19 +58,7 @@ pub(super) async fn deliver(
             return;
         }
     };
-    let shown = state.session().show_document
-        && match Uri::from_file_path(&path) {
-            Some(uri) => super::answered(client.show_document(ShowDocumentParams {
-                uri,
-                external: Some(false),
-                take_focus: Some(true),
-                selection: None,
-            }))
-            .await
-            .and_then(Result::ok)
-            .unwrap_or(false),
-            None => false,
-        };
+    let shown = super::show_document(state, client, &path).await;
     let summary = first_sentence(answer);
     let message = if shown {
         format!("agentls: {} done: {summary}{changed_note}", info.title)

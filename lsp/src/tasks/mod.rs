@@ -571,6 +571,42 @@ pub fn root_for(state: &State, path: Option<&Path>) -> Result<PathBuf, TaskError
     Ok(std::fs::canonicalize(&root).unwrap_or(root))
 }
 
+/// `path` relative to the workspace root that holds it (the innermost), as the
+/// model and the user see it; absolute when no root holds it.
+pub fn relative(state: &State, path: &Path) -> String {
+    state
+        .session()
+        .roots
+        .iter()
+        .filter(|root| path.starts_with(root))
+        .max_by_key(|root| root.as_os_str().len())
+        .and_then(|root| path.strip_prefix(root).ok())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// Opens `path` in the editor with `window/showDocument` when the client has it;
+/// returns whether it did.
+pub async fn show_document(state: &State, client: &Client, path: &Path) -> bool {
+    if !state.session().show_document {
+        return false;
+    }
+    let Some(uri) = <lsp_types::Uri as tower_lsp_server::UriExt>::from_file_path(path) else {
+        return false;
+    };
+    let params = lsp_types::ShowDocumentParams {
+        uri,
+        external: Some(false),
+        take_focus: Some(true),
+        selection: None,
+    };
+    answered(client.show_document(params))
+        .await
+        .and_then(Result::ok)
+        .unwrap_or(false)
+}
+
 /// `argv` as a user would type it.
 pub fn display_command(argv: &[String]) -> String {
     if let [shell, flag, script] = argv {

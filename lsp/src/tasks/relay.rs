@@ -403,17 +403,7 @@ fn state_roots(state: &State) -> Vec<std::path::PathBuf> {
     state.session().roots
 }
 
-/// `path` relative to the workspace root that holds it.
-pub(super) fn relative(state: &State, path: &Path) -> String {
-    state
-        .session()
-        .roots
-        .iter()
-        .find_map(|root| path.strip_prefix(root).ok())
-        .unwrap_or(path)
-        .display()
-        .to_string()
-}
+pub(super) use super::relative;
 
 async fn report(client: &Client, view: &TurnView, message: &str) {
     if let Some(token) = &view.token {
