@@ -4,10 +4,12 @@
 //!
 //! - `build`: the index of all those trees built cold (a fresh index, queries
 //!   compiled) on one thread, three times: lines per second. Target ≥ 200,000.
-//! - `update_file` (criterion): re-indexing one edited file of tokio in the full
-//!   index: a 569-line file parsed here, the same with the tree given (as the
-//!   server has it after its incremental reparse), and a file of tokio's median
-//!   size (121 lines). Target ≤ 1 ms.
+//! - `update_*` (criterion): re-indexing one edited file of tokio in the full
+//!   index: a 569-line file parsed here; the same with the tree given, first
+//!   time (the whole file queried); the server's path for every later change, a
+//!   line typed in a method with the tree reparsed incrementally (only what the
+//!   edit touched queried); and a file of tokio's median size (121 lines),
+//!   parsed here. Target ≤ 1 ms.
 //! - parse share: tree-sitter's parse alone against symbol extraction from a
 //!   parsed tree, and the query walk against a bare cursor walk, in CPU time of
 //!   one thread (what decides between queries and a hand-written walk).
@@ -177,11 +179,28 @@ fn main() {
     criterion.bench_function("context/update_file", |bencher| {
         bencher.iter(|| index.update_file(&edited, Language::Rust, &edited_text))
     });
-    let edited_tree = Extractor::new(Language::Rust)
-        .and_then(|mut extractor| extractor.parse(&edited_text))
-        .expect("parse");
-    criterion.bench_function("context/update_from_tree", |bencher| {
-        bencher.iter(|| index.update_from_tree(&edited, Language::Rust, &edited_text, &edited_tree))
+    let mut parser = Extractor::new(Language::Rust).expect("rust");
+    let edited_tree = parser.parse(&edited_text).expect("parse");
+    // The first time the server indexes a buffer: the whole file is queried.
+    criterion.bench_function("context/update_from_tree_first", |bencher| {
+        bencher.iter(|| {
+            index.release_buffer(&edited);
+            index.update_from_tree(&edited, Language::Rust, &edited_text, &edited_tree)
+        })
+    });
+    // The server's path on every change after that: a statement typed in a
+    // method of the 280-line `impl` (line 292), reparsed incrementally as the
+    // document store does; each call indexes the other of the two versions, so
+    // each is a one-line edit against the version indexed before.
+    let (typed_text, typed_tree) = typed(&edited_text, &edited_tree, 292);
+    let versions = [(&edited_text, &edited_tree), (&typed_text, &typed_tree)];
+    let mut next = 0;
+    criterion.bench_function("context/update_from_tree_edit", |bencher| {
+        bencher.iter(|| {
+            next = 1 - next;
+            let (text, tree) = versions[next];
+            index.update_from_tree(&edited, Language::Rust, text, tree)
+        })
     });
     // A typical edited file: the median size of tokio's files.
     let mut sizes: Vec<(usize, PathBuf)> = source_files(std::slice::from_ref(&tokio), false)
@@ -203,6 +222,34 @@ fn main() {
     selection_latency(&guard, &tokio);
     recall(&guard, &crates);
     criterion.final_summary();
+}
+
+/// `text` with a statement typed at the start of 1-based `line`, and its tree
+/// reparsed from `tree` as the server's document store does.
+fn typed(text: &str, tree: &tree_sitter::Tree, line: usize) -> (String, tree_sitter::Tree) {
+    let start = text
+        .match_indices('\n')
+        .nth(line - 2)
+        .map_or(0, |(at, _)| at + 1);
+    let inserted = "        let typed = 0;\n";
+    let mut typed = text.to_string();
+    typed.insert_str(start, inserted);
+    let mut edited = tree.clone();
+    let row = line - 1;
+    edited.edit(&tree_sitter::InputEdit {
+        start_byte: start,
+        old_end_byte: start,
+        new_end_byte: start + inserted.len(),
+        start_position: tree_sitter::Point::new(row, 0),
+        old_end_position: tree_sitter::Point::new(row, 0),
+        new_end_position: tree_sitter::Point::new(row + 1, 0),
+    });
+    let mut parser = tree_sitter::Parser::new();
+    parser
+        .set_language(&Language::Rust.tree_sitter_language())
+        .expect("rust grammar");
+    let reparsed = parser.parse(&typed, Some(&edited)).expect("parse");
+    (typed, reparsed)
 }
 
 /// The CPU time this thread has used: what one core does, whatever the load.

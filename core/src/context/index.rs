@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGua
 
 use tree_sitter::Tree;
 
+use super::incremental::{self, IndexedSource};
 use super::tags::{Definition, Extractor, FileSymbols, Reference, SymbolKind};
 use crate::language::Language;
 
@@ -44,7 +45,7 @@ struct Postings {
 /// deterministic.
 #[derive(Default)]
 pub struct SymbolIndex {
-    files: Vec<Option<(FileSymbols, Origin)>>,
+    files: Vec<Option<Entry>>,
     ids: HashMap<PathBuf, FileId>,
     free: Vec<FileId>,
     names: HashMap<Box<str>, Postings>,
@@ -63,6 +64,15 @@ pub struct DefinitionHit<'i> {
 pub struct ReferenceHit<'i> {
     pub path: &'i Path,
     pub reference: &'i Reference,
+}
+
+/// One indexed file.
+struct Entry {
+    symbols: Arc<FileSymbols>,
+    origin: Origin,
+    /// For an editor's buffer indexed from its tree, the text and tree the
+    /// symbols were read from: the next edit re-reads only what it touched.
+    source: Option<Arc<IndexedSource>>,
 }
 
 impl SymbolIndex {
@@ -87,15 +97,28 @@ impl SymbolIndex {
     /// Replace the entries of `symbols.path`. A `Disk` insert leaves a file
     /// that holds `Buffer` symbols alone.
     pub fn insert(&mut self, symbols: FileSymbols, origin: Origin) {
-        if let Some(&id) = self.ids.get(&symbols.path) {
+        self.insert_entry(Arc::new(symbols), origin, None);
+    }
+
+    fn insert_entry(
+        &mut self,
+        symbols: Arc<FileSymbols>,
+        origin: Origin,
+        source: Option<Arc<IndexedSource>>,
+    ) {
+        let entry = Entry {
+            symbols,
+            origin,
+            source,
+        };
+        if let Some(&id) = self.ids.get(&entry.symbols.path) {
             if origin == Origin::Disk
-                && matches!(&self.files[id as usize], Some((_, Origin::Buffer)))
+                && matches!(&self.files[id as usize], Some(held) if held.origin == Origin::Buffer)
             {
                 return;
             }
-            self.unlink(id);
-            self.link(id, &symbols);
-            self.files[id as usize] = Some((symbols, origin));
+            self.relink(id, &entry.symbols);
+            self.files[id as usize] = Some(entry);
             return;
         }
         let id = match self.free.pop() {
@@ -105,9 +128,9 @@ impl SymbolIndex {
                 (self.files.len() - 1) as FileId
             }
         };
-        self.link(id, &symbols);
-        self.ids.insert(symbols.path.clone(), id);
-        self.files[id as usize] = Some((symbols, origin));
+        self.link(id, &entry.symbols);
+        self.ids.insert(entry.symbols.path.clone(), id);
+        self.files[id as usize] = Some(entry);
     }
 
     /// Forget `path` (deleted, or no longer a source file).
@@ -123,8 +146,9 @@ impl SymbolIndex {
     /// may replace them with the disk's.
     pub fn release_buffer(&mut self, path: &Path) {
         if let Some(&id) = self.ids.get(path) {
-            if let Some((_, origin)) = &mut self.files[id as usize] {
-                *origin = Origin::Disk;
+            if let Some(entry) = &mut self.files[id as usize] {
+                entry.origin = Origin::Disk;
+                entry.source = None;
             }
         }
     }
@@ -132,7 +156,15 @@ impl SymbolIndex {
     /// The symbols of one file.
     pub fn file(&self, path: &Path) -> Option<&FileSymbols> {
         let id = *self.ids.get(path)?;
-        self.files[id as usize].as_ref().map(|(symbols, _)| symbols)
+        self.files[id as usize]
+            .as_ref()
+            .map(|entry| entry.symbols.as_ref())
+    }
+
+    /// A buffer's symbols with the text and tree they were read from.
+    fn previous(&self, path: &Path) -> Option<(Arc<FileSymbols>, Arc<IndexedSource>)> {
+        let entry = self.files[*self.ids.get(path)? as usize].as_ref()?;
+        Some((entry.symbols.clone(), entry.source.clone()?))
     }
 
     /// Every indexed path, sorted.
@@ -149,7 +181,7 @@ impl SymbolIndex {
         };
         let mut hits = Vec::new();
         for &id in &postings.defined_in {
-            let Some((symbols, _)) = &self.files[id as usize] else {
+            let Some(Entry { symbols, .. }) = &self.files[id as usize] else {
                 continue;
             };
             for definition in &symbols.definitions {
@@ -177,7 +209,7 @@ impl SymbolIndex {
         };
         let mut hits = Vec::new();
         for &id in &postings.referenced_in {
-            let Some((symbols, _)) = &self.files[id as usize] else {
+            let Some(Entry { symbols, .. }) = &self.files[id as usize] else {
                 continue;
             };
             for reference in &symbols.references {
@@ -220,8 +252,69 @@ impl SymbolIndex {
         }
     }
 
+    /// Replace the postings of file `id` by those of `symbols`, touching only
+    /// the names that came or went: an edit keeps nearly all of them, and the
+    /// posting lists of common names (`new`, `Some`) run to thousands of files.
+    fn relink(&mut self, id: FileId, symbols: &FileSymbols) {
+        let Some(Entry { symbols: old, .. }) = &self.files[id as usize] else {
+            self.link(id, symbols);
+            return;
+        };
+        let old = Arc::clone(old);
+        let defined = |symbols: &FileSymbols| -> HashSet<Box<str>> {
+            symbols
+                .definitions
+                .iter()
+                .map(|definition| definition.name.clone())
+                .collect()
+        };
+        let referenced = |symbols: &FileSymbols| -> HashSet<Box<str>> {
+            symbols
+                .references
+                .iter()
+                .map(|reference| reference.name.clone())
+                .collect()
+        };
+        let (old_defined, new_defined) = (defined(&old), defined(symbols));
+        let (old_referenced, new_referenced) = (referenced(&old), referenced(symbols));
+        for name in old_defined.difference(&new_defined) {
+            self.drop_posting(name, id, |postings| &mut postings.defined_in);
+        }
+        for name in old_referenced.difference(&new_referenced) {
+            self.drop_posting(name, id, |postings| &mut postings.referenced_in);
+        }
+        for name in new_defined.difference(&old_defined) {
+            self.names
+                .entry(name.clone())
+                .or_default()
+                .defined_in
+                .push(id);
+        }
+        for name in new_referenced.difference(&old_referenced) {
+            self.names
+                .entry(name.clone())
+                .or_default()
+                .referenced_in
+                .push(id);
+        }
+    }
+
+    fn drop_posting(
+        &mut self,
+        name: &str,
+        id: FileId,
+        list: impl Fn(&mut Postings) -> &mut Vec<FileId>,
+    ) {
+        if let Some(postings) = self.names.get_mut(name) {
+            list(postings).retain(|file| *file != id);
+            if postings.defined_in.is_empty() && postings.referenced_in.is_empty() {
+                self.names.remove(name);
+            }
+        }
+    }
+
     fn unlink(&mut self, id: FileId) {
-        let Some((symbols, _)) = &self.files[id as usize] else {
+        let Some(Entry { symbols, .. }) = &self.files[id as usize] else {
             return;
         };
         let names: HashSet<&str> = symbols
@@ -275,10 +368,30 @@ impl SharedIndex {
 
     /// Re-index one file from the editor's text and the tree the server already
     /// parsed from exactly that text: no parse, so this is the cheap path for
-    /// didChange.
+    /// didChange. When the index holds this buffer from an earlier call, only
+    /// the items the edit touched are queried again (see `incremental`).
     pub fn update_from_tree(&self, path: &Path, language: Language, text: &str, tree: &Tree) {
-        match FileSymbols::from_tree(path, language, text, tree) {
-            Some(symbols) => self.write().insert(symbols, Origin::Buffer),
+        let previous = self
+            .read()
+            .previous(path)
+            .filter(|(symbols, _)| symbols.language == language);
+        let symbols = match &previous {
+            Some((symbols, source)) => incremental::reread(symbols, source, text, tree),
+            None => FileSymbols::from_tree(path, language, text, tree),
+        };
+        drop(previous);
+        match symbols {
+            Some(symbols) => {
+                let source = IndexedSource {
+                    text: text.into(),
+                    tree: tree.clone(),
+                };
+                self.write().insert_entry(
+                    Arc::new(symbols),
+                    Origin::Buffer,
+                    Some(Arc::new(source)),
+                );
+            }
             None => self.write().remove_file(path),
         }
     }
@@ -486,12 +599,14 @@ pub fn build(
         .files
         .iter()
         .flatten()
-        .filter(|(symbols, origin)| {
-            *origin == Origin::Disk
-                && roots.iter().any(|root| symbols.path.starts_with(root))
-                && !walked.contains(symbols.path.as_path())
+        .filter(|entry| {
+            entry.origin == Origin::Disk
+                && roots
+                    .iter()
+                    .any(|root| entry.symbols.path.starts_with(root))
+                && !walked.contains(entry.symbols.path.as_path())
         })
-        .map(|(symbols, _)| symbols.path.clone())
+        .map(|entry| entry.symbols.path.clone())
         .collect();
     for path in stale {
         index.remove_file(&path);

@@ -2,6 +2,8 @@
 //! workspace symbol index before the model asks for it.
 //!
 //! - [`tags`]: what one file defines and references (tree-sitter tags queries);
+//! - `incremental`: an edited buffer's symbols re-read from its previous version,
+//!   querying only the items the edit touched;
 //! - [`index`]: those symbols for every file of the workspace, kept current file by
 //!   file, shared between the server and the agent ([`SharedIndex`]);
 //! - [`outline`]: a file's signatures, nested by container;
@@ -17,6 +19,7 @@
 //! runs merge into single tokens), so the estimate errs a little on the generous
 //! side for indented code and is cheap enough to run on every piece.
 
+mod incremental;
 pub mod index;
 pub mod outline;
 pub mod select;
@@ -107,5 +110,7 @@ pub fn byte_offset(text: &str, line: u32, column: u32) -> usize {
     offset
 }
 
+#[cfg(test)]
+mod incremental_tests;
 #[cfg(test)]
 mod tests;

@@ -24,7 +24,7 @@ use crate::language::Language;
 /// their signature.
 pub(crate) const SMALL_ITEM_LINES: u32 = 12;
 /// Doc comments longer than this are cut in summaries.
-const SUMMARY_DOC_LINES: usize = 6;
+pub(crate) const SUMMARY_DOC_LINES: usize = 6;
 
 /// What a symbol is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -336,15 +336,55 @@ fn read_symbols(
     query: &Query,
     cursor: &mut QueryCursor,
 ) -> FileSymbols {
+    let line_starts = line_starts(text);
+    let mut found = Harvest::default();
+    let everything = 0..usize::MAX;
+    harvest(
+        language,
+        text,
+        &line_starts,
+        tree,
+        query,
+        cursor,
+        everything,
+        &mut found,
+    );
+    finish(path, language, text, tree, line_starts, found)
+}
+
+/// Definitions and references read from query matches, not yet sorted or nested.
+#[derive(Default)]
+pub(crate) struct Harvest {
+    pub(crate) definitions: Vec<Definition>,
+    pub(crate) references: Vec<Reference>,
+}
+
+/// Run the query over the bytes `keys` of `tree` and keep the symbols it finds
+/// there: the definitions whose item node starts in `keys` and the references
+/// whose name does. The incremental update runs it over the items an edit
+/// touched; a match of an enclosing node, which the cursor reports for any range
+/// inside it, is left to the range that holds its start.
+#[allow(clippy::too_many_arguments)] // The pieces of one extraction, all needed.
+pub(crate) fn harvest(
+    language: Language,
+    text: &str,
+    line_starts: &[usize],
+    tree: &Tree,
+    query: &Query,
+    cursor: &mut QueryCursor,
+    keys: Range<usize>,
+    out: &mut Harvest,
+) {
     let source = text.as_bytes();
     let names = query.capture_names();
-    let mut definitions: Vec<Definition> = Vec::new();
-    let mut references = Vec::new();
+    let first_reference = out.references.len();
     let mut defined_at: HashSet<usize> = HashSet::new();
     let mut name_starts: HashSet<usize> = HashSet::new();
     let mut referenced_at: HashSet<usize> = HashSet::new();
-    let line_starts = line_starts(text);
 
+    // Tree-sitter offsets are `u32`; a range past that is the whole file.
+    let clamp = |byte: usize| u32::try_from(byte).map_or(u32::MAX as usize, |byte| byte as usize);
+    cursor.set_byte_range(clamp(keys.start)..clamp(keys.end));
     let mut matches = cursor.matches(query, tree.root_node(), source);
     while let Some(found) = matches.next() {
         let mut name_node = None;
@@ -363,6 +403,9 @@ fn read_symbols(
             continue;
         };
         if is_definition {
+            if !keys.contains(&item.start_byte()) {
+                continue;
+            }
             let Some(kind) = SymbolKind::from_tag(tag) else {
                 continue;
             };
@@ -380,7 +423,7 @@ fn read_symbols(
                 continue;
             }
             name_starts.insert(name_node.start_byte());
-            definitions.push(Definition {
+            let mut definition = Definition {
                 name: name.into(),
                 kind,
                 lines: LineRange::default(),
@@ -392,10 +435,13 @@ fn read_symbols(
                 doc: None,
                 summary: "".into(),
                 summary_lines: LineRange::default(),
-            });
-            let last = definitions.len() - 1;
-            describe(&mut definitions[last], item, language, text, &line_starts);
+            };
+            describe(&mut definition, item, language, text, line_starts);
+            out.definitions.push(definition);
         } else {
+            if !keys.contains(&name_node.start_byte()) {
+                continue;
+            }
             let kind = match tag {
                 "call" => ReferenceKind::Call,
                 "class" => ReferenceKind::Construction,
@@ -417,7 +463,7 @@ fn read_symbols(
             {
                 continue;
             }
-            references.push(Reference {
+            out.references.push(Reference {
                 name: name.into(),
                 kind,
                 line: name_node.start_position().row as u32 + 1,
@@ -426,10 +472,26 @@ fn read_symbols(
             });
         }
     }
-    // A definition's own name is not a reference to it.
-    references.retain(|reference| !name_starts.contains(&reference.bytes.start));
-    references.sort_by_key(|reference| reference.bytes.start);
+    // A definition's own name is not a reference to it (both lie in `keys`).
+    let mut found = out.references.split_off(first_reference);
+    found.retain(|reference| !name_starts.contains(&reference.bytes.start));
+    out.references.append(&mut found);
+}
 
+/// Order and nest what the harvests found, and read the imports.
+pub(crate) fn finish(
+    path: &Path,
+    language: Language,
+    text: &str,
+    tree: &Tree,
+    line_starts: Vec<usize>,
+    found: Harvest,
+) -> FileSymbols {
+    let Harvest {
+        mut definitions,
+        mut references,
+    } = found;
+    references.sort_by_key(|reference| reference.bytes.start);
     definitions.sort_by(|a, b| {
         a.bytes
             .start
@@ -604,25 +666,26 @@ fn doc_above(
     line_starts: &[usize],
 ) -> Option<LineRange> {
     let mut line = first;
-    while line > 1 {
-        let above = line_text(text, line_starts, line - 1).trim_start();
-        let is_doc = above.starts_with("//")
-            || above.starts_with("/*")
-            || above.starts_with("*")
-            || (language == Language::Rust && above.starts_with("#["))
-            || (matches!(
-                language,
-                Language::TypeScript | Language::Tsx | Language::JavaScript
-            ) && above.starts_with('@'));
-        if !is_doc {
-            break;
-        }
+    while line > 1 && is_doc_line(line_text(text, line_starts, line - 1), language) {
         line -= 1;
     }
     (line < first).then(|| LineRange::new(line, first - 1))
 }
 
-fn summarize(
+/// Whether a line continues the doc comment (or attributes) above an item.
+pub(crate) fn is_doc_line(line: &str, language: Language) -> bool {
+    let line = line.trim_start();
+    line.starts_with("//")
+        || line.starts_with("/*")
+        || line.starts_with('*')
+        || (language == Language::Rust && line.starts_with("#["))
+        || (matches!(
+            language,
+            Language::TypeScript | Language::Tsx | Language::JavaScript
+        ) && line.starts_with('@'))
+}
+
+pub(crate) fn summarize(
     definition: &Definition,
     language: Language,
     text: &str,
