@@ -319,6 +319,8 @@ pub struct RecordedRequest {
     pub headers: Vec<(String, String)>,
     /// The JSON body (`Value::Null` when there was none or it was not JSON).
     pub body: Value,
+    /// The connection it came on, numbered from 1 in the order they were accepted.
+    pub connection: u64,
 }
 
 impl RecordedRequest {
@@ -340,6 +342,7 @@ struct Shared {
     /// Numbers responses (`resp_fake1`) and tool calls (`call_1`).
     responses: AtomicU64,
     tool_calls: AtomicU64,
+    connections: AtomicU64,
 }
 
 /// The fake server. Dropping it stops the server and every connection.
@@ -376,6 +379,7 @@ impl FakeProvider {
             request_arrived: Notify::new(),
             responses: AtomicU64::new(0),
             tool_calls: AtomicU64::new(0),
+            connections: AtomicU64::new(0),
         });
         let server = tokio::spawn(serve(listener, Arc::clone(&shared)));
         FakeProvider {
@@ -414,7 +418,8 @@ impl FakeProvider {
         lock(&self.shared.scripts).len()
     }
 
-    /// Waits until `count` requests have arrived (wrap it in a timeout).
+    /// Waits until `count` requests have arrived (wrap it in a timeout). Each has
+    /// taken its script by then, so a script pushed afterwards answers a later one.
     pub async fn wait_for_requests(&self, count: usize) -> Vec<RecordedRequest> {
         loop {
             let arrived = self.shared.request_arrived.notified();
@@ -468,7 +473,8 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>) {
             accepted = listener.accept() => match accepted {
                 Ok((socket, _)) => {
                     let _ = socket.set_nodelay(true);
-                    connections.spawn(connection(socket, Arc::clone(&shared)));
+                    let number = shared.connections.fetch_add(1, Ordering::SeqCst) + 1;
+                    connections.spawn(connection(socket, number, Arc::clone(&shared)));
                 }
                 Err(error) => tracing::warn!(%error, "the fake provider cannot accept"),
             },
@@ -478,7 +484,7 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>) {
 }
 
 /// Reads one request; `None` when the client closed the connection.
-async fn read_request(socket: &mut TcpStream) -> Option<(RecordedRequest, usize)> {
+async fn read_request(socket: &mut TcpStream, connection: u64) -> Option<(RecordedRequest, usize)> {
     let mut buffer = Vec::with_capacity(8192);
     let mut chunk = [0u8; 8192];
     let (head_len, method, path, headers) = loop {
@@ -534,21 +540,39 @@ async fn read_request(socket: &mut TcpStream) -> Option<(RecordedRequest, usize)
         path,
         headers,
         body,
+        connection,
     };
     Some((request, content_length))
 }
 
-async fn connection(mut socket: TcpStream, shared: Arc<Shared>) {
+/// Takes the next script for `request` (none for a wrong path) and records the
+/// request in one step, so a script pushed once a test saw the request arrive
+/// answers a later request. Recording first let another connection's request take
+/// this one's script in between: a `Stall` meant for an interrupted turn stalled
+/// the next turn instead. Returns the script and the request's number, from 1.
+fn take_script(
+    shared: &Shared,
+    request: &RecordedRequest,
+    expected_path: &str,
+) -> (Option<Script>, usize) {
+    let mut scripts = lock(&shared.scripts);
+    let script = if request.path == expected_path {
+        scripts.pop_front()
+    } else {
+        None
+    };
+    let mut requests = lock(&shared.requests);
+    requests.push(request.clone());
+    (script, requests.len())
+}
+
+async fn connection(mut socket: TcpStream, connection: u64, shared: Arc<Shared>) {
     let format = shared.format;
-    while let Some((request, body_len)) = read_request(&mut socket).await {
+    while let Some((request, body_len)) = read_request(&mut socket, connection).await {
         let number = shared.responses.fetch_add(1, Ordering::SeqCst) + 1;
         let request_id = format!("req_fake{number}");
         let expected_path = format!("/v1{}", format.endpoint());
-        let request_number = {
-            let mut requests = lock(&shared.requests);
-            requests.push(request.clone());
-            requests.len()
-        };
+        let (script, request_number) = take_script(&shared, &request, &expected_path);
         shared.request_arrived.notify_waiters();
 
         let script = if request.path != expected_path {
@@ -569,7 +593,6 @@ async fn connection(mut socket: TcpStream, shared: Arc<Shared>) {
                 ),
             })
         } else {
-            let script = lock(&shared.scripts).pop_front();
             script.unwrap_or_else(|| {
                 let message = format!(
                     "the fake provider has no scripted response left for request {request_number} ({})",
@@ -1713,6 +1736,7 @@ mod tests {
             path: "/v1/responses".into(),
             headers: vec![],
             body: Value::Null,
+            connection: 1,
         };
         for (format, sample, request_id) in [
             (

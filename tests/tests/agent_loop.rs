@@ -309,6 +309,67 @@ async fn agent_loop_interrupts_a_running_command_with_every_provider() {
     }
 }
 
+/// The turn after interrupting a stalled stream is answered at once. It once
+/// waited out the idle timeout in about one run in six: the fake recorded a
+/// request before taking its script, so the next turn's request, on a new
+/// connection, could take the `Stall` meant for the interrupted one. Also checks
+/// that the client never sends a request on the connection it abandoned. Rounds
+/// alternate a fresh connection and one reused from a finished turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_loop_answers_the_turn_after_interrupting_a_stalled_stream_at_once() {
+    const ROUNDS: usize = 16;
+    for format in FORMATS {
+        for round in 0..ROUNDS {
+            let setup = Setup::new();
+            let fake = FakeProvider::start(format).await;
+            let mut config = Config::default();
+            config.provider = fake.config();
+            // A request stuck on a stall fails the turn instead of being retried.
+            config.provider.max_retries = 0;
+            let agent = Agent::new(
+                config,
+                fake.provider_with_idle_timeout(Duration::from_secs(2)),
+                Arc::new(DiskWorkspace::new(setup.workspace.path()).unwrap()),
+                Arc::new(SandboxedRunner::new(HELPER)),
+                setup.data_dir.path().to_path_buf(),
+            );
+            let mut thread = agent.start_thread(ThreadOptions::default()).unwrap();
+            if round % 2 == 1 {
+                fake.push(Script::text("Warm."));
+                submit_input(&thread, "warm up").await;
+                finish_turn(&mut thread).await;
+            }
+            let stalled = fake.requests().len();
+            fake.push(Script::stall());
+            submit_input(&thread, "stall").await;
+            tokio::time::timeout(TIMEOUT, fake.wait_for_requests(stalled + 1))
+                .await
+                .expect("the stalled request arrives");
+            thread.submit(Op::Interrupt).await.unwrap();
+            let events = finish_turn(&mut thread).await;
+            assert!(
+                matches!(events.last(), Some(Event::TurnInterrupted { .. })),
+                "{format:?} round {round}: {events:#?}"
+            );
+
+            fake.push(Script::text("Answered."));
+            submit_input(&thread, "go on").await;
+            let events = finish_turn(&mut thread).await;
+            assert!(
+                matches!(events.last(), Some(Event::TurnCompleted { .. })),
+                "{format:?} round {round}: {events:#?}"
+            );
+            let requests = fake.requests();
+            assert_eq!(requests.len(), stalled + 2, "{format:?} round {round}");
+            assert_ne!(
+                requests[stalled + 1].connection,
+                requests[stalled].connection,
+                "{format:?} round {round}: a request went out on the abandoned connection"
+            );
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agent_loop_resumes_a_thread_byte_for_byte_with_every_provider() {
     for format in FORMATS {
