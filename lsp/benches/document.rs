@@ -5,10 +5,16 @@
 //! didChange alone (what the ordered notification path pays: the rope edit and
 //! `Tree::edit`), the didChange followed at once by asking for the tree (the
 //! reparse every keystroke paid before reparsing became lazy; the baseline), and
-//! asking for the tree alone after a didChange.
+//! asking for the tree alone after a didChange. The generated file is tree-sitter-rust's
+//! worst case (a thousand top-level functions, each after a doc comment, which stops
+//! tree-sitter reusing the item that follows it), so the same two measures run on
+//! real code too: 10,000 lines of tokio's `src/runtime` from the cargo registry
+//! (whole files in path order, concatenated), skipped with a note when `cargo
+//! fetch` has not brought tokio.
 //!
 //! `cargo bench -p agentls --bench document`; the medians go in docs/benchmarks.md.
 
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -41,6 +47,62 @@ fn generated_rust(n_lines: usize) -> String {
         .collect()
 }
 
+/// At least `n_lines` lines of real Rust: tokio's `src/runtime/**/*.rs` in path
+/// order, whole files, from the first tokio in the cargo registry; `None` when
+/// the registry holds no tokio.
+fn real_rust(n_lines: usize) -> Option<(String, PathBuf)> {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))?;
+    let mut registries: Vec<PathBuf> = std::fs::read_dir(cargo_home.join("registry").join("src"))
+        .ok()?
+        .flatten()
+        .map(|entry| entry.path())
+        .collect();
+    registries.sort();
+    let mut tokio_dirs: Vec<PathBuf> = registries
+        .iter()
+        .flat_map(|registry| std::fs::read_dir(registry).into_iter().flatten().flatten())
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.file_name()
+                .and_then(|name| name.to_str())
+                .and_then(|name| name.strip_prefix("tokio-"))
+                .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+        })
+        .collect();
+    tokio_dirs.sort();
+    let runtime = tokio_dirs.first()?.join("src").join("runtime");
+    let mut files = Vec::new();
+    collect_rust_files(&runtime, &mut files);
+    files.sort();
+    let mut text = String::new();
+    for file in files {
+        if text.lines().count() >= n_lines {
+            break;
+        }
+        let Ok(source) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        text.push_str(&source);
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+    }
+    (text.lines().count() >= n_lines).then_some((text, runtime))
+}
+
+fn collect_rust_files(dir: &Path, files: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_rust_files(&path, files);
+        } else if path.extension().is_some_and(|extension| extension == "rs") {
+            files.push(path);
+        }
+    }
+}
+
 /// What each iteration measures.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Measured {
@@ -58,7 +120,9 @@ enum Measured {
 struct Edits {
     store: DocumentStore,
     uri: Uri,
-    line_lengths: Vec<u32>,
+    /// Per line, the UTF-16 offsets that fall on a char boundary (real code may
+    /// hold astral chars, which an edit must not split).
+    boundaries: Vec<Vec<u32>>,
     rng: fastrand::Rng,
     version: i32,
     inserted_at: Option<Position>,
@@ -66,9 +130,17 @@ struct Edits {
 
 impl Edits {
     fn new(uri: &str, language_id: &str, text: String) -> Edits {
-        let line_lengths = text
+        let boundaries = text
             .lines()
-            .map(|line| line.encode_utf16().count() as u32)
+            .map(|line| {
+                let mut offsets = vec![0];
+                let mut offset = 0;
+                for char in line.chars() {
+                    offset += char.len_utf16() as u32;
+                    offsets.push(offset);
+                }
+                offsets
+            })
             .collect();
         let uri = Uri::from_str(uri).expect("benchmark URIs are valid");
         // The server's store, background step included: while edits come back to
@@ -80,7 +152,7 @@ impl Edits {
         Edits {
             store,
             uri,
-            line_lengths,
+            boundaries,
             rng: fastrand::Rng::with_seed(0xbe9c),
             version: 0,
             inserted_at: None,
@@ -95,8 +167,9 @@ impl Edits {
                 text: String::new(),
             },
             None => {
-                let line = self.rng.usize(0..self.line_lengths.len());
-                let at = Position::new(line as u32, self.rng.u32(0..=self.line_lengths[line]));
+                let line = self.rng.usize(0..self.boundaries.len());
+                let offsets = &self.boundaries[line];
+                let at = Position::new(line as u32, offsets[self.rng.usize(0..offsets.len())]);
                 self.inserted_at = Some(at);
                 TextDocumentContentChangeEvent {
                     range: Some(Range::new(at, at)),
@@ -193,6 +266,37 @@ fn one_char_edits(criterion: &mut Criterion) {
         "plaintext",
         generated_rust(10_000),
         Measured::Change,
+    );
+    let Some((real, source)) = real_rust(10_000) else {
+        #[allow(clippy::print_stderr)] // A bench's report; stdout belongs to criterion.
+        {
+            eprintln!("document bench: no tokio in the cargo registry (run `cargo fetch`); real-code rows skipped");
+        }
+        return;
+    };
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!(
+            "document bench: real Rust from {}: {} lines",
+            source.display(),
+            real.lines().count()
+        );
+    }
+    bench_one_char_edits(
+        criterion,
+        "edit/10k_lines_real_rust/keystroke",
+        "file:///bench/runtime.rs",
+        "rust",
+        real.clone(),
+        Measured::Change,
+    );
+    bench_one_char_edits(
+        criterion,
+        "edit/10k_lines_real_rust/keystroke_then_tree",
+        "file:///bench/runtime.rs",
+        "rust",
+        real,
+        Measured::ChangeThenTree,
     );
 }
 
