@@ -72,6 +72,17 @@ pub enum ApplyError {
     /// and what went wrong, such as the lines where the user's edits conflict).
     #[error("{0}")]
     NotApplied(String),
+    /// Some files landed before another failed (the user typed in a later file
+    /// while the earlier ones landed): the landed ones stay changed, and the
+    /// model must re-read them before patching again.
+    #[error(
+        "the patch was applied only in part: {} changed; then {error}. Read the files again before another patch",
+        landed.iter().map(|path| path.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    Partial {
+        landed: Vec<PathBuf>,
+        error: Box<ApplyError>,
+    },
 }
 
 /// The agent's view of the files.

@@ -284,7 +284,8 @@ async fn editor_approval_through_the_code_action_fallback_without_prompts() {
 async fn editor_user_typing_while_the_agent_edits_is_rebased_or_refused() {
     // The agent changes two files; while the editor applies the first, the user
     // types in the second: away from the agent's lines (re-based), then on them
-    // (conflict: nothing of that file is applied, the model and user are told).
+    // (conflict: nothing of that file is applied; the model and the user are told
+    // that the first file did land).
     for conflict in [false, true] {
         let mut session = Session::start(Options::default()).await;
         let other_text = "pub fn sub(a: i32, b: i32) -> i32 {\n    a + b\n}\n";
@@ -332,12 +333,22 @@ async fn editor_user_typing_while_the_agent_edits_is_rebased_or_refused() {
                 warning.contains("src/other.rs") && warning.contains("line 2"),
                 "{warning}"
             );
+            // src/lib.rs landed before the user typed in src/other.rs: the model
+            // is told exactly that, not that nothing changed.
             let outputs = tool_outputs(&session.fake);
+            let output = outputs
+                .iter()
+                .find(|output| output.contains("overlaps the user's edits"))
+                .unwrap_or_else(|| panic!("{outputs:#?}"));
             assert!(
-                outputs
-                    .iter()
-                    .any(|output| output.contains("overlaps the user's edits")),
-                "{outputs:#?}"
+                output.starts_with("the patch was applied only in part: ")
+                    && output.contains("src/lib.rs changed")
+                    && !output.contains("not applied"),
+                "{output}"
+            );
+            assert!(
+                warning.contains("landed only in part (src/lib.rs changed)"),
+                "{warning}"
             );
         } else {
             assert_eq!(

@@ -26,7 +26,7 @@ use crate::protocol::{
 };
 use crate::rollout::RolloutLine;
 use crate::tools::{self, PlanStatus, ToolError, ToolKind};
-use crate::workspace::Changeset;
+use crate::workspace::{ApplyError, Changeset};
 
 /// The most command output the model reads (head and tail kept).
 const COMMAND_OUTPUT_BUDGET: usize = 16 * 1024;
@@ -237,32 +237,47 @@ async fn apply_patch(
     let workspace = state.shared.workspace.clone();
     // Interruptible: an editor may hold an edit for review indefinitely. An edit
     // already handed to the editor may still land after an interrupt.
-    let mut landed: Vec<(PathBuf, Option<String>)> = changes
+    // For the symbol index: per changed file, its new text (`None`: gone), and
+    // the path a move left (gone too).
+    let index_updates: Vec<(PathBuf, Option<String>, Option<PathBuf>)> = changes
         .files
         .iter()
-        .map(|(path, change)| (path.clone(), change.proposed.clone()))
+        .map(|(path, change)| {
+            (
+                path.clone(),
+                change.proposed.clone(),
+                change.moved_from.clone(),
+            )
+        })
         .collect();
-    landed.extend(
-        changes
-            .files
-            .values()
-            .filter_map(|change| Some((change.moved_from.clone()?, None))),
-    );
-    match inbox.run(workspace.apply(changes)).await? {
+    let outcome = inbox.run(workspace.apply(changes)).await?;
+    // What changed: everything, or the files that landed before a fault.
+    let changed: Vec<PathBuf> = match &outcome {
+        Ok(()) => paths,
+        Err(ApplyError::Partial { landed, .. }) => landed.clone(),
+        Err(_) => Vec::new(),
+    };
+    // Keep the symbol tools current within the turn (the language server also
+    // re-indexes from the didChange that follows).
+    if let Some(index) = state.shared.symbols.get() {
+        for (path, proposed, moved_from) in &index_updates {
+            if !changed.contains(path) {
+                continue;
+            }
+            match (proposed, Language::from_path(path)) {
+                (Some(text), Some(language)) => index.update_file(path, language, text),
+                _ => index.remove_file(path),
+            }
+            if let Some(from) = moved_from {
+                index.remove_file(from);
+            }
+        }
+    }
+    for path in changed {
+        turn.note_changed(path);
+    }
+    match outcome {
         Ok(()) => {
-            // Keep the symbol tools current within the turn (the language server
-            // also re-indexes from the didChange that follows).
-            if let Some(index) = state.shared.symbols.get() {
-                for (path, proposed) in &landed {
-                    match (proposed, Language::from_path(path)) {
-                        (Some(text), Some(language)) => index.update_file(path, language, text),
-                        _ => index.remove_file(path),
-                    }
-                }
-            }
-            for path in paths {
-                turn.note_changed(path);
-            }
             answer(
                 state,
                 call,
@@ -275,7 +290,10 @@ async fn apply_patch(
                 .await;
         }
         Err(error) => {
-            let message = format!("the patch was not applied: {error}");
+            let message = match error {
+                ApplyError::Partial { .. } => error.to_string(),
+                other => format!("the patch was not applied: {other}"),
+            };
             answer(state, call, message.clone(), true).await;
             state
                 .complete_item(&turn.id, item(PatchStatus::Failed, Some(message)))

@@ -234,7 +234,7 @@ pub async fn turn_interrupt(state: &State, params: ThreadParams) -> Result<Value
 }
 
 pub async fn undo(state: &Arc<State>, client: &Client) -> Result<UndoResult> {
-    state.tasks.undo(state, client).await.map_err(task_error)
+    state.tasks.undo(state, client).map_err(task_error)
 }
 
 pub async fn approve(state: &State, params: ApproveParams) -> Result<Value> {

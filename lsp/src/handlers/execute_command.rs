@@ -47,16 +47,12 @@ pub async fn handle(
     let command = params.command.as_str();
     let outcome = match command {
         UNDO => {
-            // Undo waits for the editor to apply and confirm its edits: off the
-            // request, so the reply goes out now.
-            let (state, client) = (state.clone(), client.clone());
-            tokio::spawn(async move {
-                if let Err(error) = state.tasks.undo(&state, &client).await {
-                    client
-                        .show_message(MessageType::WARNING, format!("agentls: {error}"))
-                        .await;
-                }
-            });
+            // The revert lands in the background; the reply goes out now.
+            if let Err(error) = state.tasks.undo(state, client) {
+                client
+                    .show_message(MessageType::WARNING, format!("agentls: {error}"))
+                    .await;
+            }
             Ok(json!({}))
         }
         SHOW_CONTEXT => {

@@ -293,6 +293,7 @@ impl Workspace for EditorWorkspace {
         Box::pin(async move {
             let roots = self.roots();
             let landing = land(&self.state, &self.client, &changes, &roots).await;
+            let landing_paths: Vec<PathBuf> = landing.checkpoint.files.keys().cloned().collect();
             {
                 let mut turn = crate::tasks::lock(&self.changes);
                 for path in landing.checkpoint.files.keys() {
@@ -309,13 +310,33 @@ impl Workspace for EditorWorkspace {
                 None => Ok(()),
                 Some(error) => {
                     tracing::warn!(%error, "agent edit not applied");
-                    self.client
-                        .show_message(
-                            lsp_types::MessageType::WARNING,
-                            format!("agentls: {error}; the agent was told"),
+                    let landed: Vec<PathBuf> = landing_paths.clone();
+                    let shown = |path: &PathBuf| {
+                        path.strip_prefix(&self.root)
+                            .unwrap_or(path)
+                            .display()
+                            .to_string()
+                    };
+                    let message = if landed.is_empty() {
+                        format!("agentls: {error}; the agent was told")
+                    } else {
+                        format!(
+                            "agentls: the agent's edit landed only in part ({} changed): {error}; the agent was told",
+                            landed.iter().map(shown).collect::<Vec<_>>().join(", ")
                         )
+                    };
+                    self.client
+                        .show_message(lsp_types::MessageType::WARNING, message)
                         .await;
-                    Err(error.to_apply_error())
+                    let error = error.to_apply_error();
+                    if landed.is_empty() {
+                        Err(error)
+                    } else {
+                        Err(ApplyError::Partial {
+                            landed,
+                            error: Box::new(error),
+                        })
+                    }
                 }
             }
         })

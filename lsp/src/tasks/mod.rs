@@ -193,7 +193,14 @@ impl Tasks {
         };
         let id = handle.id().clone();
         {
+            // Checked again under the same lock as the queueing, so two commands
+            // racing for one file cannot both pass (the check above only saves
+            // starting a thread for nothing). A thread started here and refused
+            // stays idle until it is retired.
             let mut inner = lock(&self.inner);
+            if let (Some(path), true) = (&request.info.path, request.info.exclusive) {
+                busy_with(&inner, path)?;
+            }
             if let Some(entry) = inner.threads.get_mut(&id) {
                 entry.queued.push_back(request.info.clone());
             }
@@ -321,37 +328,31 @@ impl Tasks {
         Ok(pending)
     }
 
-    /// Reverts the last turn that changed files.
-    pub async fn undo(&self, state: &Arc<State>, client: &Client) -> Result<UndoResult, TaskError> {
+    /// Reverts the last turn that changed files. Answers as soon as the revert is
+    /// planned (what it reverts, which hunks it keeps); the edits land in the
+    /// background like the agent's own, and the user hears how it went with
+    /// `window/showMessage`. If they do not land, the change can be undone later.
+    pub fn undo(&self, state: &Arc<State>, client: &Client) -> Result<UndoResult, TaskError> {
         let last = lock(&self.inner).checkpoints.pop();
         let Some(last) = last else {
             return Err(TaskError::Setup("there is no agent change to undo".into()));
         };
-        let outcome = undo::revert(state, client, &last).await;
-        if outcome.is_err() {
-            // Nothing was reverted: the change can still be undone later.
-            lock(&self.inner).checkpoints.push(last);
-        }
-        outcome
+        let planned = undo::plan(state, &last);
+        let result = planned.result.clone();
+        let (state, client) = (state.clone(), client.clone());
+        tokio::spawn(async move {
+            if undo::land_planned(&state, &client, &last, &planned)
+                .await
+                .is_err()
+            {
+                lock(&state.tasks.inner).checkpoints.push(last);
+            }
+        });
+        Ok(result)
     }
 
     fn check_not_busy(&self, path: &Path) -> Result<(), TaskError> {
-        let inner = lock(&self.inner);
-        for entry in inner.threads.values() {
-            let active = entry.running.as_ref().map(|turn| &turn.info);
-            for info in active.into_iter().chain(entry.queued.iter()) {
-                let touches = (info.exclusive && info.path.as_deref() == Some(path))
-                    || (entry.running.is_some()
-                        && lock(&entry.changes).files.iter().any(|file| file == path));
-                if touches {
-                    return Err(TaskError::Busy {
-                        path: path.to_path_buf(),
-                        title: info.title.clone(),
-                    });
-                }
-            }
-        }
-        Ok(())
+        busy_with(&lock(&self.inner), path)
     }
 
     fn handle(&self, id: &ThreadId) -> Result<ThreadHandle, TaskError> {
@@ -506,6 +507,26 @@ impl Tasks {
         lock(&self.inner).approvals.insert(id, pending.clone());
         pending
     }
+}
+
+/// `Busy` when a queued or running turn is editing `path`: an exclusive task on
+/// it, or a running turn that has changed it.
+fn busy_with(inner: &Inner, path: &Path) -> Result<(), TaskError> {
+    for entry in inner.threads.values() {
+        let active = entry.running.as_ref().map(|turn| &turn.info);
+        for info in active.into_iter().chain(entry.queued.iter()) {
+            let touches = (info.exclusive && info.path.as_deref() == Some(path))
+                || (entry.running.is_some()
+                    && lock(&entry.changes).files.iter().any(|file| file == path));
+            if touches {
+                return Err(TaskError::Busy {
+                    path: path.to_path_buf(),
+                    title: info.title.clone(),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 fn untitled() -> TaskInfo {

@@ -37,11 +37,16 @@ pub struct RefusedHunkView {
     pub lines: String,
 }
 
-pub(super) async fn revert(
-    state: &Arc<State>,
-    client: &Client,
-    last: &TurnCheckpoint,
-) -> Result<UndoResult, TaskError> {
+/// An undo planned against the buffers as they are now: what it will revert
+/// and what it keeps, known before any edit is sent.
+pub(super) struct PlannedUndo {
+    pub result: UndoResult,
+    changes: agentls_core::workspace::Changeset,
+}
+
+/// Plans reverting `last` around whatever the user typed since. Cheap: reads the
+/// buffers (or disk) of the files the turn changed and diffs them; sends nothing.
+pub(super) fn plan(state: &State, last: &TurnCheckpoint) -> PlannedUndo {
     let mut current = BTreeMap::new();
     let paths = last
         .checkpoint
@@ -57,12 +62,6 @@ pub(super) async fn revert(
         }
     }
     let plan = undo_plan(&last.checkpoint, &current);
-    let landing = land(state, client, &plan.changes, &last.roots).await;
-    if let Some(error) = landing.error {
-        let message = format!("agentls: could not undo {}: {error}", last.title);
-        client.show_message(MessageType::ERROR, &message).await;
-        return Err(TaskError::Setup(message));
-    }
     let reverted: Vec<PathBuf> = plan.changes.files.keys().cloned().collect();
     let refused: Vec<RefusedHunkView> = plan
         .refused
@@ -88,22 +87,39 @@ pub(super) async fn revert(
             kept.join(", ")
         ));
     }
-    client
-        .show_message(
-            if refused.is_empty() {
-                MessageType::INFO
-            } else {
-                MessageType::WARNING
-            },
-            &message,
-        )
-        .await;
-    Ok(UndoResult {
-        title: last.title.clone(),
-        reverted,
-        refused,
-        message,
-    })
+    PlannedUndo {
+        result: UndoResult {
+            title: last.title.clone(),
+            reverted,
+            refused,
+            message,
+        },
+        changes: plan.changes,
+    }
+}
+
+/// Lands a planned undo like any agent edit (versioned, confirmed from the
+/// didChange) and tells the user how it went. Waits on the editor: run it off
+/// the request.
+pub(super) async fn land_planned(
+    state: &Arc<State>,
+    client: &Client,
+    last: &TurnCheckpoint,
+    planned: &PlannedUndo,
+) -> Result<(), TaskError> {
+    let landing = land(state, client, &planned.changes, &last.roots).await;
+    if let Some(error) = landing.error {
+        let message = format!("agentls: could not undo {}: {error}", last.title);
+        client.show_message(MessageType::ERROR, &message).await;
+        return Err(TaskError::Setup(message));
+    }
+    let kind = if planned.result.refused.is_empty() {
+        MessageType::INFO
+    } else {
+        MessageType::WARNING
+    };
+    client.show_message(kind, &planned.result.message).await;
+    Ok(())
 }
 
 /// One unified diff of everything a turn changed, paths relative to the root
