@@ -4,6 +4,7 @@
 //!
 //! - `build`: the index of all those trees built cold (a fresh index, queries
 //!   compiled) on one thread, three times: lines per second. Target ≥ 200,000.
+//!   Then the same on every core, as the server builds it, in wall time.
 //! - `update_*` (criterion): re-indexing one edited file of tokio in the full
 //!   index: a 569-line file parsed here; the same with the tree given, first
 //!   time (the whole file queried); the server's path for every later change, a
@@ -162,6 +163,31 @@ fn main() {
     eprintln!(
         "build: median {:.0} lines per CPU-second on one thread",
         rates[1]
+    );
+    // The server's own build: every core (`threads: 0`), in wall time.
+    let mut wall_rates = Vec::new();
+    for run in 0..3 {
+        let fresh = SharedIndex::new();
+        let options = BuildOptions {
+            threads: 0,
+            cancel: Arc::new(AtomicBool::new(false)),
+            include_ignored: false,
+        };
+        let started = Instant::now();
+        let stats = fresh.build(&roots, &options, &|_| {}).expect("build");
+        let rate = stats.lines as f64 / started.elapsed().as_secs_f64();
+        eprintln!(
+            "build on every core ({}), run {run}: {} lines in {:.3} s = {rate:.0} lines/s wall",
+            std::thread::available_parallelism().map_or(1, usize::from),
+            stats.lines,
+            started.elapsed().as_secs_f64()
+        );
+        wall_rates.push(rate);
+    }
+    wall_rates.sort_by(f64::total_cmp);
+    eprintln!(
+        "build on every core: median {:.0} lines/s wall",
+        wall_rates[1]
     );
     parse_share(&roots);
 

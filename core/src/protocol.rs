@@ -144,6 +144,14 @@ pub enum Event {
         reason: Option<String>,
         sandbox_escalation: bool,
     },
+    /// The answer to an `ApprovalRequested` arrived (or its wait timed out, which
+    /// is `denied`): the command runs now, or is declined.
+    ApprovalResolved {
+        turn_id: String,
+        id: String,
+        item_id: String,
+        decision: ReviewDecision,
+    },
     /// Tokens of the last model call and of the turn so far.
     TokenUsage {
         turn_id: String,

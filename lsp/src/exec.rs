@@ -473,7 +473,7 @@ impl Printer {
                     .map(|reason| format!(": {reason}"))
                     .unwrap_or_default()
             )),
-            Event::TokenUsage { .. } => Ok(()),
+            Event::ApprovalResolved { .. } | Event::TokenUsage { .. } => Ok(()),
             Event::Retrying {
                 attempt,
                 max,

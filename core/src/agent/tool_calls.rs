@@ -423,12 +423,10 @@ async fn run_shell(
             status,
         },
     };
-    state
-        .start_item(
-            &turn.id,
-            command_item(String::new(), None, CommandStatus::InProgress),
-        )
-        .await;
+    // The item starts once the command may run: a front end that shows it as
+    // running must not say so while the user is still asked. A declined command
+    // still gets its item, started and completed at once.
+    let started = command_item(String::new(), None, CommandStatus::InProgress);
 
     let needs_approval = if state.shared.unconfined {
         approval_policy != ApprovalPolicy::Never
@@ -458,6 +456,7 @@ async fn run_shell(
                     shell_words(&argv)
                 );
                 answer(state, call, message.clone(), true).await;
+                state.start_item(&turn.id, started).await;
                 state
                     .complete_item(
                         &turn.id,
@@ -467,6 +466,7 @@ async fn run_shell(
                 return Ok(());
             }
             ReviewDecision::Abort => {
+                state.start_item(&turn.id, started).await;
                 state
                     .complete_item(
                         &turn.id,
@@ -477,6 +477,7 @@ async fn run_shell(
             }
         }
     }
+    state.start_item(&turn.id, started).await;
 
     let spec = CommandSpec {
         argv: argv.clone(),
@@ -649,8 +650,8 @@ async fn ask(
         })
         .await;
     let timeout = Duration::from_secs(state.shared.config.approvals.timeout_secs);
-    match inbox.decision(&id, timeout).await? {
-        Some(decision) => Ok(decision),
+    let decision = match inbox.decision(&id, timeout).await? {
+        Some(decision) => decision,
         None => {
             state
                 .emit(Event::Warning {
@@ -661,9 +662,18 @@ async fn ask(
                     ),
                 })
                 .await;
-            Ok(ReviewDecision::Denied)
+            ReviewDecision::Denied
         }
-    }
+    };
+    state
+        .emit(Event::ApprovalResolved {
+            turn_id: turn.id.clone(),
+            id,
+            item_id: item_id.to_string(),
+            decision,
+        })
+        .await;
+    Ok(decision)
 }
 
 /// Run a command, relaying its output as deltas of its item. The outer error is

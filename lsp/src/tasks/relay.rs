@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use agentls_core::protocol::{Event, ThreadId, ThreadItem, ThreadItemKind};
+use agentls_core::protocol::{Event, ReviewDecision, ThreadId, ThreadItem, ThreadItemKind};
 use lsp_types::notification::{Notification, Progress};
 use lsp_types::request::WorkDoneProgressCreate;
 use lsp_types::{
@@ -33,6 +33,9 @@ struct TurnView {
     answer: String,
     /// The command running now and when it started, for the elapsed time.
     command: Option<(String, Instant)>,
+    /// A command that ran in the sandbox and waits for approval to run again
+    /// outside it: it runs once more when approved (its item has started).
+    escalating: Option<String>,
 }
 
 /// Relays the events of thread `id` until it ends.
@@ -153,7 +156,11 @@ async fn relay(
                 .as_ref()
                 .map(|view| view.info.title.clone())
                 .unwrap_or_default();
-            if let Some(view) = turn.as_ref() {
+            if let Some(view) = turn.as_mut() {
+                // A command asked about again (to leave the sandbox) is not
+                // running while the user decides: no elapsed-time reports.
+                view.command = None;
+                view.escalating = sandbox_escalation.then(|| display_command(&argv));
                 let message = format!("waiting for approval to run `{}`", display_command(&argv));
                 report(client, view, &message).await;
             }
@@ -182,6 +189,21 @@ async fn relay(
                 .await;
             }
             approvals::ask(state.clone(), client.clone(), pending).await;
+        }
+        Event::ApprovalResolved { decision, .. } => {
+            if let Some(view) = turn.as_mut() {
+                let approved = matches!(
+                    decision,
+                    ReviewDecision::Approved | ReviewDecision::ApprovedForThread
+                );
+                match view.escalating.take() {
+                    Some(command) if approved => {
+                        report(client, view, &format!("running `{command}`")).await;
+                        view.command = Some((command, Instant::now()));
+                    }
+                    _ => report(client, view, if approved { "approved" } else { "denied" }).await,
+                }
+            }
         }
         Event::TokenUsage { .. } => {}
         Event::Retrying {
@@ -356,6 +378,7 @@ async fn begin_turn(state: &Arc<State>, client: &Client, id: &ThreadId, turn_id:
         token,
         answer: String::new(),
         command: None,
+        escalating: None,
     }
 }
 

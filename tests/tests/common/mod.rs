@@ -2,7 +2,7 @@
 //! `src/lib.rs`, a data directory, the fake provider and a scripted editor
 //! attached to the server (in process or the spawned binary).
 
-#![allow(dead_code)] // Each test binary uses its own part of this.
+#![allow(dead_code, unused_imports)] // Each test binary uses its own part of this.
 
 pub use std::path::PathBuf;
 
