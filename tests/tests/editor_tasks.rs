@@ -620,6 +620,56 @@ async fn editor_long_answers_open_as_a_document() {
 }
 
 #[tokio::test]
+async fn editor_explain_and_write_tests_ask_the_model_their_task_at_the_spot() {
+    let mut session = Session::start(Options::default()).await;
+    session
+        .fake
+        .push(Script::text("It subtracts."))
+        .push(Script::text("Added a test."));
+    let uri = session.open_lib().await;
+    session
+        .run_action(&uri, 1, json!([]), "Agent: Explain this")
+        .await;
+    session
+        .editor
+        .until_message("Explain this: It subtracts.")
+        .await;
+    session
+        .run_action(&uri, 1, json!([]), "Agent: Write tests for this")
+        .await;
+    session
+        .editor
+        .until_message("Write tests for this: Added a test.")
+        .await;
+    let requests = session.fake.requests();
+    let user_text = |index: usize| {
+        requests[index].body["input"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|item| item["role"] == "user")
+            .map(|item| item["content"].to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let explain = user_text(0);
+    assert!(
+        explain.contains("Explain what the code at `src/lib.rs` line 2 does and why")
+            && explain.contains("Do not change any file."),
+        "{explain}"
+    );
+    assert!(
+        explain.contains("a - b"),
+        "the code goes with it: {explain}"
+    );
+    let tests = user_text(1);
+    assert!(
+        tests.contains("Write tests for the code at `src/lib.rs` line 2, where and how this project keeps its tests."),
+        "{tests}"
+    );
+}
+
+#[tokio::test]
 async fn editor_extension_requests_stream_items_and_the_turn_diff() {
     let mut capabilities = editor_capabilities(true);
     capabilities["experimental"] = json!({ "agentls": true });

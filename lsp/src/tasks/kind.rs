@@ -175,6 +175,8 @@ pub fn has_unfinished_code(text: &Rope, range: &Range) -> bool {
         UNFINISHED.iter().any(|marker| line.contains(marker))
             || trimmed == "pass"
             || trimmed == "..."
+            // Python's one-line stubs: `def f(): ...`, `def f(): pass`.
+            || (trimmed.starts_with("def ") && (trimmed.ends_with(": ...") || trimmed.ends_with(": pass")))
     })
 }
 
@@ -257,6 +259,15 @@ mod tests {
         assert!(!has_unfinished_code(&Rope::from_str(&far), &range(0)));
         let python = Rope::from_str("def f():\n    pass\n");
         assert!(has_unfinished_code(&python, &range(0)));
+        for one_line in ["def f(x): ...\n", "    def g(self) -> int: pass\n"] {
+            assert!(
+                has_unfinished_code(&Rope::from_str(one_line), &range(0)),
+                "{one_line:?}"
+            );
+        }
+        // A finished one-liner is not a stub.
+        let done = Rope::from_str("def f(x): return x\n");
+        assert!(!has_unfinished_code(&done, &range(0)));
     }
 
     #[test]
