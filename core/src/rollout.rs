@@ -217,6 +217,17 @@ pub struct LoadedThread {
 
 /// Read a thread's rollout.
 pub fn load(data_dir: &Path, id: &ThreadId) -> Result<LoadedThread, RolloutError> {
+    // Ids come from clients (`agent/threadResume`): one that is not a plain file
+    // name (`../x`, `a/b`) would read, and then append to, a file outside the
+    // threads folder. Only ids of the shape this module writes can name one.
+    let plain = !id.0.is_empty()
+        && id
+            .0
+            .chars()
+            .all(|char| char.is_ascii_alphanumeric() || char == '-' || char == '_');
+    if !plain {
+        return Err(RolloutError::NotFound(id.clone()));
+    }
     let path = rollout_path(data_dir, id);
     let file = match File::open(&path) {
         Ok(file) => file,
@@ -589,5 +600,28 @@ mod tests {
             load(dir.path(), &ThreadId("nope".into())),
             Err(RolloutError::NotFound(_))
         ));
+    }
+
+    #[test]
+    fn an_id_that_is_not_a_plain_name_never_reaches_outside_the_threads_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("threads")).unwrap();
+        // A rollout-shaped file beside the threads folder.
+        std::fs::write(dir.path().join("outside.jsonl"), "").unwrap();
+        for id in [
+            "../outside",
+            "threads/../../outside",
+            "",
+            "a/b",
+            "..\\outside",
+        ] {
+            assert!(
+                matches!(
+                    load(dir.path(), &ThreadId(id.into())),
+                    Err(RolloutError::NotFound(_))
+                ),
+                "{id:?}"
+            );
+        }
     }
 }

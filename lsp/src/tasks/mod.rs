@@ -29,9 +29,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use agentls_core::agent::{Agent, ThreadHandle, ThreadOptions};
+use agentls_core::agent::{Agent, AgentError, ThreadHandle, ThreadOptions};
 use agentls_core::protocol::{ContextItem, Op, ReviewDecision, ThreadId, ThreadItem};
-use agentls_core::rollout::{self, ThreadSummary};
+use agentls_core::rollout::{self, RolloutError, ThreadSummary};
 use agentls_core::sandbox::SandboxedRunner;
 use lsp_types::ProgressToken;
 use tower_lsp_server::Client;
@@ -234,8 +234,13 @@ impl Tasks {
         root: &Path,
         id: &ThreadId,
     ) -> Result<Vec<ThreadItem>, TaskError> {
+        // A thread this server holds (idle since its turn, or running) is
+        // already live: its items are read back from its rollout, which is
+        // written item by item, and the thread goes on as it is.
         if lock(&self.inner).threads.contains_key(id) {
-            return Err(TaskError::Setup(format!("thread {id} is already running")));
+            let loaded = rollout::load(&data_dir(state)?, id)
+                .map_err(|error| TaskError::Setup(error.to_string()))?;
+            return Ok(loaded.items.into_iter().map(|(_, item)| item).collect());
         }
         let (_, items) = self.spawn_thread(state, client, root, Some(id))?;
         Ok(items)
@@ -391,7 +396,12 @@ impl Tasks {
             Some(id) => agent.resume_thread(id),
             None => agent.start_thread(ThreadOptions::default()),
         }
-        .map_err(|error| TaskError::Setup(error.to_string()))?;
+        .map_err(|error| match error {
+            AgentError::Rollout(RolloutError::NotFound(id)) => {
+                TaskError::UnknownThread(id.to_string())
+            }
+            other => TaskError::Setup(other.to_string()),
+        })?;
         let past_items = thread.past_items().to_vec();
         let (handle, events, _task) = thread.into_parts();
         lock(&self.inner).threads.insert(
