@@ -620,6 +620,64 @@ async fn editor_long_answers_open_as_a_document() {
 }
 
 #[tokio::test]
+async fn editor_tasks_on_different_files_run_at_once() {
+    // The task on src/lib.rs is held mid-answer (its stream gated) while a task
+    // on src/other.rs starts, edits its file and finishes; then the first one
+    // lands too.
+    let other_text = "pub fn sub(a: i32, b: i32) -> i32 {\n    a + b\n}\n";
+    let mut session = Session::start(Options {
+        files: vec![("src/other.rs", other_text)],
+        ..Options::default()
+    })
+    .await;
+    let other_patch = "*** Begin Patch\n*** Update File: src/other.rs\n@@\n pub fn sub(a: i32, b: i32) -> i32 {\n-    a + b\n+    a - b\n }\n*** End Patch\n";
+    let gate = agentls_tests::fake_provider::Gate::new();
+    session
+        .fake
+        .push(Script::Gated {
+            answer: agentls_tests::fake_provider::Answer {
+                tool_calls: vec![ToolCall::new("apply_patch", json!({ "input": FIX_PATCH }))],
+                ..Default::default()
+            },
+            gate: gate.clone(),
+        })
+        .push(Script::tool_calls([ToolCall::new(
+            "apply_patch",
+            json!({ "input": other_patch }),
+        )]))
+        .push(Script::text("Fixed sub."))
+        .push(Script::text("Fixed add."));
+    let lib = session.open_lib().await;
+    let other_path = session.path("src/other.rs");
+    let other = session.editor.open(&other_path, "rust", other_text).await;
+    session
+        .run_action(&lib, 1, diagnostic(1, "wrong sign"), "Agent: Fix this")
+        .await;
+    tokio::time::timeout(
+        agentls_tests::client::RECV_TIMEOUT,
+        session.fake.wait_for_requests(1),
+    )
+    .await
+    .expect("the first task asks the model");
+    session
+        .run_action(&other, 1, diagnostic(1, "wrong sign"), "Agent: Fix this")
+        .await;
+    session.editor.until_message("Fix this: Fixed sub.").await;
+    assert_eq!(
+        session.editor.text(&other),
+        "pub fn sub(a: i32, b: i32) -> i32 {\n    a - b\n}\n"
+    );
+    assert_eq!(
+        session.editor.text(&lib),
+        BUGGY,
+        "the first task is still waiting on its model"
+    );
+    gate.open(1000);
+    session.editor.until_message("Fix this: Fixed add.").await;
+    assert_eq!(session.editor.text(&lib), FIXED);
+}
+
+#[tokio::test]
 async fn editor_explain_and_write_tests_ask_the_model_their_task_at_the_spot() {
     let mut session = Session::start(Options::default()).await;
     session
