@@ -1,0 +1,447 @@
+//! The Neovim plugin (`editors/neovim`) in Debian's Neovim 0.7.2, headless, with
+//! the plugin directory on 'runtimepath' and the real agentls: `setup({})` attaches
+//! one agentls client to every file buffer; the `:Agent*` commands reach the
+//! server (an approval answered with `:AgentApprove` lets the command run and its
+//! output reach the model, `:AgentDeny` tells the model no, `:AgentStop` and
+//! `:AgentUndo` do what they say); progress is echoed, throttled. The fake
+//! provider plays the model; `tests/nvim/plugin_*.lua` play the user.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use agentls_tests::client::agentls_binary;
+use agentls_tests::fake_provider::{
+    FakeProvider, Format, RecordedRequest, Script, ToolCall, FAKE_API_KEY, FAKE_API_KEY_ENV,
+};
+use agentls_tests::neovim::{Neovim, ScenarioRun};
+use serde_json::{json, Value};
+
+const BUGGY: &str = "\
+pub fn add(a: i32, b: i32) -> i32 {
+    a - b
+}
+";
+
+const FIXED: &str = "\
+pub fn add(a: i32, b: i32) -> i32 {
+    a + b
+}
+";
+
+const PATCH: &str = "\
+*** Begin Patch
+*** Update File: src/lib.rs
+@@
+ pub fn add(a: i32, b: i32) -> i32 {
+-    a - b
++    a + b
+ }
+*** End Patch
+";
+
+const MANIFEST: &str = "[package]\nname = \"adder\"\nversion = \"0.1.0\"\nedition = \"2021\"\n";
+const DIAGNOSTIC_MESSAGE: &str = "add(2, 3) returned -1, expected 5";
+/// The plugin's `PROGRESS_INTERVAL_MS`: no two progress lines closer than this.
+const PROGRESS_INTERVAL_MS: u64 = 200;
+
+fn plugin_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../editors/neovim")
+}
+
+fn check(run: &ScenarioRun, condition: bool, what: &str) {
+    assert!(condition, "{what}\n{}", run.explain());
+}
+
+/// A list in the report; Lua encodes an empty one as `{}`.
+fn list<'a>(report: &'a Value, key: &str) -> Vec<&'a Value> {
+    report[key]
+        .as_array()
+        .map(|items| items.iter().collect())
+        .unwrap_or_default()
+}
+
+fn strings(value: &Value) -> Vec<&str> {
+    value
+        .as_array()
+        .map(|items| items.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+fn echoed(report: &Value) -> Vec<&str> {
+    list(report, "echoed")
+        .iter()
+        .filter_map(|echo| echo["text"].as_str())
+        .collect()
+}
+
+/// The plugin's throttle: every progress line came at least the interval after
+/// the one before.
+fn check_throttled(run: &ScenarioRun, report: &Value) {
+    let times: Vec<u64> = list(report, "echoed")
+        .iter()
+        .filter_map(|echo| echo["at"].as_u64())
+        .collect();
+    check(
+        run,
+        times
+            .windows(2)
+            .all(|pair| pair[1] >= pair[0] + PROGRESS_INTERVAL_MS),
+        "progress lines are at least 200 ms apart",
+    );
+}
+
+/// The `function_call_output`s of an OpenAI Responses request.
+fn tool_outputs(request: &RecordedRequest) -> Vec<String> {
+    request.body["input"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|item| item["type"] == "function_call_output")
+        .map(|item| item["output"].to_string())
+        .collect()
+}
+
+/// A workspace with `Cargo.toml` and a buggy `src/lib.rs` saved an hour ago (Neovim
+/// tells a later change on disk by its modification time).
+fn workspace() -> (tempfile::TempDir, PathBuf) {
+    let workspace = tempfile::tempdir().unwrap();
+    let file = workspace.path().join("src/lib.rs");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, BUGGY).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(SystemTime::now() - Duration::from_secs(3600))
+        .unwrap();
+    std::fs::write(workspace.path().join("Cargo.toml"), MANIFEST).unwrap();
+    (workspace, file)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn neovim_plugin_setup_attaches_one_agentls_client_to_every_file_buffer() {
+    let nvim = Neovim::find();
+    let (workspace, _) = workspace();
+    // `setup({})` starts `agentls` from PATH, as a user's install does.
+    let binary_dir = agentls_binary().parent().unwrap().to_path_buf();
+    let path = std::env::join_paths(std::iter::once(binary_dir).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .unwrap();
+    let run = nvim
+        .scenario("plugin_setup.lua")
+        .env("PATH", path.to_string_lossy())
+        .env("AGENTLS_TEST_PLUGIN", plugin_dir().display().to_string())
+        .env(
+            "AGENTLS_TEST_WORKSPACE",
+            workspace.path().display().to_string(),
+        )
+        .run()
+        .await;
+    let report = run.report();
+
+    let attached = &report["attached"];
+    check(
+        &run,
+        strings(&attached["manifest"]) == ["agentls"]
+            && strings(&attached["source"]) == ["agentls"],
+        "the file open before setup and the file opened after both have the agentls client",
+    );
+    check(
+        &run,
+        strings(&attached["scratch"]).is_empty()
+            && strings(&attached["help"]).is_empty()
+            && report["help_buftype"] == "help",
+        "a scratch buffer and a help window (buffers that are not files) have none",
+    );
+    let clients = list(report, "clients");
+    let root = workspace.path().display().to_string();
+    check(
+        &run,
+        clients.len() == 1
+            && clients[0]["cmd"] == json!(["agentls", "--stdio"])
+            && clients[0]["root_dir"] == root.as_str(),
+        "one client, started as `agentls --stdio` with the current directory as its root",
+    );
+    check(
+        &run,
+        echoed(report)
+            .iter()
+            .any(|text| text.starts_with("Agent: indexing: ")),
+        "the index's progress was echoed",
+    );
+    check_throttled(&run, report);
+    check(
+        &run,
+        [
+            "AgentActions",
+            "AgentApprove",
+            "AgentDeny",
+            "AgentStop",
+            "AgentUndo",
+        ]
+        .iter()
+        .all(|name| report["commands"][name] == true),
+        "setup defined :AgentActions, :AgentApprove, :AgentDeny, :AgentStop and :AgentUndo",
+    );
+    check(
+        &run,
+        report["stop_answer"] == "agentls: no agent task is running",
+        ":AgentStop reached the server, which said nothing was running",
+    );
+    let without: Vec<&Value> = report["keymaps_without_option"]
+        .as_object()
+        .map(|maps| maps.values().collect())
+        .unwrap_or_default();
+    check(
+        &run,
+        without.len() == 5 && without.iter().all(|rhs| *rhs == ""),
+        "no keys are mapped without `keymaps`",
+    );
+    let with = &report["keymaps_with_option"];
+    check(
+        &run,
+        with["<leader>aa"] == ":AgentActions<CR>"
+            && with["<leader>ay"] == ":AgentApprove<CR>"
+            && with["<leader>an"] == ":AgentDeny<CR>"
+            && with["<leader>as"] == ":AgentStop<CR>"
+            && with["<leader>au"] == ":AgentUndo<CR>"
+            && report["visual_actions_keymap"] == ":AgentActions<CR>",
+        "`keymaps = true` maps the default keys, :AgentActions in visual mode too",
+    );
+    check(
+        &run,
+        report["clients_after_second_setup"] == json!([report["client_id"]]),
+        "calling setup again keeps the one client",
+    );
+}
+
+/// A finished run of `tests/nvim/plugin_tasks.lua`, the fake provider scripted
+/// with `scripts`.
+struct Tasks {
+    run: ScenarioRun,
+    fake: FakeProvider,
+    workspace: tempfile::TempDir,
+}
+
+async fn tasks(flow: &str, scripts: Vec<Script>) -> Tasks {
+    let nvim = Neovim::find();
+    let (workspace, file) = workspace();
+    let fake = FakeProvider::start(Format::OpenAiResponses).await;
+    for script in scripts {
+        fake.push(script);
+    }
+    let init_options = json!({
+        "provider": {
+            "kind": "openai-responses",
+            "base_url": fake.base_url(),
+            "model": "gpt-fake",
+            "api_key_env": FAKE_API_KEY_ENV,
+        },
+        "approvals": { "policy": "untrusted" },
+    });
+    let diagnostic = json!({
+        "lnum": 1, "col": 4, "end_lnum": 1, "end_col": 9,
+        "message": DIAGNOSTIC_MESSAGE,
+        "source": "cargo test",
+    });
+    let run = nvim
+        .scenario("plugin_tasks.lua")
+        .env("AGENTLS_TEST_PLUGIN", plugin_dir().display().to_string())
+        .env(
+            "AGENTLS_TEST_WORKSPACE",
+            workspace.path().display().to_string(),
+        )
+        .env("AGENTLS_TEST_FILE", file.display().to_string())
+        .env("AGENTLS_TEST_INIT_OPTIONS", init_options.to_string())
+        .env("AGENTLS_TEST_DIAGNOSTIC", diagnostic.to_string())
+        .env("AGENTLS_TEST_FLOW", flow)
+        .env(FAKE_API_KEY_ENV, FAKE_API_KEY)
+        .run()
+        .await;
+    Tasks {
+        run,
+        fake,
+        workspace,
+    }
+}
+
+/// Checks what both flows share: the client's root, the menu, no prompt, the
+/// announced approval, the echoed progress.
+fn check_task_basics(run: &ScenarioRun, report: &Value, root: &Path) {
+    check(
+        run,
+        report["root_dir"] == root.display().to_string().as_str(),
+        "root_markers found the workspace from a file below it (the current directory is src/)",
+    );
+    let menus = list(report, "code_actions");
+    check(
+        run,
+        !menus.is_empty()
+            && menus.iter().all(|menu| {
+                strings(&menu["titles"]).contains(&"Agent: Fix this")
+                    && menu["picked"] == "Agent: Fix this"
+            }),
+        ":AgentActions listed \"Agent: Fix this\", which was picked",
+    );
+    check(
+        run,
+        list(report, "show_message_request").is_empty(),
+        "with `approval_prompt = false` Neovim was never asked (no blocking inputlist)",
+    );
+    let shown: Vec<&str> = list(report, "show_message")
+        .iter()
+        .filter_map(|shown| shown["message"].as_str())
+        .collect();
+    check(
+        run,
+        shown
+            .iter()
+            .any(|message| message.contains("agentls.approve")),
+        "the pending approval was announced in the message area",
+    );
+    let echoes = echoed(report);
+    check(
+        run,
+        echoes
+            .iter()
+            .any(|text| text.starts_with("Agent: Fix this: waiting for approval to run `"))
+            && echoes.contains(&"Agent: Fix this: done"),
+        "the echoed progress said it waited for approval, then done (states shorter \
+         than the throttle's interval are replaced by the next)",
+    );
+    check_throttled(run, report);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn neovim_plugin_agent_approve_runs_the_command_and_agent_undo_reverts() {
+    const COMMAND: [&str; 3] = ["mkdir", "-v", "scratch"];
+    const FINAL_ANSWER: &str = "Fixed: `add` now returns `a + b`.";
+    let Tasks {
+        run,
+        fake,
+        workspace,
+    } = tasks(
+        "approve",
+        vec![
+            Script::text_and_tool_calls(
+                "Let me make a scratch directory first.",
+                [ToolCall::new(
+                    "shell",
+                    json!({ "command": COMMAND, "justification": "try the fix there" }),
+                )],
+            ),
+            Script::tool_calls([ToolCall::new("apply_patch", json!({ "input": PATCH }))]),
+            Script::text(FINAL_ANSWER),
+        ],
+    )
+    .await;
+    let report = run.report();
+    check_task_basics(&run, report, workspace.path());
+
+    check(
+        &run,
+        workspace.path().join("src/scratch").is_dir() || workspace.path().join("scratch").is_dir(),
+        ":AgentApprove let the command run",
+    );
+    let requests = fake.requests();
+    check(
+        &run,
+        requests.len() == 3 && fake.remaining() == 0,
+        "the model was asked three times, one per scripted answer",
+    );
+    let outputs = tool_outputs(&requests[1]);
+    check(
+        &run,
+        outputs.len() == 1
+            && outputs[0].contains("exit code: 0")
+            && outputs[0].contains("created directory"),
+        "the approved command's output reached the model",
+    );
+    check(
+        &run,
+        report["buffer_after"] == FIXED,
+        "the fix landed in the buffer",
+    );
+    let messages = report["messages_after_task"].as_str().unwrap_or_default();
+    check(
+        &run,
+        messages.contains("agentls: approved `mkdir -v scratch`")
+            && messages.contains(FINAL_ANSWER),
+        ":messages shows the approval and the task's final message",
+    );
+    check(
+        &run,
+        report["modified_after_checktime"] == false && report["disk_after_write"] == FIXED,
+        "the FileChangedShell autocmd reloaded the file quietly and :write saved the fix",
+    );
+    check(
+        &run,
+        report["buffer_after_undo"] == BUGGY,
+        ":AgentUndo reverted the fix",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn neovim_plugin_agent_deny_tells_the_model_and_agent_stop_stops_the_task() {
+    const COMMAND: [&str; 2] = ["touch", "denied.txt"];
+    const FINAL_ANSWER: &str = "Understood: I will not create the file.";
+    let Tasks {
+        run,
+        fake,
+        workspace,
+    } = tasks(
+        "deny_then_stop",
+        vec![
+            Script::text_and_tool_calls(
+                "Let me mark the spot first.",
+                [ToolCall::new(
+                    "shell",
+                    json!({ "command": COMMAND, "justification": "mark it" }),
+                )],
+            ),
+            Script::text(FINAL_ANSWER),
+            Script::stall(),
+        ],
+    )
+    .await;
+    let report = run.report();
+    check_task_basics(&run, report, workspace.path());
+
+    check(
+        &run,
+        !workspace.path().join("denied.txt").exists()
+            && !workspace.path().join("src/denied.txt").exists(),
+        ":AgentDeny kept the command from running",
+    );
+    let requests = fake.requests();
+    check(
+        &run,
+        requests.len() == 3 && fake.remaining() == 0,
+        "the model was asked three times: the denied call, its answer, the stopped task",
+    );
+    let outputs = tool_outputs(&requests[1]);
+    check(
+        &run,
+        outputs.len() == 1 && outputs[0].contains("the user denied running `touch denied.txt`"),
+        "the model was told the user denied the command",
+    );
+    let messages = report["messages"].as_str().unwrap_or_default();
+    check(
+        &run,
+        messages.contains("agentls: denied `touch denied.txt`")
+            && messages.contains(FINAL_ANSWER)
+            && messages.contains("agentls: Fix this stopped"),
+        ":messages shows the denial, the first task's final message and the stop",
+    );
+    check(
+        &run,
+        echoed(report).contains(&"Agent: Fix this: stopped"),
+        "the echoed progress said the second task stopped",
+    );
+    check(
+        &run,
+        report["buffer_after"] == BUGGY,
+        "the buffer is untouched",
+    );
+}
