@@ -5,76 +5,22 @@
 //! the last message of the history.
 
 use std::collections::{HashMap, VecDeque};
-use std::fmt;
 
 use eventsource_stream::Event;
-use futures::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tracing::Instrument;
 
 use super::fault::{self, ErrorDetails};
-use super::http::{Auth, Endpoint};
+use super::http::{Auth, HttpProvider, WireCodec};
 use super::sse::{event_type, parse, Decode, Flow};
-use super::{ProviderSettings, WireFormat};
-use crate::model::{
-    ModelRequest, Provider, ProviderError, ResponseEvent, ResponseItem, ResponseStream, Role,
-    TokenUsage,
-};
+use super::WireFormat;
+use crate::model::{ModelRequest, ProviderError, ResponseEvent, ResponseItem, Role, TokenUsage};
 
 /// The Anthropic Messages API.
-pub struct AnthropicProvider {
-    endpoint: Endpoint,
-    settings: ProviderSettings,
-}
+pub type AnthropicProvider = HttpProvider<Anthropic>;
 
-impl fmt::Debug for AnthropicProvider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AnthropicProvider")
-            .field("url", &self.endpoint.url())
-            .field("model", &self.settings.model)
-            .finish_non_exhaustive()
-    }
-}
-
-impl AnthropicProvider {
-    pub fn new(settings: ProviderSettings) -> Result<Self, ProviderError> {
-        let endpoint = Endpoint::new(&settings, WireFormat::Anthropic, Auth::Anthropic)?;
-        Ok(AnthropicProvider { endpoint, settings })
-    }
-}
-
-impl Provider for AnthropicProvider {
-    fn name(&self) -> &str {
-        "anthropic"
-    }
-
-    fn context_window(&self) -> Option<u64> {
-        self.settings.context_window
-    }
-
-    fn stream(
-        &self,
-        request: ModelRequest,
-    ) -> BoxFuture<'_, Result<ResponseStream, ProviderError>> {
-        Box::pin(async move {
-            let body = request_body(
-                &request,
-                &self.settings.model,
-                self.settings.reasoning_effort.as_deref(),
-            );
-            let span = tracing::info_span!(
-                "provider_call",
-                provider = "anthropic",
-                model = %body["model"].as_str().unwrap_or_default(),
-                n_items = request.input.len(),
-                n_tools = request.tools.len(),
-            );
-            let response = self.endpoint.post(&body).instrument(span.clone()).await?;
-            Ok(self.endpoint.stream(response, Decoder::default(), span))
-        })
-    }
-}
+/// The Messages format: `x-api-key` auth, its request body and [`Decoder`].
+pub struct Anthropic;
 
 fn ephemeral() -> Value {
     json!({ "type": "ephemeral" })
@@ -97,65 +43,63 @@ fn thinking_budget(effort: &str) -> u32 {
     }
 }
 
-/// The JSON body of one call.
-pub(crate) fn request_body(
-    request: &ModelRequest,
-    default_model: &str,
-    default_effort: Option<&str>,
-) -> Value {
-    let model = if request.model.is_empty() {
-        default_model
-    } else {
-        &request.model
-    };
-    let mut max_tokens = request
-        .max_output_tokens
-        .unwrap_or_else(|| default_max_tokens(model));
-    let mut body = json!({
-        "model": model,
-        "messages": messages(request),
-        "stream": true,
-    });
-    if !request.instructions.is_empty() {
-        body["system"] = json!([{
-            "type": "text",
-            "text": request.instructions,
-            "cache_control": ephemeral(),
-        }]);
-    }
-    if !request.tools.is_empty() {
-        let mut tools: Vec<Value> = request
-            .tools
-            .iter()
-            .map(|tool| {
-                json!({
-                    "name": tool.name,
-                    "description": tool.description,
-                    "input_schema": tool.parameters,
-                })
-            })
-            .collect();
-        if let Some(last) = tools.last_mut() {
-            last["cache_control"] = ephemeral();
-        }
-        body["tools"] = Value::Array(tools);
-        body["tool_choice"] = json!({
-            "type": "auto",
-            "disable_parallel_tool_use": !request.parallel_tool_calls,
+impl WireCodec for Anthropic {
+    const NAME: &'static str = "anthropic";
+    const DEBUG_NAME: &'static str = "AnthropicProvider";
+    const FORMAT: WireFormat = WireFormat::Anthropic;
+    const AUTH: Auth = Auth::Anthropic;
+    type Decoder = Decoder;
+
+    fn request_body(request: &ModelRequest, model: &str, default_effort: Option<&str>) -> Value {
+        let mut max_tokens = request
+            .max_output_tokens
+            .unwrap_or_else(|| default_max_tokens(model));
+        let mut body = json!({
+            "model": model,
+            "messages": messages(request),
+            "stream": true,
         });
+        if !request.instructions.is_empty() {
+            body["system"] = json!([{
+                "type": "text",
+                "text": request.instructions,
+                "cache_control": ephemeral(),
+            }]);
+        }
+        if !request.tools.is_empty() {
+            let mut tools: Vec<Value> = request
+                .tools
+                .iter()
+                .map(|tool| {
+                    json!({
+                        "name": tool.name,
+                        "description": tool.description,
+                        "input_schema": tool.parameters,
+                    })
+                })
+                .collect();
+            if let Some(last) = tools.last_mut() {
+                last["cache_control"] = ephemeral();
+            }
+            body["tools"] = Value::Array(tools);
+            body["tool_choice"] = json!({
+                "type": "auto",
+                "disable_parallel_tool_use": !request.parallel_tool_calls,
+            });
+        }
+        let effort = request
+            .reasoning
+            .as_ref()
+            .map(|reasoning| reasoning.effort.as_str())
+            .or(default_effort);
+        if let Some(effort) = effort {
+            let budget = thinking_budget(effort);
+            max_tokens = max_tokens.max(budget + 4_096);
+            body["thinking"] = json!({ "type": "enabled", "budget_tokens": budget });
+        }
+        body["max_tokens"] = json!(max_tokens);
+        body
     }
-    let effort = request
-        .reasoning
-        .as_ref()
-        .map(|reasoning| reasoning.effort.as_str())
-        .or(default_effort);
-    if let Some(effort) = effort {
-        let budget = thinking_budget(effort);
-        max_tokens = max_tokens.max(budget + 4_096);
-        body["thinking"] = json!({ "type": "enabled", "budget_tokens": budget });
-    }
-    body["max_tokens"] = json!(max_tokens);
-    body
 }
 
 /// The history as alternating user/assistant messages of content blocks, with a
@@ -365,7 +309,7 @@ enum Block {
 
 /// Decodes Messages events.
 #[derive(Default)]
-pub(crate) struct Decoder {
+pub struct Decoder {
     message_id: Option<String>,
     blocks: HashMap<usize, Block>,
     usage: WireUsage,
@@ -584,31 +528,15 @@ impl Decode for Decoder {
 mod tests {
     use super::*;
     use crate::model::{ReasoningConfig, ToolSpec};
-    use crate::provider::{decode_sse, WireFormat};
-    use bytes::Bytes;
-    use futures::StreamExt;
+    use crate::provider::chunked::{decode_in_chunks, decode_in_chunks_of_every_size, show};
 
     const SAMPLE: &str =
         include_str!("../../../tests/fixtures/wire/anthropic-messages-text-and-two-tool-uses.sse");
-
-    fn decode_in_chunks(text: &str, chunk: usize) -> Vec<Result<ResponseEvent, ProviderError>> {
-        let chunks: Vec<Result<Bytes, ProviderError>> = text
-            .as_bytes()
-            .chunks(chunk)
-            .map(|piece| Ok(Bytes::copy_from_slice(piece)))
-            .collect();
-        futures::executor::block_on(
-            decode_sse(WireFormat::Anthropic, futures::stream::iter(chunks)).collect(),
-        )
-    }
-
-    fn show(events: &[Result<ResponseEvent, ProviderError>]) -> String {
-        events.iter().map(|event| format!("{event:?}\n")).collect()
-    }
+    const FORMAT: WireFormat = WireFormat::Anthropic;
 
     #[test]
     fn decodes_the_sample_of_text_and_two_tool_uses() {
-        let events = decode_in_chunks(SAMPLE, 4096);
+        let events = decode_in_chunks_of_every_size(FORMAT, SAMPLE, &[1, 5, 260]);
         expect_test::expect![[r#"
             Ok(Created)
             Ok(OutputTextDelta { delta: "I'll rea" })
@@ -628,16 +556,13 @@ mod tests {
             Ok(Completed { response_id: Some("msg_01Gyp4pOaIvQqK3JbpmK1aK7"), usage: Some(TokenUsage { input_tokens: 56, cached_input_tokens: 0, output_tokens: 20, reasoning_output_tokens: 0, total_tokens: 76 }) })
         "#]]
         .assert_eq(&show(&events));
-        for chunk in [1, 5, 260] {
-            assert_eq!(decode_in_chunks(SAMPLE, chunk), events, "chunks of {chunk}");
-        }
     }
 
     #[test]
     fn a_stream_without_message_stop_is_stream_ended() {
         let cut = SAMPLE.split("event: message_stop").next().unwrap();
         assert_eq!(
-            decode_in_chunks(cut, 100).last(),
+            decode_in_chunks(FORMAT, cut, 100).last(),
             Some(&Err(ProviderError::StreamEnded))
         );
     }
@@ -658,7 +583,7 @@ mod tests {
             Ok(OutputItemDone { item: Reasoning { id: None, summary: ["Check the tests."], encrypted_content: Some("EqQBCkYI") } })
             Err(Server { status: 529, message: "Overloaded", retry_after: None })
         "#]]
-        .assert_eq(&show(&decode_in_chunks(stream, 77)));
+        .assert_eq(&show(&decode_in_chunks(FORMAT, stream, 77)));
     }
 
     #[test]
@@ -721,7 +646,7 @@ mod tests {
             }),
             max_output_tokens: None,
         };
-        let body = request_body(&request, "claude-sonnet-4-5", None);
+        let body = Anthropic::request_body(&request, "claude-sonnet-4-5", None);
         expect_test::expect![[r#"
             {
               "max_tokens": 32000,

@@ -1,20 +1,105 @@
-//! The HTTP side every provider shares: one reqwest client per provider, the
-//! headers (auth, extra), one POST per call, HTTP errors mapped to
-//! `ProviderError`, and the streamed body handed to the SSE pipeline.
+//! The HTTP side every provider shares: `HttpProvider`, the one `Provider` for all
+//! three formats, each of which supplies only what differs as a `WireCodec`; one
+//! reqwest client per provider, the headers (auth, extra), one POST per call, HTTP
+//! errors mapped to `ProviderError`, and the streamed body handed to the SSE
+//! pipeline.
 
+use std::fmt;
+use std::marker::PhantomData;
 use std::time::{Duration, SystemTime};
 
+use futures::future::BoxFuture;
 use futures::StreamExt;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, USER_AGENT};
+use serde_json::Value;
+use tracing::Instrument;
 
 use super::fault;
 use super::sse::{self, Decode};
 use super::{ApiKey, ProviderSettings, WireFormat};
-use crate::model::{ProviderError, ResponseStream};
+use crate::model::{ModelRequest, Provider, ProviderError, ResponseStream};
+
+/// What one wire format supplies to [`HttpProvider`], implemented by a unit type
+/// per format. It and the types it names are `pub` only because the public
+/// provider aliases name them; this module is private, so no other crate can name
+/// or implement it.
+pub trait WireCodec: Send + Sync + 'static {
+    /// `Provider::name`, and the `provider` field of the `provider_call` span.
+    const NAME: &'static str;
+    /// The name the provider's `Debug` shows (its public alias).
+    const DEBUG_NAME: &'static str;
+    const FORMAT: WireFormat;
+    const AUTH: Auth;
+    type Decoder: Decode + Default;
+
+    /// The JSON body of one call to `model`; `default_effort` applies where the
+    /// request leaves the reasoning unset.
+    fn request_body(request: &ModelRequest, model: &str, default_effort: Option<&str>) -> Value;
+}
+
+/// A provider speaking the wire format `F` over HTTP. One attempt per call.
+pub struct HttpProvider<F> {
+    endpoint: Endpoint,
+    settings: ProviderSettings,
+    codec: PhantomData<F>,
+}
+
+impl<F: WireCodec> fmt::Debug for HttpProvider<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(F::DEBUG_NAME)
+            .field("url", &self.endpoint.url())
+            .field("model", &self.settings.model)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F: WireCodec> HttpProvider<F> {
+    pub fn new(settings: ProviderSettings) -> Result<Self, ProviderError> {
+        let endpoint = Endpoint::new(&settings, F::FORMAT, F::AUTH)?;
+        Ok(HttpProvider {
+            endpoint,
+            settings,
+            codec: PhantomData,
+        })
+    }
+}
+
+impl<F: WireCodec> Provider for HttpProvider<F> {
+    fn name(&self) -> &str {
+        F::NAME
+    }
+
+    fn context_window(&self) -> Option<u64> {
+        self.settings.context_window
+    }
+
+    fn stream(
+        &self,
+        request: ModelRequest,
+    ) -> BoxFuture<'_, Result<ResponseStream, ProviderError>> {
+        Box::pin(async move {
+            let model = if request.model.is_empty() {
+                &self.settings.model
+            } else {
+                &request.model
+            };
+            let body = F::request_body(&request, model, self.settings.reasoning_effort.as_deref());
+            let span = tracing::info_span!(
+                "provider_call",
+                provider = F::NAME,
+                model = %model,
+                n_items = request.input.len(),
+                n_tools = request.tools.len(),
+            );
+            let response = self.endpoint.post(&body).instrument(span.clone()).await?;
+            Ok(self.endpoint.stream(response, F::Decoder::default(), span))
+        })
+    }
+}
 
 /// How a format sends its key.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum Auth {
+pub enum Auth {
     /// `Authorization: Bearer <key>` (OpenAI and compatible servers).
     Bearer,
     /// `x-api-key: <key>` plus `anthropic-version`.

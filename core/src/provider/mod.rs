@@ -21,6 +21,8 @@
 //! messages, and never logged.
 
 mod anthropic;
+#[cfg(test)]
+mod chunked;
 mod fault;
 mod http;
 mod openai_chat;

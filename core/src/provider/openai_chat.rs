@@ -4,124 +4,68 @@
 //! history items are emitted at `[DONE]`, the only end of a complete answer.
 
 use std::collections::VecDeque;
-use std::fmt;
 
 use eventsource_stream::Event;
-use futures::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tracing::Instrument;
 
 use super::fault::{self, ErrorDetails};
-use super::http::{Auth, Endpoint};
+use super::http::{Auth, HttpProvider, WireCodec};
 use super::sse::{parse, Decode, Flow};
-use super::{ProviderSettings, WireFormat};
-use crate::model::{
-    ModelRequest, Provider, ProviderError, ResponseEvent, ResponseItem, ResponseStream, Role,
-    TokenUsage,
-};
+use super::WireFormat;
+use crate::model::{ModelRequest, ProviderError, ResponseEvent, ResponseItem, Role, TokenUsage};
 
 /// An OpenAI-compatible Chat Completions server.
-pub struct OpenAiChatProvider {
-    endpoint: Endpoint,
-    settings: ProviderSettings,
-}
+pub type OpenAiChatProvider = HttpProvider<OpenAiChat>;
 
-impl fmt::Debug for OpenAiChatProvider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OpenAiChatProvider")
-            .field("url", &self.endpoint.url())
-            .field("model", &self.settings.model)
-            .finish_non_exhaustive()
-    }
-}
+/// The Chat Completions format: bearer auth, its request body and [`Decoder`].
+pub struct OpenAiChat;
 
-impl OpenAiChatProvider {
-    pub fn new(settings: ProviderSettings) -> Result<Self, ProviderError> {
-        let endpoint = Endpoint::new(&settings, WireFormat::OpenAiChat, Auth::Bearer)?;
-        Ok(OpenAiChatProvider { endpoint, settings })
-    }
-}
+impl WireCodec for OpenAiChat {
+    const NAME: &'static str = "openai-chat";
+    const DEBUG_NAME: &'static str = "OpenAiChatProvider";
+    const FORMAT: WireFormat = WireFormat::OpenAiChat;
+    const AUTH: Auth = Auth::Bearer;
+    type Decoder = Decoder;
 
-impl Provider for OpenAiChatProvider {
-    fn name(&self) -> &str {
-        "openai-chat"
-    }
-
-    fn context_window(&self) -> Option<u64> {
-        self.settings.context_window
-    }
-
-    fn stream(
-        &self,
-        request: ModelRequest,
-    ) -> BoxFuture<'_, Result<ResponseStream, ProviderError>> {
-        Box::pin(async move {
-            let body = request_body(
-                &request,
-                &self.settings.model,
-                self.settings.reasoning_effort.as_deref(),
-            );
-            let span = tracing::info_span!(
-                "provider_call",
-                provider = "openai-chat",
-                model = %body["model"].as_str().unwrap_or_default(),
-                n_items = request.input.len(),
-                n_tools = request.tools.len(),
-            );
-            let response = self.endpoint.post(&body).instrument(span.clone()).await?;
-            Ok(self.endpoint.stream(response, Decoder::default(), span))
-        })
-    }
-}
-
-/// The JSON body of one call.
-pub(crate) fn request_body(
-    request: &ModelRequest,
-    default_model: &str,
-    default_effort: Option<&str>,
-) -> Value {
-    let model = if request.model.is_empty() {
-        default_model
-    } else {
-        &request.model
-    };
-    let mut body = json!({
-        "model": model,
-        "messages": messages(request),
-        "stream": true,
-        "stream_options": { "include_usage": true },
-    });
-    if !request.tools.is_empty() {
-        body["tools"] = request
-            .tools
-            .iter()
-            .map(|tool| {
-                json!({
-                    "type": "function",
-                    "function": {
-                        "name": tool.name,
-                        "description": tool.description,
-                        "parameters": tool.parameters,
-                    },
+    fn request_body(request: &ModelRequest, model: &str, default_effort: Option<&str>) -> Value {
+        let mut body = json!({
+            "model": model,
+            "messages": messages(request),
+            "stream": true,
+            "stream_options": { "include_usage": true },
+        });
+        if !request.tools.is_empty() {
+            body["tools"] = request
+                .tools
+                .iter()
+                .map(|tool| {
+                    json!({
+                        "type": "function",
+                        "function": {
+                            "name": tool.name,
+                            "description": tool.description,
+                            "parameters": tool.parameters,
+                        },
+                    })
                 })
-            })
-            .collect();
-        body["tool_choice"] = json!("auto");
-        body["parallel_tool_calls"] = json!(request.parallel_tool_calls);
+                .collect();
+            body["tool_choice"] = json!("auto");
+            body["parallel_tool_calls"] = json!(request.parallel_tool_calls);
+        }
+        let effort = request
+            .reasoning
+            .as_ref()
+            .map(|reasoning| reasoning.effort.as_str())
+            .or(default_effort);
+        if let Some(effort) = effort {
+            body["reasoning_effort"] = json!(effort);
+        }
+        if let Some(max) = request.max_output_tokens {
+            body["max_tokens"] = json!(max);
+        }
+        body
     }
-    let effort = request
-        .reasoning
-        .as_ref()
-        .map(|reasoning| reasoning.effort.as_str())
-        .or(default_effort);
-    if let Some(effort) = effort {
-        body["reasoning_effort"] = json!(effort);
-    }
-    if let Some(max) = request.max_output_tokens {
-        body["max_tokens"] = json!(max);
-    }
-    body
 }
 
 /// The history as chat messages: the instructions as the system message; an
@@ -272,7 +216,7 @@ struct PendingCall {
 
 /// Decodes Chat Completions chunks.
 #[derive(Default)]
-pub(crate) struct Decoder {
+pub struct Decoder {
     created: bool,
     response_id: Option<String>,
     text: String,
@@ -444,31 +388,15 @@ impl Decode for Decoder {
 mod tests {
     use super::*;
     use crate::model::ToolSpec;
-    use crate::provider::{decode_sse, WireFormat};
-    use bytes::Bytes;
-    use futures::StreamExt;
+    use crate::provider::chunked::{decode_in_chunks, decode_in_chunks_of_every_size, show};
 
     const SAMPLE: &str =
         include_str!("../../../tests/fixtures/wire/chat-completions-text-and-two-tool-calls.sse");
-
-    fn decode_in_chunks(text: &str, chunk: usize) -> Vec<Result<ResponseEvent, ProviderError>> {
-        let chunks: Vec<Result<Bytes, ProviderError>> = text
-            .as_bytes()
-            .chunks(chunk)
-            .map(|piece| Ok(Bytes::copy_from_slice(piece)))
-            .collect();
-        futures::executor::block_on(
-            decode_sse(WireFormat::OpenAiChat, futures::stream::iter(chunks)).collect(),
-        )
-    }
-
-    fn show(events: &[Result<ResponseEvent, ProviderError>]) -> String {
-        events.iter().map(|event| format!("{event:?}\n")).collect()
-    }
+    const FORMAT: WireFormat = WireFormat::OpenAiChat;
 
     #[test]
     fn decodes_the_sample_of_text_and_two_tool_calls() {
-        let events = decode_in_chunks(SAMPLE, 4096);
+        let events = decode_in_chunks_of_every_size(FORMAT, SAMPLE, &[1, 13, 333]);
         expect_test::expect![[r#"
             Ok(Created)
             Ok(OutputTextDelta { delta: "I'll rea" })
@@ -488,15 +416,12 @@ mod tests {
             Ok(Completed { response_id: Some("chatcmpl-NegLRosuSBLHxDrghVjPBWLdeYDyE"), usage: Some(TokenUsage { input_tokens: 75, cached_input_tokens: 0, output_tokens: 20, reasoning_output_tokens: 0, total_tokens: 95 }) })
         "#]]
         .assert_eq(&show(&events));
-        for chunk in [1, 13, 333] {
-            assert_eq!(decode_in_chunks(SAMPLE, chunk), events, "chunks of {chunk}");
-        }
     }
 
     #[test]
     fn a_stream_without_done_is_stream_ended() {
         let cut = SAMPLE.split("data: [DONE]").next().unwrap();
-        let events = decode_in_chunks(cut, 512);
+        let events = decode_in_chunks(FORMAT, cut, 512);
         assert_eq!(events.last(), Some(&Err(ProviderError::StreamEnded)));
         assert!(!events
             .iter()
@@ -524,7 +449,7 @@ mod tests {
             Ok(OutputItemDone { item: FunctionCall { call_id: "call_b", name: "grep", arguments: "{}" } })
             Ok(Completed { response_id: Some("c1"), usage: None })
         "#]]
-        .assert_eq(&show(&decode_in_chunks(stream, 50)));
+        .assert_eq(&show(&decode_in_chunks(FORMAT, stream, 50)));
     }
 
     #[test]
@@ -533,7 +458,7 @@ mod tests {
             "data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"héllo wörld ✓\"}}]}\n\n",
             "data: [DONE]\n\n",
         );
-        let events = decode_in_chunks(stream, 1);
+        let events = decode_in_chunks(FORMAT, stream, 1);
         assert_eq!(
             events[1],
             Ok(ResponseEvent::OutputTextDelta {
@@ -548,7 +473,7 @@ mod tests {
             "data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n",
             "data: {\"error\":{\"message\":\"Provider returned error\",\"code\":502}}\n\n",
         );
-        let events = decode_in_chunks(stream, 64);
+        let events = decode_in_chunks(FORMAT, stream, 64);
         assert_eq!(
             events.last(),
             Some(&Err(ProviderError::Server {
@@ -614,7 +539,7 @@ mod tests {
             reasoning: None,
             max_output_tokens: Some(1000),
         };
-        let body = request_body(&request, "unused", None);
+        let body = OpenAiChat::request_body(&request, &request.model, None);
         expect_test::expect![[r#"
             {"max_tokens":1000,"messages":[{"content":"Be brief.","role":"system"},{"content":"read a and b","role":"user"},{"content":"Reading.","role":"assistant","tool_calls":[{"function":{"arguments":"{\"path\":\"a\"}","name":"read_file"},"id":"call_a","type":"function"},{"function":{"arguments":"{\"path\":\"b\"}","name":"read_file"},"id":"call_b","type":"function"}]},{"content":"A","role":"tool","tool_call_id":"call_a"},{"content":"B","role":"tool","tool_call_id":"call_b"},{"content":null,"role":"assistant","tool_calls":[{"function":{"arguments":"{}","name":"read_file"},"id":"call_c","type":"function"}]}],"model":"llama3.1","parallel_tool_calls":false,"stream":true,"stream_options":{"include_usage":true},"tool_choice":"auto","tools":[{"function":{"description":"Read a file","name":"read_file","parameters":{"type":"object"}},"type":"function"}]}"#]]
         .assert_eq(&body.to_string());

@@ -2,76 +2,22 @@
 //! with encrypted reasoning sent back, function tools, reasoning summaries.
 
 use std::collections::{HashMap, VecDeque};
-use std::fmt;
 
 use eventsource_stream::Event;
-use futures::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tracing::Instrument;
 
 use super::fault::{self, ErrorDetails};
-use super::http::{Auth, Endpoint};
+use super::http::{Auth, HttpProvider, WireCodec};
 use super::sse::{event_type, parse, Decode, Flow};
-use super::{ProviderSettings, WireFormat};
-use crate::model::{
-    ModelRequest, Provider, ProviderError, ResponseEvent, ResponseItem, ResponseStream, Role,
-    TokenUsage,
-};
+use super::WireFormat;
+use crate::model::{ModelRequest, ProviderError, ResponseEvent, ResponseItem, Role, TokenUsage};
 
 /// The OpenAI Responses API.
-pub struct OpenAiResponsesProvider {
-    endpoint: Endpoint,
-    settings: ProviderSettings,
-}
+pub type OpenAiResponsesProvider = HttpProvider<OpenAiResponses>;
 
-impl fmt::Debug for OpenAiResponsesProvider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OpenAiResponsesProvider")
-            .field("url", &self.endpoint.url())
-            .field("model", &self.settings.model)
-            .finish_non_exhaustive()
-    }
-}
-
-impl OpenAiResponsesProvider {
-    pub fn new(settings: ProviderSettings) -> Result<Self, ProviderError> {
-        let endpoint = Endpoint::new(&settings, WireFormat::OpenAiResponses, Auth::Bearer)?;
-        Ok(OpenAiResponsesProvider { endpoint, settings })
-    }
-}
-
-impl Provider for OpenAiResponsesProvider {
-    fn name(&self) -> &str {
-        "openai-responses"
-    }
-
-    fn context_window(&self) -> Option<u64> {
-        self.settings.context_window
-    }
-
-    fn stream(
-        &self,
-        request: ModelRequest,
-    ) -> BoxFuture<'_, Result<ResponseStream, ProviderError>> {
-        Box::pin(async move {
-            let body = request_body(
-                &request,
-                &self.settings.model,
-                self.settings.reasoning_effort.as_deref(),
-            );
-            let span = tracing::info_span!(
-                "provider_call",
-                provider = "openai-responses",
-                model = %body["model"].as_str().unwrap_or_default(),
-                n_items = request.input.len(),
-                n_tools = request.tools.len(),
-            );
-            let response = self.endpoint.post(&body).instrument(span.clone()).await?;
-            Ok(self.endpoint.stream(response, Decoder::default(), span))
-        })
-    }
-}
+/// The Responses format: bearer auth, its request body and [`Decoder`].
+pub struct OpenAiResponses;
 
 /// Models that reason, whose reasoning must travel back encrypted under
 /// `store: false`. Other models reject `include: ["reasoning.encrypted_content"]`.
@@ -82,61 +28,59 @@ fn is_reasoning_model(model: &str) -> bool {
         || (bytes.len() > 1 && bytes[0] == b'o' && bytes[1].is_ascii_digit())
 }
 
-/// The JSON body of one call.
-pub(crate) fn request_body(
-    request: &ModelRequest,
-    default_model: &str,
-    default_effort: Option<&str>,
-) -> Value {
-    let model = if request.model.is_empty() {
-        default_model
-    } else {
-        &request.model
-    };
-    let mut body = json!({
-        "model": model,
-        "instructions": request.instructions,
-        "input": request.input.iter().filter_map(input_item).collect::<Vec<_>>(),
-        "store": false,
-        "stream": true,
-    });
-    if !request.tools.is_empty() {
-        body["tools"] = request
-            .tools
-            .iter()
-            .map(|tool| {
-                json!({
-                    "type": "function",
-                    "name": tool.name,
-                    "description": tool.description,
-                    "parameters": tool.parameters,
-                    "strict": false,
+impl WireCodec for OpenAiResponses {
+    const NAME: &'static str = "openai-responses";
+    const DEBUG_NAME: &'static str = "OpenAiResponsesProvider";
+    const FORMAT: WireFormat = WireFormat::OpenAiResponses;
+    const AUTH: Auth = Auth::Bearer;
+    type Decoder = Decoder;
+
+    fn request_body(request: &ModelRequest, model: &str, default_effort: Option<&str>) -> Value {
+        let mut body = json!({
+            "model": model,
+            "instructions": request.instructions,
+            "input": request.input.iter().filter_map(input_item).collect::<Vec<_>>(),
+            "store": false,
+            "stream": true,
+        });
+        if !request.tools.is_empty() {
+            body["tools"] = request
+                .tools
+                .iter()
+                .map(|tool| {
+                    json!({
+                        "type": "function",
+                        "name": tool.name,
+                        "description": tool.description,
+                        "parameters": tool.parameters,
+                        "strict": false,
+                    })
                 })
-            })
-            .collect();
-        body["tool_choice"] = json!("auto");
-        body["parallel_tool_calls"] = json!(request.parallel_tool_calls);
+                .collect();
+            body["tool_choice"] = json!("auto");
+            body["parallel_tool_calls"] = json!(request.parallel_tool_calls);
+        }
+        let reasoning = match (&request.reasoning, default_effort) {
+            (Some(reasoning), _) => Some(json!({
+                "effort": reasoning.effort,
+                "summary": reasoning.summary.as_deref().unwrap_or("auto"),
+            })),
+            (None, Some(effort)) => Some(json!({ "effort": effort, "summary": "auto" })),
+            (None, None) if is_reasoning_model(model) => Some(json!({ "summary": "auto" })),
+            (None, None) => None,
+        };
+        if let Some(reasoning) = reasoning {
+            body["reasoning"] = reasoning;
+            body["include"] = json!(["reasoning.encrypted_content"]);
+        }
+        if let Some(key) = &request.prompt_cache_key {
+            body["prompt_cache_key"] = json!(key);
+        }
+        if let Some(max) = request.max_output_tokens {
+            body["max_output_tokens"] = json!(max);
+        }
+        body
     }
-    let reasoning = match (&request.reasoning, default_effort) {
-        (Some(reasoning), _) => Some(json!({
-            "effort": reasoning.effort,
-            "summary": reasoning.summary.as_deref().unwrap_or("auto"),
-        })),
-        (None, Some(effort)) => Some(json!({ "effort": effort, "summary": "auto" })),
-        (None, None) if is_reasoning_model(model) => Some(json!({ "summary": "auto" })),
-        (None, None) => None,
-    };
-    if let Some(reasoning) = reasoning {
-        body["reasoning"] = reasoning;
-        body["include"] = json!(["reasoning.encrypted_content"]);
-    }
-    if let Some(key) = &request.prompt_cache_key {
-        body["prompt_cache_key"] = json!(key);
-    }
-    if let Some(max) = request.max_output_tokens {
-        body["max_output_tokens"] = json!(max);
-    }
-    body
 }
 
 fn input_item(item: &ResponseItem) -> Option<Value> {
@@ -311,7 +255,7 @@ impl From<WireUsage> for TokenUsage {
 /// Decodes the Responses event stream. Function-call argument deltas name their
 /// item id; the call id comes from the item's `output_item.added`.
 #[derive(Default)]
-pub(crate) struct Decoder {
+pub struct Decoder {
     call_ids: HashMap<String, String>,
 }
 
@@ -433,31 +377,15 @@ fn history_item(item: WireItem) -> Option<ResponseItem> {
 mod tests {
     use super::*;
     use crate::model::{ReasoningConfig, ToolSpec};
-    use crate::provider::{decode_sse, WireFormat};
-    use bytes::Bytes;
-    use futures::StreamExt;
+    use crate::provider::chunked::{decode_in_chunks, decode_in_chunks_of_every_size, show};
 
     const SAMPLE: &str =
         include_str!("../../../tests/fixtures/wire/openai-responses-text-and-two-tool-calls.sse");
-
-    fn decode_in_chunks(text: &str, chunk: usize) -> Vec<Result<ResponseEvent, ProviderError>> {
-        let chunks: Vec<Result<Bytes, ProviderError>> = text
-            .as_bytes()
-            .chunks(chunk)
-            .map(|piece| Ok(Bytes::copy_from_slice(piece)))
-            .collect();
-        futures::executor::block_on(
-            decode_sse(WireFormat::OpenAiResponses, futures::stream::iter(chunks)).collect(),
-        )
-    }
-
-    fn show(events: &[Result<ResponseEvent, ProviderError>]) -> String {
-        events.iter().map(|event| format!("{event:?}\n")).collect()
-    }
+    const FORMAT: WireFormat = WireFormat::OpenAiResponses;
 
     #[test]
     fn decodes_the_sample_of_text_and_two_tool_calls() {
-        let events = decode_in_chunks(SAMPLE, 4096);
+        let events = decode_in_chunks_of_every_size(FORMAT, SAMPLE, &[1, 7, 100]);
         expect_test::expect![[r#"
             Ok(Created)
             Ok(OutputTextDelta { delta: "I'll rea" })
@@ -477,15 +405,12 @@ mod tests {
             Ok(Completed { response_id: Some("resp_a11d8f39d4294ef6b74426ebb1b0e139f1d2dec038575be0"), usage: Some(TokenUsage { input_tokens: 78, cached_input_tokens: 0, output_tokens: 20, reasoning_output_tokens: 0, total_tokens: 98 }) })
         "#]]
         .assert_eq(&show(&events));
-        for chunk in [1, 7, 100] {
-            assert_eq!(decode_in_chunks(SAMPLE, chunk), events, "chunks of {chunk}");
-        }
     }
 
     #[test]
     fn a_stream_cut_before_response_completed_is_stream_ended() {
         let cut = SAMPLE.split("event: response.completed").next().unwrap();
-        let events = decode_in_chunks(cut, 512);
+        let events = decode_in_chunks(FORMAT, cut, 512);
         assert_eq!(events.last(), Some(&Err(ProviderError::StreamEnded)));
         assert_eq!(events.len(), 16);
     }
@@ -504,14 +429,14 @@ mod tests {
             Ok(OutputItemDone { item: Reasoning { id: Some("rs_1"), summary: ["**Plan**"], encrypted_content: Some("gAAAAB") } })
             Ok(Completed { response_id: Some("resp_1"), usage: None })
         "#]]
-        .assert_eq(&show(&decode_in_chunks(stream, 64)));
+        .assert_eq(&show(&decode_in_chunks(FORMAT, stream, 64)));
     }
 
     #[test]
     fn failed_responses_and_error_events_map_to_provider_errors() {
         let failed = "event: response.failed\ndata: {\"type\":\"response.failed\",\"response\":{\"id\":\"r\",\"error\":{\"code\":\"server_error\",\"message\":\"The model failed\"}}}\n\n";
         assert_eq!(
-            decode_in_chunks(failed, 64),
+            decode_in_chunks(FORMAT, failed, 64),
             vec![Err(ProviderError::Server {
                 status: 500,
                 message: "The model failed".into(),
@@ -520,14 +445,14 @@ mod tests {
         );
         let error = "data: {\"type\":\"error\",\"code\":\"context_length_exceeded\",\"message\":\"Your input exceeds the context window\",\"param\":null}\n\n";
         assert_eq!(
-            decode_in_chunks(error, 64),
+            decode_in_chunks(FORMAT, error, 64),
             vec![Err(ProviderError::ContextLengthExceeded(
                 "Your input exceeds the context window".into()
             ))]
         );
         let garbage = "event: response.output_text.delta\ndata: {not json\n\n";
         assert!(matches!(
-            &decode_in_chunks(garbage, 64)[..],
+            &decode_in_chunks(FORMAT, garbage, 64)[..],
             [Err(ProviderError::Malformed(message))] if message.contains("response.output_text.delta")
         ));
     }
@@ -587,7 +512,7 @@ mod tests {
             }),
             max_output_tokens: None,
         };
-        let body = request_body(&request, "gpt-5-codex", None);
+        let body = OpenAiResponses::request_body(&request, "gpt-5-codex", None);
         expect_test::expect![[r#"
             {
               "include": [
@@ -676,7 +601,7 @@ mod tests {
             tools: vec![],
             ..request
         };
-        let body = request_body(&plain, "gpt-5-codex", None);
+        let body = OpenAiResponses::request_body(&plain, &plain.model, None);
         assert!(body.get("include").is_none() && body.get("reasoning").is_none());
         assert!(body.get("tools").is_none() && body.get("tool_choice").is_none());
     }

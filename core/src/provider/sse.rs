@@ -17,15 +17,16 @@ use crate::model::{ProviderError, ResponseEvent, ResponseStream};
 
 /// Whether a decoded event ended the answer.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Flow {
+pub enum Flow {
     Continue,
     /// The closing event arrived: nothing after it is read.
     Done,
 }
 
 /// One wire format's decoder: turns SSE events into `ResponseEvent`s, keeping
-/// whatever state reassembly needs (tool calls by index, blocks by index).
-pub(crate) trait Decode: Send + 'static {
+/// whatever state reassembly needs (tool calls by index, blocks by index). `pub`
+/// (in this private module) because `http::WireCodec` names it.
+pub trait Decode: Send + 'static {
     fn decode(
         &mut self,
         event: &Event,
