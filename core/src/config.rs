@@ -144,12 +144,15 @@ impl Default for SandboxConfig {
 pub struct ContextConfig {
     /// Token budget for the context picked around the cursor.
     pub budget_tokens: u32,
+    /// Keep the symbol index in the data directory between sessions.
+    pub index_cache: bool,
 }
 
 impl Default for ContextConfig {
     fn default() -> Self {
         ContextConfig {
             budget_tokens: 6000,
+            index_cache: true,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The workspace symbol index behind context selection and the model's
 //! `find_definition`/`find_references`/`outline` tools: built in the background
-//! after `initialized` (with a work-done progress), kept current from the
-//! editor's buffers and watched-file events. Nothing here runs on the ordered
+//! after `initialized` (with a work-done progress; files unchanged since the
+//! last session's build come from the index cache in the data directory), kept
+//! current from the editor's buffers and watched-file events. Nothing here runs on the ordered
 //! notification path beyond marking a document dirty: re-indexing happens on a
 //! debounced task, in `spawn_blocking`, with the tree the document store already
 //! parsed.
@@ -150,8 +151,24 @@ async fn build(state: Arc<State>, client: Client) {
     let (reports, mut received) = tokio::sync::mpsc::channel::<BuildProgress>(8);
     let index = state.symbols.index.clone();
     // Every core, once at start: the build is what makes the first task's
-    // context good, and the editor's requests do not wait on it.
-    let options = BuildOptions::default();
+    // context good, and the editor's requests do not wait on it. Files
+    // unchanged since the last session's build come from its cache, which a
+    // completed build writes back.
+    let cache = if state.config().context.index_cache {
+        match crate::tasks::data_dir(&state) {
+            Ok(data_dir) => Some(context::cache_path(&data_dir, &roots)),
+            Err(error) => {
+                tracing::info!(%error, "no index cache without a data directory");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let options = BuildOptions {
+        cache,
+        ..BuildOptions::default()
+    };
     let started = std::time::Instant::now();
     let job = tokio::task::spawn_blocking(move || {
         index.build(&roots, &options, &|report| {
@@ -176,12 +193,19 @@ async fn build(state: Arc<State>, client: Client) {
         Ok(Ok(stats)) => {
             tracing::info!(
                 files = stats.files,
+                cached = stats.cached,
                 lines = stats.lines,
                 skipped = stats.skipped,
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "workspace indexed"
             );
-            format!("{} files, {} lines", stats.files, stats.lines)
+            match stats.cached {
+                0 => format!("{} files, {} lines", stats.files, stats.lines),
+                cached => format!(
+                    "{} files ({cached} unchanged, from the cache), {} lines",
+                    stats.files, stats.lines
+                ),
+            }
         }
         Ok(Err(error)) => {
             tracing::warn!(%error, "index build stopped");

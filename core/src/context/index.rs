@@ -7,6 +7,9 @@
 //! Parsing never happens under the lock, so a reader waits at most for one such
 //! swap (microseconds), never for a build; a build fills the live index file by
 //! file, and readers meanwhile see the files indexed so far.
+//!
+//! A build given a cache file (`BuildOptions::cache`) takes the symbols of the
+//! files unchanged since the build that wrote it from there (see `cache`).
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -15,6 +18,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGua
 
 use tree_sitter::Tree;
 
+use super::cache::{self, DiskSymbols, Fingerprint, IndexCache};
 use super::incremental::{self, IndexedSource};
 use super::tags::{Definition, Extractor, FileSymbols, Reference, SymbolKind};
 use crate::language::Language;
@@ -443,6 +447,11 @@ pub struct BuildOptions {
     pub cancel: Arc<AtomicBool>,
     /// Index files ignored by .gitignore and hidden files too. Default false.
     pub include_ignored: bool,
+    /// The index cache of these roots ([`super::cache_path`]): a file whose
+    /// size and content hash match its entry there takes the cached symbols
+    /// instead of being parsed, and a completed build writes the file anew
+    /// (unless nothing changed). `None` (the default): parse everything.
+    pub cache: Option<PathBuf>,
 }
 
 impl Default for BuildOptions {
@@ -451,6 +460,7 @@ impl Default for BuildOptions {
             threads: 0,
             cancel: Arc::new(AtomicBool::new(false)),
             include_ignored: false,
+            cache: None,
         }
     }
 }
@@ -470,6 +480,8 @@ pub struct BuildStats {
     pub bytes: u64,
     /// Files that could not be read (not UTF-8, vanished, unreadable).
     pub skipped: usize,
+    /// Of `files`, those whose symbols came from the cache, unparsed.
+    pub cached: usize,
 }
 
 /// Why a build stopped. Nothing is retried: the server rebuilds on the next
@@ -520,6 +532,11 @@ pub fn source_files(roots: &[PathBuf], include_ignored: bool) -> Vec<(PathBuf, L
 /// editor gave (`Origin::Buffer`) are left as they are; files indexed from disk
 /// before that no longer exist are removed at the end. `progress` is called
 /// after each batch (from the worker threads). Blocking.
+///
+/// With `options.cache`, unchanged files take their symbols from the cache
+/// (loaded while the walk runs) and a completed build writes what it read from
+/// disk back there, buffers left out; a cancelled one leaves the file alone. A
+/// cache that cannot be read or written is logged, never an error.
 pub fn build(
     roots: &[PathBuf],
     options: &BuildOptions,
@@ -531,7 +548,15 @@ pub fn build(
             return Err(BuildError::NotADirectory(root.clone()));
         }
     }
-    let files = source_files(roots, options.include_ignored);
+    let (files, cache) = std::thread::scope(|scope| {
+        let cache = scope.spawn(|| match &options.cache {
+            Some(path) => IndexCache::load(path, roots),
+            None => IndexCache::default(),
+        });
+        let files = source_files(roots, options.include_ignored);
+        // A panic while loading is a bug, not a reason to fail the build.
+        (files, cache.join().unwrap_or_default())
+    });
     let total = files.len();
     progress(BuildProgress {
         files_done: 0,
@@ -545,6 +570,7 @@ pub fn build(
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let stats = Mutex::new(BuildStats::default());
+    let read = Mutex::new(Vec::new());
 
     std::thread::scope(|scope| {
         for _ in 0..threads {
@@ -553,6 +579,7 @@ pub fn build(
                 let mut batch = Vec::with_capacity(BATCH);
                 let mut processed = 0;
                 let mut local = BuildStats::default();
+                let mut local_read = Vec::new();
                 loop {
                     if options.cancel.load(Ordering::Relaxed) {
                         break;
@@ -561,12 +588,14 @@ pub fn build(
                     let Some((path, language)) = files.get(index) else {
                         break;
                     };
-                    match index_one(path, *language, &mut extractors) {
-                        Some((symbols, bytes)) => {
+                    match index_one(path, *language, &cache, &mut extractors) {
+                        Some((file, cached)) => {
                             local.files += 1;
-                            local.lines += u64::from(symbols.n_lines);
-                            local.bytes += bytes;
-                            batch.push(symbols);
+                            local.cached += usize::from(cached);
+                            local.lines += u64::from(file.symbols.n_lines);
+                            local.bytes += file.fingerprint.size;
+                            batch.push(Arc::clone(&file.symbols));
+                            local_read.push(file);
                         }
                         None => local.skipped += 1,
                     }
@@ -582,6 +611,11 @@ pub fn build(
                 stats.lines += local.lines;
                 stats.bytes += local.bytes;
                 stats.skipped += local.skipped;
+                stats.cached += local.cached;
+                drop(stats);
+                read.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .append(&mut local_read);
             });
         }
     });
@@ -611,15 +645,39 @@ pub fn build(
     for path in stale {
         index.remove_file(&path);
     }
+    drop(index);
+    if let Some(path) = &options.cache {
+        // Unchanged: every file a hit and no entry gone.
+        if stats.cached < stats.files || cache.len() != stats.files {
+            let read = read.into_inner().unwrap_or_else(PoisonError::into_inner);
+            if let Err(error) = cache::save(path, roots, &read) {
+                tracing::warn!(path = %path.display(), %error, "index cache not written");
+            }
+        }
+    }
     Ok(stats)
 }
 
+/// One file read from disk: its symbols from the cache when its bytes match the
+/// entry there (then `true`), else parsed.
 fn index_one(
     path: &Path,
     language: Language,
+    cache: &IndexCache,
     extractors: &mut Vec<Extractor>,
-) -> Option<(FileSymbols, u64)> {
+) -> Option<(DiskSymbols, bool)> {
     let bytes = std::fs::read(path).ok()?;
+    let fingerprint = Fingerprint::of(&bytes);
+    if let Some(symbols) = cache.get(path, language, fingerprint) {
+        let symbols = Arc::clone(symbols);
+        return Some((
+            DiskSymbols {
+                fingerprint,
+                symbols,
+            },
+            true,
+        ));
+    }
     let text = String::from_utf8(bytes).ok()?;
     let extractor = match extractors
         .iter()
@@ -631,13 +689,19 @@ fn index_one(
             extractors.last_mut()?
         }
     };
-    let symbols = extractor.extract(path, &text)?;
-    Some((symbols, text.len() as u64))
+    let symbols = Arc::new(extractor.extract(path, &text)?);
+    Some((
+        DiskSymbols {
+            fingerprint,
+            symbols,
+        },
+        false,
+    ))
 }
 
 fn flush(
     target: &SharedIndex,
-    batch: &mut Vec<FileSymbols>,
+    batch: &mut Vec<Arc<FileSymbols>>,
     count: usize,
     done: &AtomicUsize,
     total: usize,
@@ -649,7 +713,7 @@ fn flush(
     if !batch.is_empty() {
         let mut index = target.write();
         for symbols in batch.drain(..) {
-            index.insert(symbols, Origin::Disk);
+            index.insert_entry(symbols, Origin::Disk, None);
         }
     }
     let files_done = done.fetch_add(count, Ordering::Relaxed) + count;

@@ -6,6 +6,8 @@
 //!   querying only the items the edit touched;
 //! - [`index`]: those symbols for every file of the workspace, kept current file by
 //!   file, shared between the server and the agent ([`SharedIndex`]);
+//! - `cache`: what a build read from disk, kept between sessions
+//!   ([`cache_path`]) so that the next build parses only the files that changed;
 //! - [`outline`]: a file's signatures, nested by container;
 //! - [`select`]: the pure function that picks and packs context for a cursor into
 //!   a token budget.
@@ -19,12 +21,14 @@
 //! runs merge into single tokens), so the estimate errs a little on the generous
 //! side for indented code and is cheap enough to run on every piece.
 
+mod cache;
 mod incremental;
 pub mod index;
 pub mod outline;
 pub mod select;
 pub mod tags;
 
+pub use cache::cache_path;
 pub use index::{
     build, source_files, BuildError, BuildOptions, BuildProgress, BuildStats, DefinitionHit,
     Origin, ReferenceHit, SharedIndex, SymbolIndex,
@@ -37,8 +41,12 @@ pub use tags::{Definition, Extractor, FileSymbols, Import, Reference, ReferenceK
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// Lines `start..=end`, counting from 1.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub struct LineRange {
     pub start: u32,
     pub end: u32,
@@ -110,6 +118,8 @@ pub fn byte_offset(text: &str, line: u32, column: u32) -> usize {
     offset
 }
 
+#[cfg(test)]
+mod cache_tests;
 #[cfg(test)]
 mod incremental_tests;
 #[cfg(test)]

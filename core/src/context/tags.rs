@@ -14,6 +14,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use serde::{Deserialize, Serialize};
 use streaming_iterator::StreamingIterator;
 use tree_sitter::{Node, Parser, Query, QueryCursor, Tree};
 
@@ -27,7 +28,7 @@ pub(crate) const SMALL_ITEM_LINES: u32 = 12;
 pub(crate) const SUMMARY_DOC_LINES: usize = 6;
 
 /// What a symbol is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum SymbolKind {
     Function,
     Method,
@@ -85,7 +86,7 @@ impl SymbolKind {
 }
 
 /// How a name is used at a reference.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ReferenceKind {
     Call,
     /// A type named in a signature, an annotation or an `impl`.
@@ -95,7 +96,7 @@ pub enum ReferenceKind {
 }
 
 /// A definition in a file.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Definition {
     pub name: Box<str>,
     pub kind: SymbolKind,
@@ -105,9 +106,11 @@ pub struct Definition {
     pub bytes: Range<usize>,
     /// The innermost definition (an index into the same file's definitions) that
     /// holds this one, such as a method's `impl` or class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<usize>,
     /// The type this item belongs to: its `impl`, class or trait's name, or a Go
     /// method's receiver type. Resolves `Foo::new()` to `Foo`'s `new`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<Box<str>>,
     /// The header up to the body, whitespace collapsed to single spaces:
     /// `pub fn parse(input: &str) -> Result<Ast, Error>`.
@@ -116,6 +119,7 @@ pub struct Definition {
     pub signature_lines: LineRange,
     /// The doc comment and attributes just above the item (Rust, JavaScript, Go),
     /// or the docstring at the top of its body (Python).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doc: Option<LineRange>,
     /// What a prompt shows of this definition: its doc comment (cut after a few
     /// lines) and the whole item when small, else its signature lines. Exact text
@@ -138,8 +142,38 @@ pub struct Reference {
     pub qualifier: Option<Box<str>>,
 }
 
+// References are most of the index cache (several per line of code): each is
+// a row `[name, kind, line, start, end, qualifier]`, not an object with keys.
+impl Serialize for Reference {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let row = (
+            &*self.name,
+            self.kind,
+            self.line,
+            self.bytes.start,
+            self.bytes.end,
+            self.qualifier.as_deref(),
+        );
+        row.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Reference {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Reference, D::Error> {
+        type Row = (Box<str>, ReferenceKind, u32, usize, usize, Option<Box<str>>);
+        let (name, kind, line, start, end, qualifier) = Row::deserialize(deserializer)?;
+        Ok(Reference {
+            name,
+            kind,
+            line,
+            bytes: start..end,
+            qualifier,
+        })
+    }
+}
+
 /// An import statement at the top level of a file.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Import {
     pub lines: LineRange,
     /// The words of the statement (`use crate::runtime::task::{spawn, JoinHandle};`
@@ -149,7 +183,7 @@ pub struct Import {
 }
 
 /// Everything the index keeps of one file.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileSymbols {
     pub path: PathBuf,
     pub language: Language,
@@ -274,7 +308,7 @@ pub(crate) fn tags_query(language: Language) -> Option<&'static Query> {
         .as_ref()
 }
 
-fn query_source(language: Language) -> Option<String> {
+pub(crate) fn query_source(language: Language) -> Option<String> {
     let (shipped, ours) = match language {
         Language::Rust => (tree_sitter_rust::TAGS_QUERY.to_string(), RUST_EXTRA),
         Language::Python => (tree_sitter_python::TAGS_QUERY.to_string(), PYTHON_EXTRA),
