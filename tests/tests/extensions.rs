@@ -645,6 +645,19 @@ async fn extensions_approve_answers_a_pending_approval() {
             )
             .await;
         assert_eq!(result(&approved), json!({}), "{decision}");
+        // A client that showed the question learns it was answered (here or
+        // anywhere else) and by what.
+        let resolved = until_notification(&mut session.editor, "agent/approvalResolved").await;
+        assert_eq!(
+            resolved,
+            json!({
+                "threadId": requested["threadId"],
+                "turnId": requested["turnId"],
+                "itemId": requested["itemId"],
+                "id": "1",
+                "decision": decision,
+            })
+        );
         let completed = until_notification(&mut session.editor, "agent/turnCompleted").await;
         assert_eq!(completed["status"], "completed", "{decision}: {completed}");
 

@@ -22,6 +22,7 @@ import {
 } from 'vscode-languageclient/node';
 import {
   ApprovalRequestedParams,
+  ApprovalResolvedParams,
   ItemDeltaParams,
   TurnCompletedParams,
   TurnDiffParams,
@@ -165,6 +166,9 @@ async function start(): Promise<void> {
   next.onNotification('agent/itemDelta', (params: ItemDeltaParams) => write(turns.itemDelta(params)));
   next.onNotification('agent/approvalRequested', (params: ApprovalRequestedParams) =>
     write(turns.approvalRequested(params)),
+  );
+  next.onNotification('agent/approvalResolved', (params: ApprovalResolvedParams) =>
+    write(turns.approvalResolved(params)),
   );
   next.onNotification('agent/turnDiff', (params: TurnDiffParams) => turns.turnDiff(params));
   next.onNotification('agent/turnCompleted', (params: TurnCompletedParams) => {

@@ -26,6 +26,14 @@ export interface ApprovalRequestedParams {
   sandboxEscalation?: boolean;
 }
 
+export interface ApprovalResolvedParams {
+  threadId: string;
+  turnId: string;
+  itemId: string;
+  id: string;
+  decision: 'approved' | 'approvedForThread' | 'denied' | 'abort' | string;
+}
+
 export interface TurnDiffParams {
   threadId: string;
   turnId: string;
@@ -107,6 +115,17 @@ export class TurnLog {
       `\`${displayCommand(params.argv)}\` in ${this.relative(params.cwd)}${reason}: ` +
       `"agentls: Approve pending command" or "agentls: Deny pending command"\n`
     );
+  }
+
+  approvalResolved(params: ApprovalResolvedParams): string {
+    const said: Record<string, string> = {
+      approved: 'approved',
+      approvedForThread: 'approved for this thread',
+      denied: 'denied',
+      abort: 'denied, and the turn stopped',
+    };
+    this.writer = undefined;
+    return `${this.breakLine()}? ${this.title(params.turnId)}: approval ${params.id} ${said[params.decision] ?? params.decision}\n`;
   }
 
   turnDiff(params: TurnDiffParams): void {

@@ -36,6 +36,8 @@ struct TurnView {
     /// A command that ran in the sandbox and waits for approval to run again
     /// outside it: it runs once more when approved (its item has started).
     escalating: Option<String>,
+    /// The approvals asked in this turn: the core's id to the one clients see.
+    approval_ids: Vec<(String, u64)>,
 }
 
 /// Relays the events of thread `id` until it ends.
@@ -167,7 +169,7 @@ async fn relay(
             let Some(pending) = approvals::register(
                 state,
                 id,
-                core_id,
+                core_id.clone(),
                 argv,
                 cwd,
                 reason,
@@ -176,6 +178,9 @@ async fn relay(
             ) else {
                 return;
             };
+            if let Some(view) = turn.as_mut() {
+                view.approval_ids.push((core_id, pending.id));
+            }
             if extensions {
                 notify(
                     client,
@@ -190,7 +195,29 @@ async fn relay(
             }
             approvals::ask(state.clone(), client.clone(), pending).await;
         }
-        Event::ApprovalResolved { decision, .. } => {
+        Event::ApprovalResolved {
+            turn_id,
+            id: core_id,
+            item_id,
+            decision,
+        } => {
+            let shown_id = turn.as_ref().and_then(|view| {
+                view.approval_ids
+                    .iter()
+                    .find(|(core, _)| *core == core_id)
+                    .map(|(_, shown)| shown.to_string())
+            });
+            if let (true, Some(shown_id)) = (extensions, shown_id) {
+                notify(
+                    client,
+                    "agent/approvalResolved",
+                    json!({
+                        "threadId": id, "turnId": turn_id, "itemId": item_id,
+                        "id": shown_id, "decision": decision,
+                    }),
+                )
+                .await;
+            }
             if let Some(view) = turn.as_mut() {
                 let approved = matches!(
                     decision,
@@ -379,6 +406,7 @@ async fn begin_turn(state: &Arc<State>, client: &Client, id: &ThreadId, turn_id:
         answer: String::new(),
         command: None,
         escalating: None,
+        approval_ids: Vec::new(),
     }
 }
 
@@ -489,6 +517,7 @@ pub(super) async fn notify(client: &Client, method: &'static str, params: Value)
         ItemDelta => "agent/itemDelta",
         ItemCompleted => "agent/itemCompleted",
         ApprovalRequested => "agent/approvalRequested",
+        ApprovalResolved => "agent/approvalResolved",
         TurnDiff => "agent/turnDiff",
         TurnCompleted => "agent/turnCompleted",
     );

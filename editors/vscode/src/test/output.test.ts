@@ -70,6 +70,10 @@ describe('TurnLog', () => {
         '"agentls: Approve pending command" or "agentls: Deny pending command"\n',
     );
     assert.equal(
+      log.approvalResolved({ threadId: thread, turnId: 't', itemId: 'c1', id: '3', decision: 'approvedForThread' }),
+      '? Write tests for this: approval 3 approved for this thread\n',
+    );
+    assert.equal(
       log.turnCompleted({ threadId: thread, turnId: 't', status: 'interrupted', reason: 'user', changedFiles: ['a.rs'] }),
       '■ Write tests for this: stopped (user); changed a.rs\n',
     );
