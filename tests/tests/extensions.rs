@@ -860,3 +860,45 @@ async fn extensions_notifications_only_for_clients_that_declare_them() {
         "progress ends"
     );
 }
+
+#[tokio::test]
+async fn extensions_thread_start_cwd_must_be_a_folder_inside_the_workspace() {
+    // The agent may write anywhere under its thread's root: a client cannot
+    // widen that past the workspace folders.
+    let mut session = start_with_extensions().await;
+    let outside = session
+        .editor
+        .request("agent/threadStart", json!({ "cwd": "/" }))
+        .await;
+    assert_eq!(outside["error"]["code"], -32602, "{outside}");
+    let message = outside["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("cwd / is outside the workspace folders (")
+            && message.contains(&session.root().display().to_string()),
+        "{outside}"
+    );
+    let missing = session
+        .editor
+        .request("agent/threadStart", json!({ "cwd": "no/such/dir" }))
+        .await;
+    assert_eq!(missing["error"]["code"], -32602, "{missing}");
+    assert!(
+        missing["error"]["message"]
+            .as_str()
+            .is_some_and(|message| message.ends_with("no/such/dir is not a directory")),
+        "{missing}"
+    );
+    // A folder inside the workspace, relative to it, is fine.
+    let inside = session
+        .editor
+        .request("agent/threadStart", json!({ "cwd": "src" }))
+        .await;
+    thread_id_of(&inside);
+    let list = session.editor.request("agent/threadList", json!({})).await;
+    let threads = result(&list)["threads"].clone();
+    assert_eq!(
+        threads.as_array().map(Vec::len),
+        Some(1),
+        "only the thread inside the workspace was started: {threads}"
+    );
+}

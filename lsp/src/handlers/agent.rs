@@ -117,15 +117,54 @@ pub fn task_error(error: TaskError) -> Error {
     }
 }
 
+/// The root a thread started by a client works in: its `cwd`, which must be a
+/// directory inside one of the workspace roots (the agent may write anywhere
+/// under its root: invariant 6), else the first root.
+fn thread_root(state: &State, cwd: Option<PathBuf>) -> Result<PathBuf> {
+    let Some(cwd) = cwd else {
+        return tasks::root_for(state, None).map_err(task_error);
+    };
+    let roots = state.session().roots;
+    let absolute = match (cwd.is_absolute(), roots.first()) {
+        (true, _) => cwd.clone(),
+        (false, Some(first)) => first.join(&cwd),
+        (false, None) => {
+            return Err(Error::invalid_params(format!(
+                "cwd {} is relative and there is no workspace folder",
+                cwd.display()
+            )))
+        }
+    };
+    let real = std::fs::canonicalize(&absolute)
+        .ok()
+        .filter(|real| real.is_dir())
+        .ok_or_else(|| {
+            Error::invalid_params(format!("cwd {} is not a directory", absolute.display()))
+        })?;
+    let inside = roots.iter().any(|root| {
+        let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.clone());
+        real.starts_with(root)
+    });
+    if !roots.is_empty() && !inside {
+        let shown: Vec<String> = roots
+            .iter()
+            .map(|root| root.display().to_string())
+            .collect();
+        return Err(Error::invalid_params(format!(
+            "cwd {} is outside the workspace folders ({})",
+            real.display(),
+            shown.join(", ")
+        )));
+    }
+    Ok(real)
+}
+
 pub fn thread_start(
     state: &Arc<State>,
     client: &Client,
     params: ThreadStartParams,
 ) -> Result<ThreadStartResult> {
-    let root = match params.cwd {
-        Some(cwd) => cwd,
-        None => tasks::root_for(state, None).map_err(task_error)?,
-    };
+    let root = thread_root(state, params.cwd)?;
     let thread_id = state
         .tasks
         .start_thread(state, client, &root)
@@ -138,10 +177,7 @@ pub fn thread_resume(
     client: &Client,
     params: ThreadResumeParams,
 ) -> Result<ThreadResumeResult> {
-    let root = match params.cwd {
-        Some(cwd) => cwd,
-        None => tasks::root_for(state, None).map_err(task_error)?,
-    };
+    let root = thread_root(state, params.cwd)?;
     let items = state
         .tasks
         .resume_thread(state, client, &root, &params.thread_id)
