@@ -1,7 +1,8 @@
 //! `textDocument/codeAction` round trip through the in-process client (real
 //! framing over a duplex pipe) on a 20,000-line Rust file, next to a baseline
 //! request that does no document work (`agent/noSuchMethod`, answered by the
-//! router), so the handler's own share is visible.
+//! router), so the handler's own share is visible, and the same code action on
+//! a 40-line file, so what grows with the file would show.
 
 use agentls_tests::client::TestClient;
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -33,6 +34,12 @@ fn bench(c: &mut Criterion) {
             )
             .await;
         client
+            .notify(
+                "textDocument/didOpen",
+                json!({"textDocument": {"uri": "file:///bench/small.rs", "languageId": "rust", "version": 1, "text": rust_file(40)}}),
+            )
+            .await;
+        client
     });
     let params = json!({
         "textDocument": {"uri": "file:///bench/big.rs"},
@@ -46,6 +53,19 @@ fn bench(c: &mut Criterion) {
                 let response = client
                     .request("textDocument/codeAction", params.clone())
                     .await;
+                assert!(response["result"].is_array(), "{response}");
+            })
+        })
+    });
+    let small = json!({
+        "textDocument": {"uri": "file:///bench/small.rs"},
+        "range": {"start": {"line": 20, "character": 4}, "end": {"line": 20, "character": 4}},
+        "context": {"diagnostics": []}
+    });
+    group.bench_function("codeAction round trip, 40-line file", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                let response = client.request("textDocument/codeAction", small.clone()).await;
                 assert!(response["result"].is_array(), "{response}");
             })
         })
