@@ -65,7 +65,9 @@ fn bench(c: &mut Criterion) {
     group.bench_function("codeAction round trip, 40-line file", |b| {
         b.iter(|| {
             runtime.block_on(async {
-                let response = client.request("textDocument/codeAction", small.clone()).await;
+                let response = client
+                    .request("textDocument/codeAction", small.clone())
+                    .await;
                 assert!(response["result"].is_array(), "{response}");
             })
         })
