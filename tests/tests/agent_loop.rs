@@ -742,3 +742,83 @@ mod example {
         );
     }
 }
+
+/// `agentls exec` keeps the workspace's symbol index in the data directory, as
+/// the language server does: the second run in the same workspace answers
+/// `find_definition` the same way, from the cache the first one wrote (which it
+/// leaves as it is: nothing changed, so nothing was parsed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_loop_exec_keeps_the_symbol_index_between_runs() {
+    let project = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(project.path().join("src")).unwrap();
+    std::fs::write(
+        project.path().join("src/lib.rs"),
+        "/// The answer.\npub fn answer() -> u32 {\n    42\n}\n",
+    )
+    .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let index_dir = home.path().join(".local/share/agentls/index");
+    let mut outputs = Vec::new();
+    let mut written = Vec::new();
+    for run in 0..2 {
+        let fake = FakeProvider::start(Format::OpenAiResponses).await;
+        fake.push(Script::tool_calls([ToolCall::new(
+            "find_definition",
+            json!({ "name": "answer" }),
+        )]))
+        .push(Script::text("Found it."));
+        let home_path = home.path().display().to_string();
+        let out = Output::default();
+        let status = agentls::exec::run_with(
+            agentls::exec::ExecArgs {
+                task: "Where is answer defined?".into(),
+                cd: Some(project.path().to_path_buf()),
+                provider: Some("openai-responses".into()),
+                base_url: Some(fake.base_url()),
+                model: Some("test-model".into()),
+                ..agentls::exec::ExecArgs::default()
+            },
+            agentls::exec::ExecIo {
+                env: Box::new(move |name| match name {
+                    "HOME" => Some(home_path.clone()),
+                    "OPENAI_API_KEY" => Some(agentls_tests::fake_provider::FAKE_API_KEY.into()),
+                    _ => None,
+                }),
+                sandbox_helper: PathBuf::from(HELPER),
+                out: Box::new(out.clone()),
+            },
+        )
+        .await
+        .unwrap();
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(status, 0, "run {run}: {text}");
+        let requests = fake.requests();
+        let output = requests[1].body["input"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|item| item["type"] == "function_call_output")
+            .map(|item| item["output"].as_str().unwrap_or_default().to_string())
+            .unwrap_or_else(|| panic!("run {run}: no tool output"));
+        outputs.push(output);
+        let caches: Vec<_> = std::fs::read_dir(&index_dir)
+            .unwrap_or_else(|error| panic!("run {run}: no {}: {error}", index_dir.display()))
+            .flatten()
+            .collect();
+        assert_eq!(caches.len(), 1, "run {run}: one cache for the workspace");
+        let cache = caches[0].path();
+        written.push((
+            std::fs::metadata(&cache).unwrap().modified().unwrap(),
+            std::fs::read(&cache).unwrap(),
+        ));
+    }
+    assert!(
+        outputs[0].starts_with("src/lib.rs:2-4: function `answer`\n/// The answer.\n"),
+        "{outputs:#?}"
+    );
+    assert_eq!(outputs[0], outputs[1], "the cached index answers the same");
+    assert_eq!(
+        written[0], written[1],
+        "the second run took everything from the cache and left it alone"
+    );
+}

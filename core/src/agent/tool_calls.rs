@@ -180,15 +180,30 @@ async fn run_read_only(
 /// The agent's symbol index, built from the workspace root (off the async
 /// threads) the first time a thread needs one the front end did not give.
 async fn symbol_index(state: &ThreadState) -> Option<SharedIndex> {
-    let root = state.shared.workspace.root().to_path_buf();
+    let roots = vec![state.shared.workspace.root().to_path_buf()];
+    // The same cache the language server keeps (it is per set of roots), so a
+    // headless run in a workspace indexed before parses only what changed.
+    let cache = state
+        .shared
+        .config
+        .context
+        .index_cache
+        .then(|| crate::context::cache_path(&state.shared.data_dir, &roots));
     state
         .shared
         .symbols
         .get_or_try_init(|| async move {
-            tokio::task::spawn_blocking(move || SharedIndex::for_root(&root))
-                .await
-                .map_err(|error| error.to_string())?
-                .map_err(|error| error.to_string())
+            tokio::task::spawn_blocking(move || {
+                let index = SharedIndex::new();
+                let options = crate::context::BuildOptions {
+                    cache,
+                    ..Default::default()
+                };
+                index.build(&roots, &options, &|_| {}).map(|_| index)
+            })
+            .await
+            .map_err(|error| error.to_string())?
+            .map_err(|error| error.to_string())
         })
         .await
         .map_err(|error| tracing::warn!(%error, "could not index the workspace"))
