@@ -175,40 +175,70 @@ fn check_base(path: &Path, change: &FileChange) -> Result<(), ApplyError> {
 }
 
 fn write_atomically(path: &Path, text: &str) -> Result<(), ApplyError> {
-    let io = |error: std::io::Error| ApplyError::Io {
-        path: path.to_path_buf(),
-        message: error.to_string(),
+    if path.parent().is_none() {
+        return Err(ApplyError::OutsideWorkspace(path.to_path_buf()));
+    }
+    replace_atomically(path, |file| file.write_all(text.as_bytes())).map_err(|error| {
+        ApplyError::Io {
+            path: path.to_path_buf(),
+            message: error.to_string(),
+        }
+    })
+}
+
+/// Replaces `path` with what `write` puts in a new file, so that a reader, or a
+/// crash, sees the old file or the new one, never a part: the new file is made
+/// beside it (same file system; `create_new`, so never someone else's), takes
+/// the old file's permissions (an executable script stays one), is synced and
+/// renamed over `path`. The directory is created when missing. The one place
+/// agentls replaces a file: the agent's writes, the editor-side writes, the
+/// Helix setup and the index cache all go through here.
+pub fn replace_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
     };
-    let parent = path
-        .parent()
-        .ok_or_else(|| ApplyError::OutsideWorkspace(path.to_path_buf()))?;
-    std::fs::create_dir_all(parent).map_err(io)?;
-    let name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = parent.join(format!(
-        ".{name}.agentls-{}-{:016x}",
-        std::process::id(),
-        fastrand::u64(..)
-    ));
-    let result = (|| {
-        let mut file = std::fs::OpenOptions::new()
+    std::fs::create_dir_all(directory)?;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let (temp, mut file) = loop {
+        let temp = directory.join(format!(
+            ".{name}.agentls-{}-{}.tmp",
+            std::process::id(),
+            COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        match std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
-            .open(&temp)?;
-        file.write_all(text.as_bytes())?;
-        // Keep the permissions of the file being replaced (an executable script stays one).
-        if let Ok(metadata) = std::fs::metadata(path) {
-            file.set_permissions(metadata.permissions())?;
+            .open(&temp)
+        {
+            Ok(file) => break (temp, file),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(error) => return Err(error),
         }
-        file.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    if result.is_err() {
+    };
+    let written = write(&mut file)
+        .and_then(|()| match std::fs::metadata(path) {
+            Ok(metadata) => file.set_permissions(metadata.permissions()),
+            Err(_) => Ok(()),
+        })
+        .and_then(|()| file.sync_all());
+    drop(file);
+    let replaced = written.and_then(|()| std::fs::rename(&temp, path));
+    if replaced.is_err() {
+        // Best effort: the temp file is ours and useless now.
         let _ = std::fs::remove_file(&temp);
+        return replaced;
     }
-    result.map_err(io)
+    // The rename is durable once the directory is synced; not every platform
+    // can open a directory, and the data itself is already safe.
+    if let Ok(directory) = std::fs::File::open(directory) {
+        let _ = directory.sync_all();
+    }
+    Ok(())
 }
 
 fn remove(path: &Path) -> Result<(), ApplyError> {

@@ -465,37 +465,10 @@ fn write_backup(path: &Path, text: &str) -> Result<PathBuf, SetupError> {
     }
 }
 
-/// Writes `text` to a new file beside `path` and renames it over `path`, so a
-/// crash leaves either the old file or the new one, never half of one. The new
-/// file keeps the old one's permissions.
+/// Writes `text` over `path` so that a crash leaves either the old file or the
+/// new one, never half of one (`agentls_core::disk::replace_atomically`).
 fn write_atomically(path: &Path, text: &str) -> io::Result<()> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let mut temporary_name = std::ffi::OsString::from(".");
-    temporary_name.push(path.file_name().unwrap_or_default());
-    temporary_name.push(format!(".agentls-{}.tmp", std::process::id()));
-    let temporary = dir.join(temporary_name);
-    let result = (|| {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temporary)?;
-        file.write_all(text.as_bytes())?;
-        if let Ok(metadata) = fs::metadata(path) {
-            file.set_permissions(metadata.permissions())?;
-        }
-        file.sync_all()?;
-        fs::rename(&temporary, path)?;
-        // The rename is durable once the directory is synced; not every
-        // platform can open a directory, and the data is already safe.
-        if let Ok(dir) = fs::File::open(dir) {
-            let _ = dir.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temporary);
-    }
-    result
+    agentls_core::disk::replace_atomically(path, |file| file.write_all(text.as_bytes()))
 }
 
 /// The command's report to the user, for stderr.

@@ -140,8 +140,6 @@ impl IndexCache {
 /// Write `files` (read from disk under `roots`) as the cache at `path`,
 /// replacing it atomically.
 pub(crate) fn save(path: &Path, roots: &[PathBuf], files: &[DiskSymbols]) -> io::Result<()> {
-    let directory = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(directory)?;
     let mut sorted: Vec<&DiskSymbols> = files.iter().collect();
     sorted.sort_by(|a, b| a.symbols.path.cmp(&b.symbols.path));
     let body = CacheBodyRef {
@@ -155,19 +153,12 @@ pub(crate) fn save(path: &Path, roots: &[PathBuf], files: &[DiskSymbols]) -> io:
             })
             .collect(),
     };
-    let file_name = path.file_name().unwrap_or_default().to_string_lossy();
-    let temporary = directory.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let written = (|| {
-        let mut writer = BufWriter::new(std::fs::File::create(&temporary)?);
+    crate::disk::replace_atomically(path, |file| {
+        let mut writer = BufWriter::new(file);
         writeln!(writer, "{}", header_line())?;
         serde_json::to_writer(&mut writer, &body)?;
-        writer.into_inner().map_err(|error| error.into_error())?;
-        std::fs::rename(&temporary, path)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temporary);
-    }
-    written
+        writer.flush()
+    })
 }
 
 /// Where the cache of `roots` lives under the data directory.

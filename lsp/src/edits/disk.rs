@@ -9,7 +9,6 @@
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::merge::three_way_merge;
 use super::undo::CheckpointFile;
@@ -260,51 +259,15 @@ fn read(path: &Path) -> Result<Option<String>, EditError> {
 }
 
 /// Replaces `path` with `text` so that a reader sees the old file or the new one,
-/// never a part: the text goes to a temp file in the same directory (same file
-/// system), is synced, takes the old file's permissions, and is renamed over it.
+/// never a part (`agentls_core::disk::replace_atomically`).
 fn write_atomically(path: &Path, text: &str) -> Result<(), EditError> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let (Some(directory), Some(name)) = (path.parent(), path.file_name()) else {
+    if path.parent().is_none() || path.file_name().is_none() {
         return Err(EditError::OutsideRoots {
             path: path.to_owned(),
         });
-    };
-    fs::create_dir_all(directory).map_err(|error| io_error(directory, &error))?;
-    let permissions = fs::metadata(path)
-        .ok()
-        .map(|metadata| metadata.permissions());
-    let (temp, mut file) = loop {
-        let temp = directory.join(format!(
-            ".{}.agentls-{}-{}.tmp",
-            name.to_string_lossy(),
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        match fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)
-        {
-            Ok(file) => break (temp, file),
-            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(error) => return Err(io_error(&temp, &error)),
-        }
-    };
-    let written = file
-        .write_all(text.as_bytes())
-        .and_then(|()| match permissions {
-            Some(permissions) => file.set_permissions(permissions),
-            None => Ok(()),
-        })
-        .and_then(|()| file.sync_all());
-    drop(file);
-    let renamed = written.and_then(|()| fs::rename(&temp, path));
-    if let Err(error) = renamed {
-        // Best effort: the temp file is ours and useless now.
-        let _ = fs::remove_file(&temp);
-        return Err(io_error(path, &error));
     }
-    Ok(())
+    agentls_core::disk::replace_atomically(path, |file| file.write_all(text.as_bytes()))
+        .map_err(|error| io_error(path, &error))
 }
 
 fn io_error(path: &Path, error: &io::Error) -> EditError {
