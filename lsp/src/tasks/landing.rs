@@ -293,10 +293,10 @@ impl Workspace for EditorWorkspace {
         Box::pin(async move {
             let roots = self.roots();
             let landing = land(&self.state, &self.client, &changes, &roots).await;
-            let landing_paths: Vec<PathBuf> = landing.checkpoint.files.keys().cloned().collect();
+            let landed: Vec<PathBuf> = landing.checkpoint.files.keys().cloned().collect();
             {
                 let mut turn = crate::tasks::lock(&self.changes);
-                for path in landing.checkpoint.files.keys() {
+                for path in &landed {
                     if !turn.files.contains(path) {
                         turn.files.push(path.clone());
                     }
@@ -310,19 +310,16 @@ impl Workspace for EditorWorkspace {
                 None => Ok(()),
                 Some(error) => {
                     tracing::warn!(%error, "agent edit not applied");
-                    let landed: Vec<PathBuf> = landing_paths.clone();
-                    let shown = |path: &PathBuf| {
-                        path.strip_prefix(&self.root)
-                            .unwrap_or(path)
-                            .display()
-                            .to_string()
-                    };
                     let message = if landed.is_empty() {
                         format!("agentls: {error}; the agent was told")
                     } else {
                         format!(
                             "agentls: the agent's edit landed only in part ({} changed): {error}; the agent was told",
-                            landed.iter().map(shown).collect::<Vec<_>>().join(", ")
+                            landed
+                                .iter()
+                                .map(|path| crate::tasks::relative(&self.state, path))
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         )
                     };
                     self.client
