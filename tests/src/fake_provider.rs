@@ -324,6 +324,23 @@ pub struct RecordedRequest {
 }
 
 impl RecordedRequest {
+    /// The outputs of the tool calls an OpenAI Responses request carries (its
+    /// `function_call_output` input items), with their call ids, in order.
+    pub fn tool_outputs(&self) -> Vec<(String, String)> {
+        self.body["input"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|item| item["type"] == "function_call_output")
+            .map(|item| {
+                (
+                    item["call_id"].as_str().unwrap_or_default().to_string(),
+                    item["output"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    }
+
     /// The first header of that name (any case).
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();

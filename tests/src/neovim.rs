@@ -183,6 +183,11 @@ impl ScenarioRun {
         panic!("{problem}\n{}", self.explain());
     }
 
+    /// Asserts `condition`, saying `what` failed and everything of the run.
+    pub fn check(&self, condition: bool, what: &str) {
+        assert!(condition, "{what}\n{}", self.explain());
+    }
+
     /// Everything there is to know when an assertion fails: the script, how Neovim
     /// ended, its report, its output and agentls's log.
     pub fn explain(&self) -> String {
@@ -203,4 +208,12 @@ impl ScenarioRun {
             self.agentls_log,
         )
     }
+}
+
+/// A list in a scenario's report; Lua encodes an empty one as `{}`.
+pub fn list<'a>(report: &'a Value, key: &str) -> Vec<&'a Value> {
+    report[key]
+        .as_array()
+        .map(|items| items.iter().collect())
+        .unwrap_or_default()
 }

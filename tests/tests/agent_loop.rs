@@ -793,12 +793,10 @@ async fn agent_loop_exec_keeps_the_symbol_index_between_runs() {
         let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
         assert_eq!(status, 0, "run {run}: {text}");
         let requests = fake.requests();
-        let output = requests[1].body["input"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|item| item["type"] == "function_call_output")
-            .map(|item| item["output"].as_str().unwrap_or_default().to_string())
+        let (_, output) = requests[1]
+            .tool_outputs()
+            .into_iter()
+            .next()
             .unwrap_or_else(|| panic!("run {run}: no tool output"));
         outputs.push(output);
         let caches: Vec<_> = std::fs::read_dir(&index_dir)

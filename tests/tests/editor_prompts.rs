@@ -58,14 +58,11 @@ fn progress_messages(progress: &[Value]) -> Vec<String> {
 fn output_of(fake: &FakeProvider, call_id: &str) -> String {
     let requests = fake.requests();
     let last = requests.last().expect("a request");
-    last.body["input"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|item| item["type"] == "function_call_output" && item["call_id"] == call_id)
-        .and_then(|item| item["output"].as_str())
+    last.tool_outputs()
+        .into_iter()
+        .find(|(id, _)| id == call_id)
+        .map(|(_, output)| output)
         .unwrap_or_else(|| panic!("no output for {call_id} in {}", last.body["input"]))
-        .to_string()
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -6,10 +6,10 @@
 use std::time::{Duration, SystemTime};
 
 use agentls_tests::fake_provider::{
-    FakeProvider, Format, RecordedRequest, Script, ToolCall, FAKE_API_KEY, FAKE_API_KEY_ENV,
+    FakeProvider, Format, Script, ToolCall, FAKE_API_KEY, FAKE_API_KEY_ENV,
 };
-use agentls_tests::neovim::{Neovim, ScenarioRun};
-use serde_json::{json, Value};
+use agentls_tests::neovim::{list, Neovim, ScenarioRun};
+use serde_json::json;
 
 const BUGGY: &str = "\
 pub fn add(a: i32, b: i32) -> i32 {
@@ -56,26 +56,6 @@ const DIAGNOSTIC_MESSAGE: &str = "test tests::adds failed: add(2, 3) returned -1
 const COMMAND: [&str; 3] = ["mkdir", "-v", "scratch"];
 const REASON: &str = "Make a scratch directory to try the fix in";
 const FINAL_ANSWER: &str = "Fixed: `add` returned `a - b`; it now returns `a + b`.";
-
-/// The `input` items of an OpenAI Responses request.
-fn input_items(request: &RecordedRequest) -> Vec<Value> {
-    request.body["input"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
-/// A list in the report; Lua encodes an empty one as `{}`.
-fn list<'a>(report: &'a Value, key: &str) -> Vec<&'a Value> {
-    report[key]
-        .as_array()
-        .map(|items| items.iter().collect())
-        .unwrap_or_default()
-}
-
-fn check(run: &ScenarioRun, condition: bool, what: &str) {
-    assert!(condition, "{what}\n{}", run.explain());
-}
 
 /// A finished run of `tests/nvim/fix_this.lua` over a workspace with the bug, the
 /// fake provider scripted to run `COMMAND`, patch and answer.
@@ -165,78 +145,66 @@ async fn neovim_fix_this_asks_approval_and_lands_the_fix_in_the_buffer() {
 
     // The user's view: the menu, the question, the buffer.
     let menus = list(report, "code_actions");
-    check(
-        &run,
+    run.check(
         menus.len() == 1 && menus[0]["kind"] == "codeaction",
         "Neovim showed one code action menu",
     );
     let approvals = list(report, "show_message_request");
-    check(&run, approvals.len() == 1, "exactly one approval was asked");
+    run.check(approvals.len() == 1, "exactly one approval was asked");
     let approval = approvals[0];
     let message = approval["message"].as_str().unwrap_or_default();
-    check(
-        &run,
+    run.check(
         message.contains(&COMMAND.join(" ")) && message.contains(REASON),
         "the approval names the command and the model's reason",
     );
-    check(
-        &run,
+    run.check(
         approval["actions"] == json!(["Allow", "Allow for this thread", "Deny"])
             && approval["answered"] == "Allow",
         "the approval offers Allow / Allow for this thread / Deny, and Allow was picked",
     );
-    check(
-        &run,
+    run.check(
         report["buffer_after"] == FIXED,
         "the buffer holds exactly the fixed text",
     );
-    check(
-        &run,
+    run.check(
         report["disk_after"] == FIXED,
         "the file on disk, saved before the task, was brought level with the buffer",
     );
-    check(
-        &run,
-        report["saved"] == true && report["disk_saved"] == FIXED && report["buffer_saved"] == FIXED,
+    run.check(report["saved"] == true && report["disk_saved"] == FIXED && report["buffer_saved"] == FIXED,
         "with the FileChangedShell autocmd from docs/editors/neovim.md, :write saves the fix without asking",
     );
     let shown: Vec<&str> = list(report, "show_message")
         .iter()
         .filter_map(|shown| shown["message"].as_str())
         .collect();
-    check(
-        &run,
+    run.check(
         shown.iter().any(|message| message.starts_with("agentls: "))
             && shown.iter().any(|message| message.contains(FINAL_ANSWER)),
         "showMessage said when the task ran and gave the model's answer",
     );
-    check(
-        &run,
+    run.check(
         workspace.path().join("scratch").is_dir(),
         "the approved command ran in the workspace",
     );
 
     // The model's view: the diagnostic, then the approved command's output.
     let requests = fake.requests();
-    check(
-        &run,
+    run.check(
         requests.len() == 3 && fake.remaining() == 0,
         "the model was asked three times, one per scripted answer",
     );
-    check(
-        &run,
+    run.check(
         requests[0].body["input"]
             .to_string()
             .contains(DIAGNOSTIC_MESSAGE),
         "the diagnostic Neovim sent reached the model",
     );
-    let outputs: Vec<String> = input_items(&requests[1])
-        .iter()
-        .filter(|item| item["type"] == "function_call_output")
-        .map(|item| item["output"].to_string())
+    let outputs: Vec<String> = requests[1]
+        .tool_outputs()
+        .into_iter()
+        .map(|(_, output)| output)
         .collect();
-    check(
-        &run,
+    run.check(
         outputs.len() == 1
             && outputs[0].contains("exit code: 0")
             && outputs[0].contains("created directory"),
@@ -248,24 +216,20 @@ async fn neovim_fix_this_asks_approval_and_lands_the_fix_in_the_buffer() {
 async fn neovim_undo_last_agent_change_reverts_the_fix_after_a_save() {
     let FixThis { run, fake, .. } = fix_this(true).await;
     let report = run.report();
-    check(
-        &run,
+    run.check(
         report["saved"] == true && report["buffer_saved"] == FIXED,
         "the fix landed and was saved",
     );
     let menus = list(report, "code_actions");
-    check(
-        &run,
+    run.check(
         menus.len() == 2 && menus[1]["picked"] == "Agent: Undo last agent change",
         "the second menu offered \"Agent: Undo last agent change\"",
     );
-    check(
-        &run,
+    run.check(
         report["buffer_after_undo"] == BUGGY,
         "the buffer holds exactly the text from before the task",
     );
-    check(
-        &run,
+    run.check(
         report["disk_after_undo"] == BUGGY,
         "the saved file was brought level with the reverted buffer",
     );
@@ -273,16 +237,11 @@ async fn neovim_undo_last_agent_change_reverts_the_fix_after_a_save() {
         .iter()
         .filter_map(|shown| shown["message"].as_str())
         .collect();
-    check(
-        &run,
+    run.check(
         shown
             .last()
             .is_some_and(|message| message.starts_with("agentls: undid Fix this")),
         "the undo said what it reverted",
     );
-    check(
-        &run,
-        fake.requests().len() == 3,
-        "undo asked the model nothing",
-    );
+    run.check(fake.requests().len() == 3, "undo asked the model nothing");
 }

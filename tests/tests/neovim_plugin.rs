@@ -13,7 +13,7 @@ use agentls_tests::client::agentls_binary;
 use agentls_tests::fake_provider::{
     FakeProvider, Format, RecordedRequest, Script, ToolCall, FAKE_API_KEY, FAKE_API_KEY_ENV,
 };
-use agentls_tests::neovim::{Neovim, ScenarioRun};
+use agentls_tests::neovim::{list, Neovim, ScenarioRun};
 use serde_json::{json, Value};
 
 const BUGGY: &str = "\
@@ -48,18 +48,6 @@ fn plugin_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../editors/neovim")
 }
 
-fn check(run: &ScenarioRun, condition: bool, what: &str) {
-    assert!(condition, "{what}\n{}", run.explain());
-}
-
-/// A list in the report; Lua encodes an empty one as `{}`.
-fn list<'a>(report: &'a Value, key: &str) -> Vec<&'a Value> {
-    report[key]
-        .as_array()
-        .map(|items| items.iter().collect())
-        .unwrap_or_default()
-}
-
 fn strings(value: &Value) -> Vec<&str> {
     value
         .as_array()
@@ -81,8 +69,7 @@ fn check_throttled(run: &ScenarioRun, report: &Value) {
         .iter()
         .filter_map(|echo| echo["at"].as_u64())
         .collect();
-    check(
-        run,
+    run.check(
         times
             .windows(2)
             .all(|pair| pair[1] >= pair[0] + PROGRESS_INTERVAL_MS),
@@ -90,14 +77,12 @@ fn check_throttled(run: &ScenarioRun, report: &Value) {
     );
 }
 
-/// The `function_call_output`s of an OpenAI Responses request.
+/// The tool outputs of an OpenAI Responses request.
 fn tool_outputs(request: &RecordedRequest) -> Vec<String> {
-    request.body["input"]
-        .as_array()
+    request
+        .tool_outputs()
         .into_iter()
-        .flatten()
-        .filter(|item| item["type"] == "function_call_output")
-        .map(|item| item["output"].to_string())
+        .map(|(_, output)| output)
         .collect()
 }
 
@@ -141,14 +126,12 @@ async fn neovim_plugin_setup_attaches_one_agentls_client_to_every_file_buffer() 
     let report = run.report();
 
     let attached = &report["attached"];
-    check(
-        &run,
+    run.check(
         strings(&attached["manifest"]) == ["agentls"]
             && strings(&attached["source"]) == ["agentls"],
         "the file open before setup and the file opened after both have the agentls client",
     );
-    check(
-        &run,
+    run.check(
         strings(&attached["scratch"]).is_empty()
             && strings(&attached["help"]).is_empty()
             && report["help_buftype"] == "help",
@@ -156,23 +139,20 @@ async fn neovim_plugin_setup_attaches_one_agentls_client_to_every_file_buffer() 
     );
     let clients = list(report, "clients");
     let root = workspace.path().display().to_string();
-    check(
-        &run,
+    run.check(
         clients.len() == 1
             && clients[0]["cmd"] == json!(["agentls", "--stdio"])
             && clients[0]["root_dir"] == root.as_str(),
         "one client, started as `agentls --stdio` with the current directory as its root",
     );
-    check(
-        &run,
+    run.check(
         echoed(report)
             .iter()
             .any(|text| text.starts_with("Agent: indexing: ")),
         "the index's progress was echoed",
     );
     check_throttled(&run, report);
-    check(
-        &run,
+    run.check(
         [
             "AgentActions",
             "AgentApprove",
@@ -184,8 +164,7 @@ async fn neovim_plugin_setup_attaches_one_agentls_client_to_every_file_buffer() 
         .all(|name| report["commands"][name] == true),
         "setup defined :AgentActions, :AgentApprove, :AgentDeny, :AgentStop and :AgentUndo",
     );
-    check(
-        &run,
+    run.check(
         report["stop_answer"] == "agentls: no agent task is running",
         ":AgentStop reached the server, which said nothing was running",
     );
@@ -193,14 +172,12 @@ async fn neovim_plugin_setup_attaches_one_agentls_client_to_every_file_buffer() 
         .as_object()
         .map(|maps| maps.values().collect())
         .unwrap_or_default();
-    check(
-        &run,
+    run.check(
         without.len() == 5 && without.iter().all(|rhs| *rhs == ""),
         "no keys are mapped without `keymaps`",
     );
     let with = &report["keymaps_with_option"];
-    check(
-        &run,
+    run.check(
         with["<leader>aa"] == ":AgentActions<CR>"
             && with["<leader>ay"] == ":AgentApprove<CR>"
             && with["<leader>an"] == ":AgentDeny<CR>"
@@ -209,8 +186,7 @@ async fn neovim_plugin_setup_attaches_one_agentls_client_to_every_file_buffer() 
             && report["visual_actions_keymap"] == ":AgentActions<CR>",
         "`keymaps = true` maps the default keys, :AgentActions in visual mode too",
     );
-    check(
-        &run,
+    run.check(
         report["clients_after_second_setup"] == json!([report["client_id"]]),
         "calling setup again keeps the one client",
     );
@@ -269,14 +245,12 @@ async fn tasks(flow: &str, scripts: Vec<Script>) -> Tasks {
 /// Checks what both flows share: the client's root, the menu, no prompt, the
 /// announced approval, the echoed progress.
 fn check_task_basics(run: &ScenarioRun, report: &Value, root: &Path) {
-    check(
-        run,
+    run.check(
         report["root_dir"] == root.display().to_string().as_str(),
         "root_markers found the workspace from a file below it (the current directory is src/)",
     );
     let menus = list(report, "code_actions");
-    check(
-        run,
+    run.check(
         !menus.is_empty()
             && menus.iter().all(|menu| {
                 strings(&menu["titles"]).contains(&"Agent: Fix this")
@@ -284,8 +258,7 @@ fn check_task_basics(run: &ScenarioRun, report: &Value, root: &Path) {
             }),
         ":AgentActions listed \"Agent: Fix this\", which was picked",
     );
-    check(
-        run,
+    run.check(
         list(report, "show_message_request").is_empty(),
         "with `approval_prompt = false` Neovim was never asked (no blocking inputlist)",
     );
@@ -293,16 +266,14 @@ fn check_task_basics(run: &ScenarioRun, report: &Value, root: &Path) {
         .iter()
         .filter_map(|shown| shown["message"].as_str())
         .collect();
-    check(
-        run,
+    run.check(
         shown
             .iter()
             .any(|message| message.contains("agentls.approve")),
         "the pending approval was announced in the message area",
     );
     let echoes = echoed(report);
-    check(
-        run,
+    run.check(
         echoes
             .iter()
             .any(|text| text.starts_with("Agent: Fix this: waiting for approval to run `"))
@@ -339,44 +310,37 @@ async fn neovim_plugin_agent_approve_runs_the_command_and_agent_undo_reverts() {
     let report = run.report();
     check_task_basics(&run, report, workspace.path());
 
-    check(
-        &run,
+    run.check(
         workspace.path().join("src/scratch").is_dir() || workspace.path().join("scratch").is_dir(),
         ":AgentApprove let the command run",
     );
     let requests = fake.requests();
-    check(
-        &run,
+    run.check(
         requests.len() == 3 && fake.remaining() == 0,
         "the model was asked three times, one per scripted answer",
     );
     let outputs = tool_outputs(&requests[1]);
-    check(
-        &run,
+    run.check(
         outputs.len() == 1
             && outputs[0].contains("exit code: 0")
             && outputs[0].contains("created directory"),
         "the approved command's output reached the model",
     );
-    check(
-        &run,
+    run.check(
         report["buffer_after"] == FIXED,
         "the fix landed in the buffer",
     );
     let messages = report["messages_after_task"].as_str().unwrap_or_default();
-    check(
-        &run,
+    run.check(
         messages.contains("agentls: approved `mkdir -v scratch`")
             && messages.contains(FINAL_ANSWER),
         ":messages shows the approval and the task's final message",
     );
-    check(
-        &run,
+    run.check(
         report["modified_after_checktime"] == false && report["disk_after_write"] == FIXED,
         "the FileChangedShell autocmd reloaded the file quietly and :write saved the fix",
     );
-    check(
-        &run,
+    run.check(
         report["buffer_after_undo"] == BUGGY,
         ":AgentUndo reverted the fix",
     );
@@ -408,40 +372,31 @@ async fn neovim_plugin_agent_deny_tells_the_model_and_agent_stop_stops_the_task(
     let report = run.report();
     check_task_basics(&run, report, workspace.path());
 
-    check(
-        &run,
+    run.check(
         !workspace.path().join("denied.txt").exists()
             && !workspace.path().join("src/denied.txt").exists(),
         ":AgentDeny kept the command from running",
     );
     let requests = fake.requests();
-    check(
-        &run,
+    run.check(
         requests.len() == 3 && fake.remaining() == 0,
         "the model was asked three times: the denied call, its answer, the stopped task",
     );
     let outputs = tool_outputs(&requests[1]);
-    check(
-        &run,
+    run.check(
         outputs.len() == 1 && outputs[0].contains("the user denied running `touch denied.txt`"),
         "the model was told the user denied the command",
     );
     let messages = report["messages"].as_str().unwrap_or_default();
-    check(
-        &run,
+    run.check(
         messages.contains("agentls: denied `touch denied.txt`")
             && messages.contains(FINAL_ANSWER)
             && messages.contains("agentls: Fix this stopped"),
         ":messages shows the denial, the first task's final message and the stop",
     );
-    check(
-        &run,
+    run.check(
         echoed(report).contains(&"Agent: Fix this: stopped"),
         "the echoed progress said the second task stopped",
     );
-    check(
-        &run,
-        report["buffer_after"] == BUGGY,
-        "the buffer is untouched",
-    );
+    run.check(report["buffer_after"] == BUGGY, "the buffer is untouched");
 }

@@ -197,11 +197,8 @@ pub fn titles(actions: &[Value]) -> Vec<String> {
 pub fn tool_outputs(fake: &FakeProvider) -> Vec<String> {
     let requests = fake.requests();
     let last = requests.last().expect("a request");
-    last.body["input"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|item| item["type"] == "function_call_output")
-        .map(|item| item["output"].as_str().unwrap_or_default().to_string())
+    last.tool_outputs()
+        .into_iter()
+        .map(|(_, output)| output)
         .collect()
 }
