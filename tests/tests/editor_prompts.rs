@@ -72,6 +72,27 @@ enum PromptAnswer {
     RpcError,
 }
 
+/// A session with a long approval timeout whose model answers with `scripts`,
+/// where "Agent: Write tests for this" on `src/lib.rs` has run until the
+/// server's first `showMessageRequest`: the session, the file's URI and the
+/// prompt, unanswered.
+async fn write_tests_until_prompt(scripts: Vec<Script>) -> (Session, String, Value) {
+    let mut session = Session::start(Options {
+        approvals: long_approvals(),
+        ..Options::default()
+    })
+    .await;
+    for script in scripts {
+        session.fake.push(script);
+    }
+    let uri = session.open_lib().await;
+    session
+        .run_action(&uri, 1, json!([]), "Agent: Write tests for this")
+        .await;
+    let prompt = until_prompt(&mut session.editor).await;
+    (session, uri, prompt)
+}
+
 #[tokio::test]
 async fn prompt_deny_null_and_error_deny_at_once_under_a_long_timeout() {
     for answer in [
@@ -79,22 +100,11 @@ async fn prompt_deny_null_and_error_deny_at_once_under_a_long_timeout() {
         PromptAnswer::Null,
         PromptAnswer::RpcError,
     ] {
-        let mut session = Session::start(Options {
-            approvals: long_approvals(),
-            ..Options::default()
-        })
+        let (mut session, _, prompt) = write_tests_until_prompt(vec![
+            Script::tool_calls([touch("checked.txt").with_id("call_touch")]),
+            Script::text("Not allowed, so not checked."),
+        ])
         .await;
-        session
-            .fake
-            .push(Script::tool_calls([
-                touch("checked.txt").with_id("call_touch")
-            ]))
-            .push(Script::text("Not allowed, so not checked."));
-        let uri = session.open_lib().await;
-        session
-            .run_action(&uri, 1, json!([]), "Agent: Write tests for this")
-            .await;
-        let prompt = until_prompt(&mut session.editor).await;
         assert!(
             prompt["params"]["message"]
                 .as_str()
@@ -202,22 +212,11 @@ async fn prompt_allow_for_this_thread_is_asked_once_for_the_same_command() {
 
 #[tokio::test]
 async fn prompt_pending_leaves_requests_answered_and_the_code_action_answers_it() {
-    let mut session = Session::start(Options {
-        approvals: long_approvals(),
-        ..Options::default()
-    })
+    let (mut session, uri, prompt) = write_tests_until_prompt(vec![
+        Script::tool_calls([touch("checked.txt").with_id("call_touch")]),
+        Script::text("Checked."),
+    ])
     .await;
-    session
-        .fake
-        .push(Script::tool_calls([
-            touch("checked.txt").with_id("call_touch")
-        ]))
-        .push(Script::text("Checked."));
-    let uri = session.open_lib().await;
-    session
-        .run_action(&uri, 1, json!([]), "Agent: Write tests for this")
-        .await;
-    let prompt = until_prompt(&mut session.editor).await;
 
     // The prompt is on screen, unanswered: the server still answers.
     let actions = session.code_actions(&uri, 1, json!([])).await;
@@ -365,24 +364,12 @@ async fn a_failed_turn_says_so_as_an_error_and_ends_its_progress() {
 
 #[tokio::test]
 async fn progress_names_the_file_read_the_approval_awaited_and_the_command_run() {
-    let mut session = Session::start(Options {
-        approvals: long_approvals(),
-        ..Options::default()
-    })
+    let (mut session, _, prompt) = write_tests_until_prompt(vec![
+        Script::tool_calls([ToolCall::new("read_file", json!({ "path": "src/lib.rs" }))]),
+        Script::tool_calls([touch("checked.txt")]),
+        Script::text("Read and checked."),
+    ])
     .await;
-    session
-        .fake
-        .push(Script::tool_calls([ToolCall::new(
-            "read_file",
-            json!({ "path": "src/lib.rs" }),
-        )]))
-        .push(Script::tool_calls([touch("checked.txt")]))
-        .push(Script::text("Read and checked."));
-    let uri = session.open_lib().await;
-    session
-        .run_action(&uri, 1, json!([]), "Agent: Write tests for this")
-        .await;
-    let prompt = until_prompt(&mut session.editor).await;
 
     // While the approval is pending.
     let pending = progress_messages(&turn_progress(&session.editor));
@@ -420,20 +407,11 @@ async fn progress_names_the_file_read_the_approval_awaited_and_the_command_run()
 
 #[tokio::test]
 async fn progress_says_running_only_once_the_command_is_approved() {
-    let mut session = Session::start(Options {
-        approvals: long_approvals(),
-        ..Options::default()
-    })
+    let (mut session, _, prompt) = write_tests_until_prompt(vec![
+        Script::tool_calls([touch("checked.txt")]),
+        Script::text("Checked."),
+    ])
     .await;
-    session
-        .fake
-        .push(Script::tool_calls([touch("checked.txt")]))
-        .push(Script::text("Checked."));
-    let uri = session.open_lib().await;
-    session
-        .run_action(&uri, 1, json!([]), "Agent: Write tests for this")
-        .await;
-    let prompt = until_prompt(&mut session.editor).await;
     // Helix users see only the progress: until they answer, it must not say
     // that the command runs.
     let before_answer = progress_messages(&turn_progress(&session.editor));

@@ -209,9 +209,10 @@ async fn restart_server(session: &mut Session) {
     session.editor = editor;
 }
 
-#[tokio::test]
-async fn extensions_thread_resume_returns_the_items_and_a_turn_continues_it() {
-    let mut session = start_with_extensions().await;
+/// A thread whose first turn ("what does add do?", answered "It adds two
+/// numbers.") has completed; the fake holds the answer to a second turn. Returns
+/// the thread's id.
+async fn first_turn_done(session: &mut Session) -> String {
     session
         .fake
         .push(Script::text("It adds two numbers."))
@@ -223,6 +224,13 @@ async fn extensions_thread_resume_returns_the_items_and_a_turn_continues_it() {
     let thread_id = thread_id_of(&turn);
     let completed = until_notification(&mut session.editor, "agent/turnCompleted").await;
     assert_eq!(completed["status"], "completed", "{completed}");
+    thread_id
+}
+
+#[tokio::test]
+async fn extensions_thread_resume_returns_the_items_and_a_turn_continues_it() {
+    let mut session = start_with_extensions().await;
+    let thread_id = first_turn_done(&mut session).await;
 
     restart_server(&mut session).await;
     let resumed = session
@@ -305,17 +313,7 @@ async fn extensions_thread_resume_of_a_thread_finished_in_this_session_returns_i
     // The flow a client follows: run a turn, list the threads, open one. The
     // thread's turn has finished; the server still holds it, idle.
     let mut session = start_with_extensions().await;
-    session
-        .fake
-        .push(Script::text("It adds two numbers."))
-        .push(Script::text("Yes, with a sign bug."));
-    let turn = session
-        .editor
-        .request("agent/turnStart", json!({ "text": "what does add do?" }))
-        .await;
-    let thread_id = thread_id_of(&turn);
-    let completed = until_notification(&mut session.editor, "agent/turnCompleted").await;
-    assert_eq!(completed["status"], "completed", "{completed}");
+    let thread_id = first_turn_done(&mut session).await;
     let list = session.editor.request("agent/threadList", json!({})).await;
     assert_eq!(
         result(&list)["threads"][0]["id"],
