@@ -31,13 +31,11 @@
 //! Run: `cargo bench -p agentls-core --bench context`.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use agentls_core::context::{
-    cache_path, estimate_tokens, select, source_files, BuildOptions, Extractor, FileSymbols,
-    LineRange, ReferenceKind, SelectionRequest, SharedIndex, SymbolIndex, SymbolKind,
+    cache_path, estimate_tokens, select, source_files, BuildOptions, BuildStats, Extractor,
+    FileSymbols, LineRange, ReferenceKind, SelectionRequest, SharedIndex, SymbolIndex, SymbolKind,
 };
 use agentls_core::language::Language;
 use criterion::Criterion;
@@ -140,15 +138,9 @@ fn main() {
         index = SharedIndex::new();
         let options = BuildOptions {
             threads: 1,
-            cancel: Arc::new(AtomicBool::new(false)),
-            include_ignored: false,
-            cache: None,
+            ..BuildOptions::default()
         };
-        let started = Instant::now();
-        let cpu_started = process_cpu_time();
-        let stats = index.build(&roots, &options, &|_| {}).expect("build");
-        let elapsed = started.elapsed();
-        let cpu = process_cpu_time() - cpu_started;
+        let (stats, elapsed, cpu) = timed_build(&index, &roots, &options);
         let rate = stats.lines as f64 / cpu.as_secs_f64();
         eprintln!(
             "build run {run}: {} files, {} lines, {:.1} MiB in {:.3} s wall, {:.3} s CPU = {:.0} lines/s of CPU ({:.0} lines/s wall), {} skipped",
@@ -172,21 +164,15 @@ fn main() {
     // The server's own build: every core (`threads: 0`), in wall time.
     let mut wall_rates = Vec::new();
     for run in 0..3 {
-        let fresh = SharedIndex::new();
-        let options = BuildOptions {
-            threads: 0,
-            cancel: Arc::new(AtomicBool::new(false)),
-            include_ignored: false,
-            cache: None,
-        };
-        let started = Instant::now();
-        let stats = fresh.build(&roots, &options, &|_| {}).expect("build");
-        let rate = stats.lines as f64 / started.elapsed().as_secs_f64();
+        // `threads: 0`, the default: one per core.
+        let (stats, elapsed, _) =
+            timed_build(&SharedIndex::new(), &roots, &BuildOptions::default());
+        let rate = stats.lines as f64 / elapsed.as_secs_f64();
         eprintln!(
             "build on every core ({}), run {run}: {} lines in {:.3} s = {rate:.0} lines/s wall",
             std::thread::available_parallelism().map_or(1, usize::from),
             stats.lines,
-            started.elapsed().as_secs_f64()
+            elapsed.as_secs_f64()
         );
         wall_rates.push(rate);
     }
@@ -257,6 +243,19 @@ fn main() {
 }
 
 /// A warm start: a one-thread build from the cache a cold one wrote.
+/// Builds `index` from `roots`: what the build did, its wall time and the CPU
+/// time this process spent on it.
+fn timed_build(
+    index: &SharedIndex,
+    roots: &[PathBuf],
+    options: &BuildOptions,
+) -> (BuildStats, Duration, Duration) {
+    let started = Instant::now();
+    let cpu_started = process_cpu_time();
+    let stats = index.build(roots, options, &|_| {}).expect("build");
+    (stats, started.elapsed(), process_cpu_time() - cpu_started)
+}
+
 #[allow(clippy::print_stderr)]
 fn warm_build(roots: &[PathBuf]) {
     let data = tempfile::tempdir().expect("temporary directory");
@@ -266,13 +265,7 @@ fn warm_build(roots: &[PathBuf]) {
         cache: Some(cache.clone()),
         ..BuildOptions::default()
     };
-    let started = Instant::now();
-    let cpu_started = process_cpu_time();
-    let stats = SharedIndex::new()
-        .build(roots, &options, &|_| {})
-        .expect("build");
-    let elapsed = started.elapsed();
-    let cpu = process_cpu_time() - cpu_started;
+    let (stats, elapsed, cpu) = timed_build(&SharedIndex::new(), roots, &options);
     let cache_bytes = std::fs::metadata(&cache).map_or(0, |metadata| metadata.len());
     eprintln!(
         "build cold writing the cache: {} lines in {:.3} s wall, {:.3} s CPU = {:.0} lines/s of CPU ({:.0} lines/s wall); cache {:.1} MiB",
@@ -285,13 +278,7 @@ fn warm_build(roots: &[PathBuf]) {
     );
     let mut rates = Vec::new();
     for run in 0..3 {
-        let started = Instant::now();
-        let cpu_started = process_cpu_time();
-        let stats = SharedIndex::new()
-            .build(roots, &options, &|_| {})
-            .expect("build");
-        let elapsed = started.elapsed();
-        let cpu = process_cpu_time() - cpu_started;
+        let (stats, elapsed, cpu) = timed_build(&SharedIndex::new(), roots, &options);
         let rate = stats.lines as f64 / cpu.as_secs_f64();
         eprintln!(
             "build warm run {run}: {} files ({} from the cache), {} lines in {:.3} s wall, {:.3} s CPU = {rate:.0} lines/s of CPU ({:.0} lines/s wall)",
