@@ -1,18 +1,32 @@
-//! agentls, the language server: the LSP front end of agentls-core. `transport`
-//! owns the wire, `server` the state, `handlers` one module per LSP method, and
-//! `document` the editor's buffers.
+//! agentls, the language server: the LSP front end of agentls-core.
+//!
+//! Imports run one way (docs/architecture.md has the map):
+//! `server` → `handlers` → {`launch`, `context_page`, `validate`, `errors`,
+//! `notice`} → `world` → {`tasks`, `symbols`} → {`outgoing`, `edits`, `ext`} →
+//! `state` → `document`. `transport` owns the wire; `exec`, `setup` and
+//! `logging` serve the command line.
 
+mod context_page;
 pub mod document;
 pub mod edits;
+mod errors;
 pub mod exec;
+mod ext;
 mod handlers;
+mod launch;
 pub mod logging;
-pub mod server;
+mod notice;
+mod outgoing;
+mod server;
 pub mod setup;
-pub mod symbols;
-pub mod tasks;
+mod state;
+mod symbols;
+mod tasks;
 pub mod transport;
+mod validate;
+mod world;
 
+pub use state::EnvLookup;
 pub use transport::SessionEnd;
 
 /// Serves one LSP session over the given streams (stdio in production, a duplex
@@ -22,17 +36,21 @@ where
     I: tokio::io::AsyncRead + Unpin,
     O: tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let (service, socket) = server::Server::service();
-    transport::serve(input, output, service, socket).await
+    serve_with_env(
+        input,
+        output,
+        std::sync::Arc::new(|name: &str| std::env::var(name).ok()),
+    )
+    .await
 }
 
 /// `serve` with a substitute environment, so tests control `XDG_CONFIG_HOME`,
 /// `AGENTLS_*` and API keys without touching the process's variables.
-pub async fn serve_with_env<I, O>(input: I, output: O, env: server::EnvLookup) -> SessionEnd
+pub async fn serve_with_env<I, O>(input: I, output: O, env: EnvLookup) -> SessionEnd
 where
     I: tokio::io::AsyncRead + Unpin,
     O: tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let (service, socket) = server::Server::service_with_env(env);
+    let (service, socket) = server::Server::service(env);
     transport::serve(input, output, service, socket).await
 }

@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use agentls_core::context::{
-    self, BuildOptions, BuildProgress, ContextPiece, LineRange, Selection, SelectionRequest,
-    Severity, SharedIndex,
+    self, BuildOptions, BuildProgress, LineRange, Selection, SelectionRequest, Severity,
+    SharedIndex,
 };
 use agentls_core::language::Language;
 use lsp_types::notification::Progress;
@@ -26,12 +26,11 @@ use lsp_types::{
     TextDocumentContentChangeEvent, Uri, WorkDoneProgress, WorkDoneProgressBegin,
     WorkDoneProgressCreateParams, WorkDoneProgressEnd, WorkDoneProgressReport,
 };
-use serde::Serialize;
 use tower_lsp_server::{Client, UriExt};
 
 use crate::document::DocumentSnapshot;
-use crate::server::State;
-use crate::tasks::lock;
+use crate::outgoing::answered;
+use crate::state::{lock, State};
 
 /// Changes within this long of each other are indexed together.
 const DEBOUNCE: Duration = Duration::from_millis(200);
@@ -39,15 +38,15 @@ const DEBOUNCE: Duration = Duration::from_millis(200);
 const RECENT_EDITS: usize = 5;
 const WATCHED_GLOB: &str = "**/*.{rs,py,pyi,ts,mts,cts,tsx,js,mjs,cjs,jsx,go}";
 
-/// The index and what keeps it current.
-#[derive(Default)]
-pub struct Symbols {
+/// The index and what keeps it current. A cheap handle: clones share it.
+#[derive(Clone, Default)]
+pub(crate) struct Symbols {
     pub index: SharedIndex,
     /// Documents changed since they were last indexed.
-    dirty: Mutex<HashSet<Uri>>,
-    wake: tokio::sync::Notify,
+    dirty: Arc<Mutex<HashSet<Uri>>>,
+    wake: Arc<tokio::sync::Notify>,
     /// The lines the user edited lately, per document, most recent first.
-    recent: Mutex<HashMap<Uri, VecDeque<LineRange>>>,
+    recent: Arc<Mutex<HashMap<Uri, VecDeque<LineRange>>>>,
 }
 
 impl Symbols {
@@ -86,16 +85,17 @@ impl Symbols {
             .map(|regions| regions.iter().copied().collect())
             .unwrap_or_default()
     }
+
+    /// Starts indexing the workspace roots and the task that keeps the index
+    /// current.
+    pub fn start(&self, state: Arc<State>, client: Client) {
+        tokio::spawn(build(state.clone(), self.index.clone(), client.clone()));
+        tokio::spawn(refresh(state.clone(), self.clone()));
+        tokio::spawn(watch_files(state, client));
+    }
 }
 
-/// Starts indexing the workspace roots and the task that keeps the index current.
-pub fn start(state: Arc<State>, client: Client) {
-    tokio::spawn(build(state.clone(), client.clone()));
-    tokio::spawn(refresh(state.clone()));
-    tokio::spawn(watch_files(state, client));
-}
-
-async fn build(state: Arc<State>, client: Client) {
+async fn build(state: Arc<State>, index: SharedIndex, client: Client) {
     let session = state.session();
     let home = (state.env)("HOME").map(PathBuf::from);
     // An editor started in the home directory (or at /) names it as the root:
@@ -118,11 +118,11 @@ async fn build(state: Arc<State>, client: Client) {
     }
     let token = ProgressToken::String("agentls/index".to_string());
     let with_progress = session.work_done_progress
-        && crate::tasks::answered(client.send_request::<WorkDoneProgressCreate>(
-            WorkDoneProgressCreateParams {
+        && answered(
+            client.send_request::<WorkDoneProgressCreate>(WorkDoneProgressCreateParams {
                 token: token.clone(),
-            },
-        ))
+            }),
+        )
         .await
         .is_some_and(|created| created.is_ok());
     let progress = |value: WorkDoneProgress| {
@@ -149,13 +149,12 @@ async fn build(state: Arc<State>, client: Client) {
     // Reports cross from the blocking build as they come; a full queue drops
     // one, which only makes the next report jump further.
     let (reports, mut received) = tokio::sync::mpsc::channel::<BuildProgress>(8);
-    let index = state.symbols.index.clone();
     // Every core, once at start: the build is what makes the first task's
     // context good, and the editor's requests do not wait on it. Files
     // unchanged since the last session's build come from its cache, which a
     // completed build writes back.
     let cache = if state.config().context.index_cache {
-        match crate::tasks::data_dir(&state) {
+        match state.data_dir() {
             Ok(data_dir) => Some(context::cache_path(&data_dir, &roots)),
             Err(error) => {
                 tracing::info!(%error, "no index cache without a data directory");
@@ -223,11 +222,11 @@ async fn build(state: Arc<State>, client: Client) {
 }
 
 /// Re-indexes dirty documents, a debounce after they change.
-async fn refresh(state: Arc<State>) {
+async fn refresh(state: Arc<State>, symbols: Symbols) {
     loop {
-        state.symbols.wake.notified().await;
+        symbols.wake.notified().await;
         tokio::time::sleep(DEBOUNCE).await;
-        let dirty: Vec<Uri> = lock(&state.symbols.dirty).drain().collect();
+        let dirty: Vec<Uri> = lock(&symbols.dirty).drain().collect();
         for uri in dirty {
             let Some(snapshot) = state.documents.snapshot(&uri) else {
                 continue;
@@ -239,7 +238,7 @@ async fn refresh(state: Arc<State>) {
                 continue;
             }
             let path = path.into_owned();
-            let index = state.symbols.index.clone();
+            let index = symbols.index.clone();
             let indexed = tokio::task::spawn_blocking(move || {
                 let text = snapshot.text().to_string();
                 // The store's tree (parsed once per version, shared with every
@@ -283,65 +282,68 @@ async fn watch_files(state: Arc<State>, client: Client) {
     }
 }
 
-/// `workspace/didChangeWatchedFiles`: files changed on disk (by a shell command,
-/// git, another editor). Files open in the editor are indexed from the buffer.
-pub fn files_changed(state: &Arc<State>, params: DidChangeWatchedFilesParams) {
-    let index = state.symbols.index.clone();
-    let events: Vec<(PathBuf, FileChangeType)> = params
-        .changes
-        .into_iter()
-        .filter_map(|event| Some((event.uri.to_file_path()?.into_owned(), event.typ)))
-        .collect();
-    tokio::task::spawn_blocking(move || {
-        for (path, kind) in events {
-            let Some(language) = Language::from_path(&path) else {
-                continue;
-            };
-            if kind == FileChangeType::DELETED {
-                index.remove_file(&path);
-                continue;
+impl Symbols {
+    /// `workspace/didChangeWatchedFiles`: files changed on disk (by a shell command,
+    /// git, another editor). Files open in the editor are indexed from the buffer.
+    pub fn files_changed(&self, params: DidChangeWatchedFilesParams) {
+        let index = self.index.clone();
+        let events: Vec<(PathBuf, FileChangeType)> = params
+            .changes
+            .into_iter()
+            .filter_map(|event| Some((event.uri.to_file_path()?.into_owned(), event.typ)))
+            .collect();
+        tokio::task::spawn_blocking(move || {
+            for (path, kind) in events {
+                let Some(language) = Language::from_path(&path) else {
+                    continue;
+                };
+                if kind == FileChangeType::DELETED {
+                    index.remove_file(&path);
+                    continue;
+                }
+                match std::fs::read_to_string(&path) {
+                    Ok(text) => index.update_from_disk(&path, language, &text),
+                    Err(_) => index.remove_file(&path),
+                }
             }
-            match std::fs::read_to_string(&path) {
-                Ok(text) => index.update_from_disk(&path, language, &text),
-                Err(_) => index.remove_file(&path),
-            }
-        }
-    });
-}
+        });
+    }
 
-/// What a task at `range` of `snapshot` sends as context.
-pub async fn select(
-    state: &State,
-    snapshot: DocumentSnapshot,
-    path: PathBuf,
-    range: Range,
-    diagnostics: &[Diagnostic],
-) -> Selection {
-    let start = snapshot.position_to_byte(range.start);
-    let end = snapshot.position_to_byte(range.end).max(start);
-    let diagnostics: Vec<context::Diagnostic> = diagnostics.iter().map(from_lsp).collect();
-    let recent = state.symbols.recent_edits(snapshot.uri());
-    let budget = state.config().context.budget_tokens;
-    let index = state.symbols.index.clone();
-    let language = snapshot.language();
-    let selected = tokio::task::spawn_blocking(move || {
-        let text = snapshot.text().to_string();
-        let mut request = SelectionRequest::new(&path, language, &text, start..end);
-        request.tree = snapshot.tree();
-        request.diagnostics = &diagnostics;
-        request.recent_edits = &recent;
-        request.budget_tokens = budget;
-        context::select(&request, &index.read())
-    })
-    .await;
-    selected.unwrap_or_else(|error| {
-        tracing::error!(%error, "context selection panicked");
-        Selection {
-            pieces: Vec::new(),
-            n_tokens: 0,
-            budget,
-        }
-    })
+    /// What a task at `range` of `snapshot` sends as context.
+    pub async fn select(
+        &self,
+        state: &State,
+        snapshot: DocumentSnapshot,
+        path: PathBuf,
+        range: Range,
+        diagnostics: &[Diagnostic],
+    ) -> Selection {
+        let start = snapshot.position_to_byte(range.start);
+        let end = snapshot.position_to_byte(range.end).max(start);
+        let diagnostics: Vec<context::Diagnostic> = diagnostics.iter().map(from_lsp).collect();
+        let recent = self.recent_edits(snapshot.uri());
+        let budget = state.config().context.budget_tokens;
+        let index = self.index.clone();
+        let language = snapshot.language();
+        let selected = tokio::task::spawn_blocking(move || {
+            let text = snapshot.text().to_string();
+            let mut request = SelectionRequest::new(&path, language, &text, start..end);
+            request.tree = snapshot.tree();
+            request.diagnostics = &diagnostics;
+            request.recent_edits = &recent;
+            request.budget_tokens = budget;
+            context::select(&request, &index.read())
+        })
+        .await;
+        selected.unwrap_or_else(|error| {
+            tracing::error!(%error, "context selection panicked");
+            Selection {
+                pieces: Vec::new(),
+                n_tokens: 0,
+                budget,
+            }
+        })
+    }
 }
 
 fn from_lsp(diagnostic: &Diagnostic) -> context::Diagnostic {
@@ -361,52 +363,8 @@ fn from_lsp(diagnostic: &Diagnostic) -> context::Diagnostic {
     }
 }
 
-/// A selection as `agent/context` returns it.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ContextResult {
-    pub pieces: Vec<ContextPieceView>,
-    pub n_tokens: u32,
-    pub budget: u32,
-}
-
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ContextPieceView {
-    pub label: String,
-    pub kind: &'static str,
-    pub path: PathBuf,
-    /// One-based, both ends included.
-    pub start_line: u32,
-    pub end_line: u32,
-    pub n_tokens: u32,
-    pub text: String,
-}
-
-impl ContextResult {
-    pub fn of(selection: &Selection) -> ContextResult {
-        ContextResult {
-            pieces: selection.pieces.iter().map(view).collect(),
-            n_tokens: selection.n_tokens,
-            budget: selection.budget,
-        }
-    }
-}
-
-fn view(piece: &ContextPiece) -> ContextPieceView {
-    ContextPieceView {
-        label: piece.label.clone(),
-        kind: piece.kind.name(),
-        path: piece.path.clone(),
-        start_line: piece.lines.start,
-        end_line: piece.lines.end,
-        n_tokens: piece.n_tokens,
-        text: piece.text.clone(),
-    }
-}
-
 /// The selection as a Markdown page ("Agent: Show agent context").
-pub fn render_markdown(selection: &Selection, about: &str, root: Option<&Path>) -> String {
+pub(crate) fn render_markdown(selection: &Selection, about: &str, root: Option<&Path>) -> String {
     let mut page = format!(
         "# Agent context for {about}\n\n{} of {} tokens, {} pieces, in the order the model gets them.\n",
         selection.n_tokens,

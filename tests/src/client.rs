@@ -61,8 +61,7 @@ impl TestClient {
         let (client_side, server_side) = tokio::io::duplex(1 << 20);
         let (server_read, server_write) = tokio::io::split(server_side);
         let vars = Arc::new(env.vars);
-        let lookup: agentls::server::EnvLookup =
-            Arc::new(move |name: &str| vars.get(name).cloned());
+        let lookup: agentls::EnvLookup = Arc::new(move |name: &str| vars.get(name).cloned());
         let server = tokio::spawn(agentls::serve_with_env(server_read, server_write, lookup));
         let (client_read, client_write) = tokio::io::split(client_side);
         Self::over(

@@ -3,26 +3,24 @@
 
 use lsp_types::{
     CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, CodeActionResponse, Command,
-    Range,
 };
 use serde_json::{json, Value};
-use tower_lsp_server::jsonrpc::{Error, Result};
+use tower_lsp_server::jsonrpc::Result;
 
-use crate::document::DocumentSnapshot;
-use crate::handlers::execute_command::{
-    APPROVE, APPROVE_FOR_THREAD, DENY, SHOW_CONTEXT, STOP, UNDO,
-};
-use crate::server::State;
-use crate::tasks::kind::{self, TaskArgs, TaskKind};
+use crate::ext::command::{APPROVE, APPROVE_FOR_THREAD, DENY, SHOW_CONTEXT, STOP, UNDO};
+use crate::ext::TaskArgs;
+use crate::tasks::kind::{self, TaskKind};
+use crate::validate;
+use crate::world::World;
 
-pub fn handle(state: &State, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+pub(crate) fn handle(
+    world: &World,
+    params: CodeActionParams,
+) -> Result<Option<CodeActionResponse>> {
     let uri = &params.text_document.uri;
-    let snapshot = state
-        .documents
-        .snapshot(uri)
-        .ok_or_else(|| Error::invalid_params(format!("unknown document {}", uri.as_str())))?;
-    check_range(&snapshot, &params.range)?;
-    let overview = state.tasks.overview();
+    let snapshot = validate::open_document(&world.state, uri)?;
+    validate::check_range(&snapshot, &params.range)?;
+    let overview = world.tasks.overview();
     let mut actions = Vec::new();
     // A pending approval comes first: it is what the agent waits for.
     for pending in &overview.approvals {
@@ -141,29 +139,4 @@ fn action(
         }),
         ..Default::default()
     })
-}
-
-/// A request's range must lie in the document as the server has it: the client
-/// and server agree on every version (notifications arrive in order), so a range
-/// past the end is the client's mistake, and answering for a clamped range would
-/// act on text the user did not select.
-pub fn check_range(snapshot: &DocumentSnapshot, range: &Range) -> Result<()> {
-    let lines = snapshot.text().len_lines() as u32;
-    for position in [range.start, range.end] {
-        if position.line >= lines {
-            return Err(Error::invalid_params(format!(
-                "position {}:{} is past the end of {} ({lines} lines)",
-                position.line,
-                position.character,
-                snapshot.uri().as_str()
-            )));
-        }
-    }
-    if (range.start.line, range.start.character) > (range.end.line, range.end.character) {
-        return Err(Error::invalid_params(format!(
-            "range start {}:{} is after its end {}:{}",
-            range.start.line, range.start.character, range.end.line, range.end.character
-        )));
-    }
-    Ok(())
 }

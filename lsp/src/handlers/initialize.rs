@@ -1,16 +1,19 @@
-//! `initialize` and `initialized`: negotiate the position encoding, learn what the
-//! client can do, find the workspace roots, load the configuration.
+//! `initialize`: negotiate the position encoding, learn what the client can do,
+//! find the workspace roots, load the configuration.
 
 use std::path::PathBuf;
 
 use agentls_core::config::{self, ConfigSource};
 use lsp_types::*;
-use tower_lsp_server::{Client, UriExt};
+use tower_lsp_server::UriExt;
 
 use crate::document::PositionEncoding;
-use crate::server::{write_lock, Session, State};
+use crate::ext;
+use crate::state::{lock, write_lock, Session, State};
+use crate::world::World;
 
-pub fn handle(state: &State, params: InitializeParams) -> InitializeResult {
+pub(crate) fn handle(world: &World, params: InitializeParams) -> InitializeResult {
+    let state = &world.state;
     let capabilities = &params.capabilities;
     let encoding = PositionEncoding::negotiate(
         capabilities
@@ -22,7 +25,6 @@ pub fn handle(state: &State, params: InitializeParams) -> InitializeResult {
     let roots = workspace_roots(&params);
     let window = capabilities.window.as_ref();
     let session = Session {
-        encoding,
         roots: roots.clone(),
         client_name: params.client_info.as_ref().map(|info| info.name.clone()),
         show_message_request: window
@@ -65,18 +67,7 @@ pub fn handle(state: &State, params: InitializeParams) -> InitializeResult {
     }
 }
 
-/// After `initialized` the client may be told about configuration problems.
-pub async fn initialized(state: &State, client: &Client) {
-    let problems: Vec<_> = std::mem::take(
-        &mut *state
-            .pending_problems
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()),
-    );
-    crate::handlers::configuration::report(client, &problems).await;
-}
-
-pub fn server_capabilities(encoding: PositionEncoding) -> ServerCapabilities {
+pub(crate) fn server_capabilities(encoding: PositionEncoding) -> ServerCapabilities {
     ServerCapabilities {
         position_encoding: Some(encoding.kind()),
         text_document_sync: Some(TextDocumentSyncCapability::Options(
@@ -98,7 +89,7 @@ pub fn server_capabilities(encoding: PositionEncoding) -> ServerCapabilities {
             work_done_progress_options: Default::default(),
         })),
         execute_command_provider: Some(ExecuteCommandOptions {
-            commands: crate::handlers::execute_command::COMMANDS
+            commands: ext::command::ALL
                 .iter()
                 .map(|command| command.to_string())
                 .collect(),
@@ -155,9 +146,5 @@ fn load_configuration(state: &State, roots: &[PathBuf], init: Option<&serde_json
     for problem in &problems {
         tracing::warn!(%problem, "configuration problem");
     }
-    state
-        .pending_problems
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .extend(problems);
+    lock(&state.pending_problems).extend(problems);
 }

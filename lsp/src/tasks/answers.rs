@@ -9,9 +9,9 @@ use agentls_core::protocol::ThreadId;
 use lsp_types::MessageType;
 use tower_lsp_server::Client;
 
-use super::relay::relative;
 use super::TaskInfo;
-use crate::server::State;
+use crate::outgoing::show_document;
+use crate::state::State;
 
 /// Answers longer than this, or of more lines, go to a file.
 const SHORT_ANSWER_CHARS: usize = 400;
@@ -29,7 +29,7 @@ pub(super) async fn deliver(
     let answer = answer.trim();
     let changed_note = match changed {
         [] => String::new(),
-        [one] => format!(" Changed {}.", relative(state, one)),
+        [one] => format!(" Changed {}.", state.relative(one)),
         many => format!(" Changed {} files.", many.len()),
     };
     let short = answer.chars().count() <= SHORT_ANSWER_CHARS
@@ -58,7 +58,7 @@ pub(super) async fn deliver(
             return;
         }
     };
-    let shown = super::show_document(state, client, &path).await;
+    let shown = show_document(state, client, &path).await;
     let summary = first_sentence(answer);
     let message = if shown {
         format!("agentls: {} done: {summary}{changed_note}", info.title)
@@ -79,7 +79,7 @@ fn write_answer(
     info: &TaskInfo,
     answer: &str,
 ) -> Result<PathBuf, String> {
-    let data_dir = super::data_dir(state).map_err(|error| error.to_string())?;
+    let data_dir = state.data_dir().map_err(|error| error.to_string())?;
     let directory = data_dir.join("answers");
     std::fs::create_dir_all(&directory)
         .map_err(|error| format!("{}: {error}", directory.display()))?;
@@ -87,7 +87,7 @@ fn write_answer(
     let about = info
         .path
         .as_deref()
-        .map(|path: &Path| format!(" ({})", relative(state, path)))
+        .map(|path: &Path| format!(" ({})", state.relative(path)))
         .unwrap_or_default();
     let text = format!("# {}{about}\n\n{answer}\n", info.title);
     std::fs::write(&path, text).map_err(|error| format!("{}: {error}", path.display()))?;

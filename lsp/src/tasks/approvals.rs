@@ -16,8 +16,8 @@ use agentls_core::protocol::{ReviewDecision, ThreadId};
 use lsp_types::{MessageActionItem, MessageType};
 use tower_lsp_server::Client;
 
-use super::{display_command, lock, TaskError};
-use crate::server::State;
+use super::{TaskError, Tasks};
+use crate::state::{lock, State};
 
 pub const ALLOW: &str = "Allow";
 pub const ALLOW_FOR_THREAD: &str = "Allow for this thread";
@@ -26,7 +26,7 @@ pub const DENY: &str = "Deny";
 /// A command waiting for the user's answer. `id` is the server's (small numbers,
 /// easy to type in `:lsp-workspace-command agentls.approve 3`).
 #[derive(Clone, Debug)]
-pub struct PendingApproval {
+pub(crate) struct PendingApproval {
     pub id: u64,
     pub(super) thread: ThreadHandle,
     /// The core's id of the request.
@@ -69,7 +69,7 @@ impl PendingApproval {
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn register(
-    state: &State,
+    tasks: &Tasks,
     thread: &ThreadId,
     core_id: String,
     argv: Vec<String>,
@@ -78,7 +78,7 @@ pub(super) fn register(
     escalation: bool,
     title: String,
 ) -> Option<PendingApproval> {
-    let handle = lock(&state.tasks.inner)
+    let handle = lock(&tasks.inner)
         .threads
         .get(thread)
         .map(|entry| entry.handle.clone());
@@ -87,7 +87,7 @@ pub(super) fn register(
         tracing::warn!(%thread, "approval for a thread that is gone");
         return None;
     };
-    Some(state.tasks.add_approval(|id| PendingApproval {
+    Some(tasks.add_approval(|id| PendingApproval {
         id,
         thread: handle,
         core_id,
@@ -100,7 +100,7 @@ pub(super) fn register(
 }
 
 /// Announces the approval and starts waiting for an answer on a task of its own.
-pub(super) async fn ask(state: Arc<State>, client: Client, pending: PendingApproval) {
+pub(super) async fn ask(tasks: Tasks, state: Arc<State>, client: Client, pending: PendingApproval) {
     let session = state.session();
     client
         .show_message(
@@ -150,7 +150,7 @@ pub(super) async fn ask(state: Arc<State>, client: Client, pending: PendingAppro
             }
         };
         let id = pending.id.to_string();
-        match state.tasks.decide(Some(&id), decision).await {
+        match tasks.decide(Some(&id), decision).await {
             Ok(_) => {
                 if decision == ReviewDecision::Denied {
                     client
@@ -167,4 +167,27 @@ pub(super) async fn ask(state: Arc<State>, client: Client, pending: PendingAppro
             Err(error) => tracing::debug!(%error, "approval answer not delivered"),
         }
     });
+}
+
+/// `argv` as a user would type it.
+pub(crate) fn display_command(argv: &[String]) -> String {
+    if let [shell, flag, script] = argv {
+        if (shell == "bash" || shell == "sh" || shell == "zsh") && (flag == "-c" || flag == "-lc") {
+            return script.clone();
+        }
+    }
+    argv.iter()
+        .map(|arg| {
+            if !arg.is_empty()
+                && arg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
+            {
+                arg.clone()
+            } else {
+                format!("'{}'", arg.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -5,11 +5,12 @@
 
 use lsp_types::{Diagnostic, DiagnosticSeverity, Range};
 use ropey::Rope;
-use serde::{Deserialize, Serialize};
+
+use crate::ext::command;
 
 /// A task offered as a code action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum TaskKind {
+pub(crate) enum TaskKind {
     Fix,
     Explain,
     Implement,
@@ -29,11 +30,11 @@ impl TaskKind {
     /// The `workspace/executeCommand` command that starts it.
     pub fn command(self) -> &'static str {
         match self {
-            TaskKind::Fix => "agentls.fix",
-            TaskKind::Explain => "agentls.explain",
-            TaskKind::Implement => "agentls.implement",
-            TaskKind::WriteTests => "agentls.writeTests",
-            TaskKind::DoComment => "agentls.doComment",
+            TaskKind::Fix => command::FIX,
+            TaskKind::Explain => command::EXPLAIN,
+            TaskKind::Implement => command::IMPLEMENT,
+            TaskKind::WriteTests => command::WRITE_TESTS,
+            TaskKind::DoComment => command::DO_COMMENT,
         }
     }
 
@@ -58,17 +59,6 @@ impl TaskKind {
     pub fn read_only(self) -> bool {
         matches!(self, TaskKind::Explain)
     }
-}
-
-/// The argument of a task command (and of `agent/turnStart`'s location).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TaskArgs {
-    pub uri: lsp_types::Uri,
-    pub range: Range,
-    /// The editor's diagnostics in range (for "Fix this").
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub diagnostics: Vec<Diagnostic>,
 }
 
 /// What a task asks of the model: the text of the user message.

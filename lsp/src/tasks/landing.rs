@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use tower_lsp_server::Client;
 
 use crate::edits::{self, Checkpoint, Confirmation, EditError, ExpectedState, OpenDocuments};
-use crate::server::State;
+use crate::state::{lock, State};
 
 /// How long the server waits for the didChange that shows an edit landed. Neovim
 /// debounces its didChange by 150 ms; anything past this means the edit was
@@ -295,7 +295,7 @@ impl Workspace for EditorWorkspace {
             let landing = land(&self.state, &self.client, &changes, &roots).await;
             let landed: Vec<PathBuf> = landing.checkpoint.files.keys().cloned().collect();
             {
-                let mut turn = crate::tasks::lock(&self.changes);
+                let mut turn = lock(&self.changes);
                 for path in &landed {
                     if !turn.files.contains(path) {
                         turn.files.push(path.clone());
@@ -317,7 +317,7 @@ impl Workspace for EditorWorkspace {
                             "agentls: the agent's edit landed only in part ({} changed): {error}; the agent was told",
                             landed
                                 .iter()
-                                .map(|path| crate::tasks::relative(&self.state, path))
+                                .map(|path| self.state.relative(path))
                                 .collect::<Vec<_>>()
                                 .join(", ")
                         )

@@ -19,58 +19,34 @@
 
 mod answers;
 mod approvals;
-pub mod kind;
-pub mod landing;
+pub(crate) mod kind;
+pub(crate) mod landing;
 mod relay;
 mod undo;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use agentls_core::agent::{Agent, AgentError, ThreadHandle, ThreadOptions};
+use agentls_core::context::SharedIndex;
 use agentls_core::protocol::{ContextItem, Op, ReviewDecision, ThreadId, ThreadItem};
 use agentls_core::rollout::{self, RolloutError, ThreadSummary};
 use agentls_core::sandbox::SandboxedRunner;
 use lsp_types::ProgressToken;
 use tower_lsp_server::Client;
 
-pub use approvals::PendingApproval;
-pub use undo::UndoResult;
+pub(crate) use approvals::{display_command, PendingApproval};
 
 use crate::edits::Checkpoint;
-use crate::server::State;
+use crate::ext::UndoResult;
+use crate::state::{lock, PlaceError, State};
 use landing::{EditorWorkspace, TurnChanges};
-
-/// How long the server waits for the client to answer one of its requests
-/// (a progress token, showDocument) before it goes on without: a client that
-/// never answers must not stall a turn.
-pub(crate) const CLIENT_ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// `future` (a request to the client), or `None` when the client did not answer
-/// within `CLIENT_ANSWER_TIMEOUT`.
-pub(crate) async fn answered<T>(future: impl std::future::Future<Output = T>) -> Option<T> {
-    let answer = tokio::time::timeout(CLIENT_ANSWER_TIMEOUT, future)
-        .await
-        .ok();
-    if answer.is_none() {
-        tracing::warn!("the client did not answer within {CLIENT_ANSWER_TIMEOUT:?}");
-    }
-    answer
-}
-
-/// Locks a mutex even if a holder panicked: every critical section here leaves
-/// the maps consistent between statements.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 /// Why a task could not start, or an op not reach its thread. Said to the user.
 #[derive(Debug, thiserror::Error)]
-pub enum TaskError {
+pub(crate) enum TaskError {
     #[error("the agent is already working on {} ({title}); wait for it or use \"Agent: Stop agent\"", .path.display())]
     Busy { path: PathBuf, title: String },
     #[error("unknown thread {0}")]
@@ -83,11 +59,13 @@ pub enum TaskError {
     NoApproval,
     #[error("thread {0} has ended")]
     Closed(String),
+    #[error(transparent)]
+    Place(#[from] PlaceError),
 }
 
 /// A task as the user sees it: its title and the file it is about.
 #[derive(Clone, Debug)]
-pub struct TaskInfo {
+pub(crate) struct TaskInfo {
     /// `Fix this`, or the start of the user's text for a custom turn.
     pub title: String,
     /// The file the task is about.
@@ -98,7 +76,7 @@ pub struct TaskInfo {
 }
 
 /// What to start.
-pub struct TaskRequest {
+pub(crate) struct TaskRequest {
     /// Continue this thread; a new thread when `None`.
     pub thread: Option<ThreadId>,
     pub info: TaskInfo,
@@ -147,22 +125,38 @@ const MAX_IDLE_THREADS: usize = 16;
 
 /// What a code action needs to know, taken in one short lock.
 #[derive(Clone, Debug, Default)]
-pub struct TaskOverview {
+pub(crate) struct TaskOverview {
     pub running_turns: usize,
     pub can_undo: bool,
     pub approvals: Vec<PendingApproval>,
 }
 
-/// The server's agent threads.
+/// The server's agent threads. A cheap handle: clones share the same threads
+/// (each thread's relay holds one).
+#[derive(Clone)]
+pub(crate) struct Tasks {
+    inner: Arc<Mutex<Inner>>,
+    counters: Arc<Counters>,
+    /// The workspace symbol index every thread's agent searches.
+    index: SharedIndex,
+}
+
 #[derive(Default)]
-pub struct Tasks {
-    inner: Mutex<Inner>,
+struct Counters {
     next_approval: AtomicU64,
     next_token: AtomicU64,
     next_use: AtomicU64,
 }
 
 impl Tasks {
+    pub fn new(index: SharedIndex) -> Tasks {
+        Tasks {
+            inner: Arc::default(),
+            counters: Arc::default(),
+            index,
+        }
+    }
+
     pub fn overview(&self) -> TaskOverview {
         let inner = lock(&self.inner);
         TaskOverview {
@@ -238,7 +232,7 @@ impl Tasks {
         // already live: its items are read back from its rollout, which is
         // written item by item, and the thread goes on as it is.
         if lock(&self.inner).threads.contains_key(id) {
-            let loaded = rollout::load(&data_dir(state)?, id)
+            let loaded = rollout::load(&state.data_dir()?, id)
                 .map_err(|error| TaskError::Setup(error.to_string()))?;
             return Ok(loaded.items.into_iter().map(|(_, item)| item).collect());
         }
@@ -248,7 +242,7 @@ impl Tasks {
 
     /// The threads in the data directory, newest first.
     pub fn list_threads(&self, state: &State) -> Result<Vec<ThreadSummary>, TaskError> {
-        let data_dir = data_dir(state)?;
+        let data_dir = state.data_dir()?;
         rollout::list_threads(&data_dir).map_err(|error| TaskError::Setup(error.to_string()))
     }
 
@@ -344,13 +338,13 @@ impl Tasks {
         };
         let planned = undo::plan(state, &last);
         let result = planned.result.clone();
-        let (state, client) = (state.clone(), client.clone());
+        let (state, client, tasks) = (state.clone(), client.clone(), self.clone());
         tokio::spawn(async move {
             if undo::land_planned(&state, &client, &last, &planned)
                 .await
                 .is_err()
             {
-                lock(&state.tasks.inner).checkpoints.push(last);
+                lock(&tasks.inner).checkpoints.push(last);
             }
         });
         Ok(result)
@@ -391,7 +385,7 @@ impl Tasks {
         resume: Option<&ThreadId>,
     ) -> Result<(ThreadHandle, Vec<ThreadItem>), TaskError> {
         let changes = Arc::new(Mutex::new(TurnChanges::default()));
-        let agent = build_agent(state, client, root, changes.clone())?;
+        let agent = self.build_agent(state, client, root, changes.clone())?;
         let thread = match resume {
             Some(id) => agent.resume_thread(id),
             None => agent.start_thread(ThreadOptions::default()),
@@ -408,7 +402,7 @@ impl Tasks {
             handle.id().clone(),
             ThreadEntry {
                 handle: handle.clone(),
-                last_used: self.next_use.fetch_add(1, Ordering::Relaxed),
+                last_used: self.counters.next_use.fetch_add(1, Ordering::Relaxed),
                 root: root.to_path_buf(),
                 changes,
                 queued: VecDeque::new(),
@@ -416,6 +410,7 @@ impl Tasks {
             },
         );
         tokio::spawn(relay::run(
+            self.clone(),
             state.clone(),
             client.clone(),
             handle.id().clone(),
@@ -432,7 +427,7 @@ impl Tasks {
         with_progress: bool,
     ) -> (TaskInfo, Option<ProgressToken>) {
         let token = with_progress.then(|| {
-            let n = self.next_token.fetch_add(1, Ordering::Relaxed) + 1;
+            let n = self.counters.next_token.fetch_add(1, Ordering::Relaxed) + 1;
             ProgressToken::String(format!("agentls/turn/{n}"))
         });
         let mut inner = lock(&self.inner);
@@ -479,7 +474,7 @@ impl Tasks {
     }
 
     fn record_turn_end(&self, id: &ThreadId, state: &State) -> TurnChanges {
-        let use_mark = self.next_use.fetch_add(1, Ordering::Relaxed);
+        let use_mark = self.counters.next_use.fetch_add(1, Ordering::Relaxed);
         let mut inner = lock(&self.inner);
         inner
             .approvals
@@ -512,7 +507,7 @@ impl Tasks {
     }
 
     fn add_approval(&self, make: impl FnOnce(u64) -> PendingApproval) -> PendingApproval {
-        let id = self.next_approval.fetch_add(1, Ordering::Relaxed) + 1;
+        let id = self.counters.next_approval.fetch_add(1, Ordering::Relaxed) + 1;
         let pending = make(id);
         lock(&self.inner).approvals.insert(id, pending.clone());
         pending
@@ -547,116 +542,36 @@ fn untitled() -> TaskInfo {
     }
 }
 
-/// Where threads keep their rollouts: `$XDG_DATA_HOME/agentls`.
-pub fn data_dir(state: &State) -> Result<PathBuf, TaskError> {
-    rollout::default_data_dir(&|name: &str| (state.env)(name))
-        .map_err(|error| TaskError::Setup(error.to_string()))
-}
-
-/// An agent for one thread, from the configuration as it is now.
-fn build_agent(
-    state: &Arc<State>,
-    client: &Client,
-    root: &Path,
-    changes: Arc<Mutex<TurnChanges>>,
-) -> Result<Agent, TaskError> {
-    let config = state.config();
-    let env = |name: &str| (state.env)(name);
-    let provider = agentls_core::provider::from_config(&config.provider, &env)
-        .map_err(|error| TaskError::Setup(error.to_string()))?;
-    let mut runner = SandboxedRunner::from_config(state.sandbox_helper.clone(), &config.sandbox);
-    if let Some(key_env) = &config.provider.api_key_env {
-        runner = runner.with_secret_env([key_env.clone()]);
-    }
-    let unconfined = config.sandbox.policy.is_enforcing() && runner.every_command_needs_approval();
-    let workspace =
-        EditorWorkspace::new(root.to_path_buf(), state.clone(), client.clone(), changes);
-    Ok(Agent::new(
-        config,
-        provider,
-        Arc::new(workspace),
-        Arc::new(runner),
-        data_dir(state)?,
-    )
-    .with_unconfined_commands(unconfined)
-    .with_symbols(state.symbols.index.clone()))
-}
-
-/// The workspace root a file belongs to: the innermost root that holds it, else
-/// its directory (a file opened outside any workspace folder).
-pub fn root_for(state: &State, path: Option<&Path>) -> Result<PathBuf, TaskError> {
-    let roots = state.session().roots;
-    let root = match path {
-        Some(path) => roots
-            .iter()
-            .filter(|root| path.starts_with(root))
-            .max_by_key(|root| root.as_os_str().len())
-            .cloned()
-            .or_else(|| path.parent().map(Path::to_path_buf)),
-        None => roots.first().cloned(),
-    };
-    let root = root.ok_or_else(|| {
-        TaskError::Setup("no workspace folder: open a file or a folder first".to_string())
-    })?;
-    // The core resolves symlinks when it checks paths: its root must be real.
-    Ok(std::fs::canonicalize(&root).unwrap_or(root))
-}
-
-/// `path` relative to the workspace root that holds it (the innermost), as the
-/// model and the user see it; absolute when no root holds it.
-pub fn relative(state: &State, path: &Path) -> String {
-    state
-        .session()
-        .roots
-        .iter()
-        .filter(|root| path.starts_with(root))
-        .max_by_key(|root| root.as_os_str().len())
-        .and_then(|root| path.strip_prefix(root).ok())
-        .unwrap_or(path)
-        .display()
-        .to_string()
-}
-
-/// Opens `path` in the editor with `window/showDocument` when the client has it;
-/// returns whether it did.
-pub async fn show_document(state: &State, client: &Client, path: &Path) -> bool {
-    if !state.session().show_document {
-        return false;
-    }
-    let Some(uri) = <lsp_types::Uri as tower_lsp_server::UriExt>::from_file_path(path) else {
-        return false;
-    };
-    let params = lsp_types::ShowDocumentParams {
-        uri,
-        external: Some(false),
-        take_focus: Some(true),
-        selection: None,
-    };
-    answered(client.show_document(params))
-        .await
-        .and_then(Result::ok)
-        .unwrap_or(false)
-}
-
-/// `argv` as a user would type it.
-pub fn display_command(argv: &[String]) -> String {
-    if let [shell, flag, script] = argv {
-        if (shell == "bash" || shell == "sh" || shell == "zsh") && (flag == "-c" || flag == "-lc") {
-            return script.clone();
+impl Tasks {
+    /// An agent for one thread, from the configuration as it is now.
+    fn build_agent(
+        &self,
+        state: &Arc<State>,
+        client: &Client,
+        root: &Path,
+        changes: Arc<Mutex<TurnChanges>>,
+    ) -> Result<Agent, TaskError> {
+        let config = state.config();
+        let env = |name: &str| (state.env)(name);
+        let provider = agentls_core::provider::from_config(&config.provider, &env)
+            .map_err(|error| TaskError::Setup(error.to_string()))?;
+        let mut runner =
+            SandboxedRunner::from_config(state.sandbox_helper.clone(), &config.sandbox);
+        if let Some(key_env) = &config.provider.api_key_env {
+            runner = runner.with_secret_env([key_env.clone()]);
         }
+        let unconfined =
+            config.sandbox.policy.is_enforcing() && runner.every_command_needs_approval();
+        let workspace =
+            EditorWorkspace::new(root.to_path_buf(), state.clone(), client.clone(), changes);
+        Ok(Agent::new(
+            config,
+            provider,
+            Arc::new(workspace),
+            Arc::new(runner),
+            state.data_dir()?,
+        )
+        .with_unconfined_commands(unconfined)
+        .with_symbols(self.index.clone()))
     }
-    argv.iter()
-        .map(|arg| {
-            if !arg.is_empty()
-                && arg
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
-            {
-                arg.clone()
-            } else {
-                format!("'{}'", arg.replace('\'', r"'\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }

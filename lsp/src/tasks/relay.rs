@@ -16,13 +16,15 @@ use lsp_types::{
     WorkDoneProgressBegin, WorkDoneProgressCreateParams, WorkDoneProgressEnd,
     WorkDoneProgressReport,
 };
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tower_lsp_server::Client;
 
-use super::{approvals, display_command, TaskInfo};
-use crate::server::State;
+use super::{approvals, display_command, TaskInfo, Tasks};
+use crate::ext::{self, TurnStatus};
+use crate::outgoing::answered;
+use crate::state::State;
 
 /// A turn as the relay follows it.
 struct TurnView {
@@ -42,6 +44,7 @@ struct TurnView {
 
 /// Relays the events of thread `id` until it ends.
 pub(super) async fn run(
+    tasks: Tasks,
     state: Arc<State>,
     client: Client,
     id: ThreadId,
@@ -54,7 +57,7 @@ pub(super) async fn run(
         let running_command = turn.as_ref().is_some_and(|turn| turn.command.is_some());
         tokio::select! {
             event = events.recv() => match event {
-                Some(event) => relay(&state, &client, &id, &mut turn, event).await,
+                Some(event) => relay(&tasks, &state, &client, &id, &mut turn, event).await,
                 None => break,
             },
             _ = ticker.tick(), if running_command => {
@@ -68,10 +71,11 @@ pub(super) async fn run(
         }
     }
     tracing::info!(thread_id = %id, "thread ended");
-    state.tasks.thread_ended(&id);
+    tasks.thread_ended(&id);
 }
 
 async fn relay(
+    tasks: &Tasks,
     state: &Arc<State>,
     client: &Client,
     id: &ThreadId,
@@ -82,14 +86,14 @@ async fn relay(
     match event {
         Event::ThreadStarted { .. } => {}
         Event::TurnStarted { turn_id } => {
-            let view = begin_turn(state, client, id, &turn_id).await;
+            let view = begin_turn(tasks, state, client, id, &turn_id).await;
             if extensions {
-                notify(
-                    client,
-                    "agent/turnStarted",
-                    json!({"threadId": id, "turnId": turn_id, "title": view.info.title}),
-                )
-                .await;
+                let params = ext::TurnStartedParams {
+                    thread_id: id.clone(),
+                    turn_id,
+                    title: view.info.title.clone(),
+                };
+                notify::<ext::TurnStarted>(client, params).await;
             }
             *turn = Some(view);
         }
@@ -103,12 +107,12 @@ async fn relay(
                 }
             }
             if extensions {
-                notify(
-                    client,
-                    "agent/itemStarted",
-                    json!({"threadId": id, "turnId": turn_id, "item": item}),
-                )
-                .await;
+                let params = ext::ItemParams {
+                    thread_id: id.clone(),
+                    turn_id,
+                    item,
+                };
+                notify::<ext::ItemStarted>(client, params).await;
             }
         }
         Event::ItemDelta {
@@ -117,12 +121,13 @@ async fn relay(
             delta,
         } => {
             if extensions {
-                notify(
-                    client,
-                    "agent/itemDelta",
-                    json!({"threadId": id, "turnId": turn_id, "itemId": item_id, "delta": delta}),
-                )
-                .await;
+                let params = ext::ItemDeltaParams {
+                    thread_id: id.clone(),
+                    turn_id,
+                    item_id,
+                    delta,
+                };
+                notify::<ext::ItemDeltaNotification>(client, params).await;
             }
         }
         Event::ItemCompleted { turn_id, item } => {
@@ -137,12 +142,12 @@ async fn relay(
                 }
             }
             if extensions {
-                notify(
-                    client,
-                    "agent/itemCompleted",
-                    json!({"threadId": id, "turnId": turn_id, "item": item}),
-                )
-                .await;
+                let params = ext::ItemParams {
+                    thread_id: id.clone(),
+                    turn_id,
+                    item,
+                };
+                notify::<ext::ItemCompleted>(client, params).await;
             }
         }
         Event::ApprovalRequested {
@@ -167,7 +172,7 @@ async fn relay(
                 report(client, view, &message).await;
             }
             let Some(pending) = approvals::register(
-                state,
+                tasks,
                 id,
                 core_id.clone(),
                 argv,
@@ -182,18 +187,19 @@ async fn relay(
                 view.approval_ids.push((core_id, pending.id));
             }
             if extensions {
-                notify(
-                    client,
-                    "agent/approvalRequested",
-                    json!({
-                        "threadId": id, "turnId": turn_id, "itemId": item_id,
-                        "id": pending.id.to_string(), "argv": pending.argv, "cwd": pending.cwd,
-                        "reason": pending.reason, "sandboxEscalation": pending.escalation,
-                    }),
-                )
-                .await;
+                let params = ext::ApprovalRequestedParams {
+                    thread_id: id.clone(),
+                    turn_id,
+                    item_id,
+                    id: pending.id.to_string(),
+                    argv: pending.argv.clone(),
+                    cwd: pending.cwd.clone(),
+                    reason: pending.reason.clone(),
+                    sandbox_escalation: pending.escalation,
+                };
+                notify::<ext::ApprovalRequested>(client, params).await;
             }
-            approvals::ask(state.clone(), client.clone(), pending).await;
+            approvals::ask(tasks.clone(), state.clone(), client.clone(), pending).await;
         }
         Event::ApprovalResolved {
             turn_id,
@@ -208,15 +214,14 @@ async fn relay(
                     .map(|(_, shown)| shown.to_string())
             });
             if let (true, Some(shown_id)) = (extensions, shown_id) {
-                notify(
-                    client,
-                    "agent/approvalResolved",
-                    json!({
-                        "threadId": id, "turnId": turn_id, "itemId": item_id,
-                        "id": shown_id, "decision": decision,
-                    }),
-                )
-                .await;
+                let params = ext::ApprovalResolvedParams {
+                    thread_id: id.clone(),
+                    turn_id,
+                    item_id,
+                    id: shown_id,
+                    decision,
+                };
+                notify::<ext::ApprovalResolved>(client, params).await;
             }
             if let Some(view) = turn.as_mut() {
                 let approved = matches!(
@@ -259,24 +264,27 @@ async fn relay(
             changed_files,
         } => {
             let view = turn.take();
-            let changes = state.tasks.turn_ended(id, state);
-            let diff = super::undo::turn_diff(&changes.checkpoint, &state_roots(state));
+            let changes = tasks.turn_ended(id, state);
+            let diff = super::undo::turn_diff(&changes.checkpoint, &state.session().roots);
             if extensions {
                 if !diff.is_empty() {
-                    notify(
-                        client,
-                        "agent/turnDiff",
-                        json!({"threadId": id, "turnId": turn_id, "diff": diff}),
-                    )
-                    .await;
+                    let params = ext::TurnDiffParams {
+                        thread_id: id.clone(),
+                        turn_id: turn_id.clone(),
+                        diff,
+                    };
+                    notify::<ext::TurnDiff>(client, params).await;
                 }
-                notify(
-                    client,
-                    "agent/turnCompleted",
-                    json!({"threadId": id, "turnId": turn_id, "status": "completed",
-                           "usage": usage, "changedFiles": changed_files}),
-                )
-                .await;
+                let params = ext::TurnCompletedParams {
+                    thread_id: id.clone(),
+                    turn_id,
+                    status: TurnStatus::Completed,
+                    usage: Some(usage),
+                    reason: None,
+                    error: None,
+                    changed_files,
+                };
+                notify::<ext::TurnCompleted>(client, params).await;
             }
             if let Some(view) = view {
                 end_progress(client, &view, "done").await;
@@ -294,16 +302,18 @@ async fn relay(
         }
         Event::TurnInterrupted { turn_id, reason } => {
             let view = turn.take();
-            let changes = state.tasks.turn_ended(id, state);
-            let reason = serde_json::to_value(reason).unwrap_or(Value::Null);
+            let changes = tasks.turn_ended(id, state);
             if extensions {
-                notify(
-                    client,
-                    "agent/turnCompleted",
-                    json!({"threadId": id, "turnId": turn_id, "status": "interrupted",
-                           "reason": reason, "changedFiles": changes.files}),
-                )
-                .await;
+                let params = ext::TurnCompletedParams {
+                    thread_id: id.clone(),
+                    turn_id,
+                    status: TurnStatus::Interrupted,
+                    usage: None,
+                    reason: Some(reason),
+                    error: None,
+                    changed_files: changes.files.clone(),
+                };
+                notify::<ext::TurnCompleted>(client, params).await;
             }
             if let Some(view) = view {
                 end_progress(client, &view, "stopped").await;
@@ -325,15 +335,18 @@ async fn relay(
         }
         Event::TurnFailed { turn_id, error } => {
             let view = turn.take();
-            let changes = state.tasks.turn_ended(id, state);
+            let changes = tasks.turn_ended(id, state);
             if extensions {
-                notify(
-                    client,
-                    "agent/turnCompleted",
-                    json!({"threadId": id, "turnId": turn_id, "status": "failed",
-                           "error": error, "changedFiles": changes.files}),
-                )
-                .await;
+                let params = ext::TurnCompletedParams {
+                    thread_id: id.clone(),
+                    turn_id,
+                    status: TurnStatus::Failed,
+                    usage: None,
+                    reason: None,
+                    error: Some(error.clone()),
+                    changed_files: changes.files.clone(),
+                };
+                notify::<ext::TurnCompleted>(client, params).await;
             }
             let title = match &view {
                 Some(view) => {
@@ -352,13 +365,19 @@ async fn relay(
     }
 }
 
-async fn begin_turn(state: &Arc<State>, client: &Client, id: &ThreadId, turn_id: &str) -> TurnView {
+async fn begin_turn(
+    tasks: &Tasks,
+    state: &Arc<State>,
+    client: &Client,
+    id: &ThreadId,
+    turn_id: &str,
+) -> TurnView {
     let session = state.session();
-    let (info, token) = state.tasks.turn_started(id, session.work_done_progress);
+    let (info, token) = tasks.turn_started(id, session.work_done_progress);
     let mut token = token;
     if let Some(requested) = token.clone() {
         // The client must accept the token before progress may use it.
-        let created = super::answered(client.send_request::<WorkDoneProgressCreate>(
+        let created = answered(client.send_request::<WorkDoneProgressCreate>(
             WorkDoneProgressCreateParams {
                 token: requested.clone(),
             },
@@ -388,7 +407,7 @@ async fn begin_turn(state: &Arc<State>, client: &Client, id: &ThreadId, turn_id:
     let place = info
         .path
         .as_deref()
-        .map(|path| format!(" on {}", relative(state, path)))
+        .map(|path| format!(" on {}", state.relative(path)))
         .unwrap_or_default();
     client
         .show_message(
@@ -450,12 +469,6 @@ fn state_root(state: &State, _view: &TurnView) -> Option<std::path::PathBuf> {
     state.session().roots.first().cloned()
 }
 
-fn state_roots(state: &State) -> Vec<std::path::PathBuf> {
-    state.session().roots
-}
-
-pub(super) use super::relative;
-
 async fn report(client: &Client, view: &TurnView, message: &str) {
     if let Some(token) = &view.token {
         send_progress(
@@ -495,30 +508,6 @@ async fn send_progress(client: &Client, token: &ProgressToken, value: WorkDonePr
 
 /// A custom notification (`agent/*`), for clients that declared
 /// `experimental.agentls`.
-pub(super) async fn notify(client: &Client, method: &'static str, params: Value) {
-    macro_rules! send {
-        ($($name:ident => $method:literal),* $(,)?) => {
-            match method {
-                $($method => {
-                    enum $name {}
-                    impl Notification for $name {
-                        type Params = Value;
-                        const METHOD: &'static str = $method;
-                    }
-                    client.send_notification::<$name>(params).await
-                })*
-                other => tracing::error!(method = other, "not an agent notification"),
-            }
-        };
-    }
-    send!(
-        TurnStarted => "agent/turnStarted",
-        ItemStarted => "agent/itemStarted",
-        ItemDelta => "agent/itemDelta",
-        ItemCompleted => "agent/itemCompleted",
-        ApprovalRequested => "agent/approvalRequested",
-        ApprovalResolved => "agent/approvalResolved",
-        TurnDiff => "agent/turnDiff",
-        TurnCompleted => "agent/turnCompleted",
-    );
+async fn notify<N: Notification>(client: &Client, params: N::Params) {
+    client.send_notification::<N>(params).await;
 }

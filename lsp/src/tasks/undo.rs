@@ -8,34 +8,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use lsp_types::MessageType;
-use serde::Serialize;
 use tower_lsp_server::Client;
 
 use super::landing::{land, read_file};
-use super::relay::relative;
 use super::{TaskError, TurnCheckpoint};
 use crate::edits::{undo_plan, Checkpoint};
-use crate::server::State;
-
-/// What an undo did (the result of `agent/undo` and `agentls.undo`).
-#[derive(Clone, Debug, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UndoResult {
-    /// The task whose changes were reverted.
-    pub title: String,
-    pub reverted: Vec<PathBuf>,
-    /// Hunks left in place because the user edited them since.
-    pub refused: Vec<RefusedHunkView>,
-    pub message: String,
-}
-
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RefusedHunkView {
-    pub path: PathBuf,
-    /// `lines 3-5` of the current text.
-    pub lines: String,
-}
+use crate::ext::{RefusedHunk, UndoResult};
+use crate::state::State;
 
 /// An undo planned against the buffers as they are now: what it will revert
 /// and what it keeps, known before any edit is sent.
@@ -63,10 +42,10 @@ pub(super) fn plan(state: &State, last: &TurnCheckpoint) -> PlannedUndo {
     }
     let plan = undo_plan(&last.checkpoint, &current);
     let reverted: Vec<PathBuf> = plan.changes.files.keys().cloned().collect();
-    let refused: Vec<RefusedHunkView> = plan
+    let refused: Vec<RefusedHunk> = plan
         .refused
         .iter()
-        .map(|hunk| RefusedHunkView {
+        .map(|hunk| RefusedHunk {
             path: hunk.path.clone(),
             lines: hunk.lines.to_string(),
         })
@@ -74,13 +53,13 @@ pub(super) fn plan(state: &State, last: &TurnCheckpoint) -> PlannedUndo {
     let mut message = format!("agentls: undid {}", last.title);
     match reverted.len() {
         0 => message.push_str(": nothing left to revert"),
-        1 => message.push_str(&format!(" in {}", relative(state, &reverted[0]))),
+        1 => message.push_str(&format!(" in {}", state.relative(&reverted[0]))),
         n => message.push_str(&format!(" in {n} files")),
     }
     if !refused.is_empty() {
         let kept: Vec<String> = refused
             .iter()
-            .map(|hunk| format!("{} of {}", hunk.lines, relative(state, &hunk.path)))
+            .map(|hunk| format!("{} of {}", hunk.lines, state.relative(&hunk.path)))
             .collect();
         message.push_str(&format!(
             "; kept {} because you edited them since",

@@ -1,0 +1,23 @@
+//! `workspace/didChangeConfiguration`: the editor's settings layer, re-merged, and
+//! the problems shown to the user.
+
+use agentls_core::config::{self, ConfigSource};
+use lsp_types::DidChangeConfigurationParams;
+
+use crate::notice;
+use crate::state::write_lock;
+use crate::world::World;
+
+pub(crate) async fn handle(world: &World, params: DidChangeConfigurationParams) {
+    let problems = {
+        let mut config_state = write_lock(&world.state.config);
+        config_state.editor_layer =
+            config::editor_layer(&params.settings, ConfigSource::EditorSettings);
+        let mut problems = config_state.remerge();
+        crate::logging::set_level_from_config(config_state.merged.log.level.as_deref());
+        // The other layers' problems were shown when they were loaded.
+        problems.retain(|problem| problem.source == ConfigSource::EditorSettings);
+        problems
+    };
+    notice::config_problems(&world.client, &problems).await;
+}
