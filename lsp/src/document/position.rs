@@ -42,6 +42,17 @@ impl PositionEncoding {
         }
     }
 
+    /// How many of this encoding's units `text` is: the `character` distance it
+    /// spans on one line. The one place outside the rope conversions below that
+    /// counts code units (edits computed on plain strings use it).
+    pub fn len_of(self, text: &str) -> usize {
+        match self {
+            PositionEncoding::Utf8 => text.len(),
+            PositionEncoding::Utf16 => text.chars().map(char::len_utf16).sum(),
+            PositionEncoding::Utf32 => text.chars().count(),
+        }
+    }
+
     /// The value to answer in `ServerCapabilities::position_encoding`.
     pub fn kind(self) -> PositionEncodingKind {
         match self {

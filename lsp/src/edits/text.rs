@@ -182,11 +182,6 @@ fn is_extending(char: char) -> bool {
 /// The LSP position of byte `offset` of the old text.
 fn position(lines: &Lines<'_>, offset: usize, encoding: PositionEncoding) -> Position {
     let (line, line_start) = lines.line_of(offset);
-    let before = lines.bytes(line_start..offset);
-    let character = match encoding {
-        PositionEncoding::Utf8 => before.len(),
-        PositionEncoding::Utf16 => before.chars().map(char::len_utf16).sum(),
-        PositionEncoding::Utf32 => before.chars().count(),
-    };
+    let character = encoding.len_of(lines.bytes(line_start..offset));
     Position::new(to_u32(line), to_u32(character))
 }
