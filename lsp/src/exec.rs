@@ -104,7 +104,7 @@ pub async fn run(args: ExecArgs) -> anyhow::Result<i32> {
 /// A usage or configuration error: said to the user, exit status 2.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct UsageError(pub String);
+pub(crate) struct UsageError(pub String);
 
 /// `run` with the process's seams given.
 pub async fn run_with(args: ExecArgs, io: ExecIo) -> anyhow::Result<i32> {
@@ -244,7 +244,7 @@ fn set_up(
 /// config file, the workspace's `.agentls.toml`, the `AGENTLS_*` variables, then
 /// the flags. A bad flag is a usage error; a bad key in a file is a warning (the
 /// key is dropped, the rest applies).
-pub fn exec_config(
+pub(crate) fn exec_config(
     args: &ExecArgs,
     root: &Path,
     env: &dyn Fn(&str) -> Option<String>,

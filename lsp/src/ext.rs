@@ -20,31 +20,31 @@ use serde::{Deserialize, Serialize};
 
 /// LSP's `RequestFailed`: the request was valid but the server could not do it
 /// (a thread that ended, a file another task is editing, a setup fault).
-pub const REQUEST_FAILED: i64 = -32803;
+pub(crate) const REQUEST_FAILED: i64 = -32803;
 
 /// The reply of a request that has nothing to say but "done": `{}`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Empty {}
+pub(crate) struct Empty {}
 
 // ---------------------------------------------------------------------------
 // Commands (`workspace/executeCommand`), offered by the code actions.
 
 /// The command ids, each declared once.
-pub mod command {
-    pub const FIX: &str = "agentls.fix";
-    pub const EXPLAIN: &str = "agentls.explain";
-    pub const IMPLEMENT: &str = "agentls.implement";
-    pub const WRITE_TESTS: &str = "agentls.writeTests";
-    pub const DO_COMMENT: &str = "agentls.doComment";
-    pub const UNDO: &str = "agentls.undo";
-    pub const STOP: &str = "agentls.stop";
-    pub const APPROVE: &str = "agentls.approve";
-    pub const APPROVE_FOR_THREAD: &str = "agentls.approveForThread";
-    pub const DENY: &str = "agentls.deny";
-    pub const SHOW_CONTEXT: &str = "agentls.showContext";
+pub(crate) mod command {
+    pub(crate) const FIX: &str = "agentls.fix";
+    pub(crate) const EXPLAIN: &str = "agentls.explain";
+    pub(crate) const IMPLEMENT: &str = "agentls.implement";
+    pub(crate) const WRITE_TESTS: &str = "agentls.writeTests";
+    pub(crate) const DO_COMMENT: &str = "agentls.doComment";
+    pub(crate) const UNDO: &str = "agentls.undo";
+    pub(crate) const STOP: &str = "agentls.stop";
+    pub(crate) const APPROVE: &str = "agentls.approve";
+    pub(crate) const APPROVE_FOR_THREAD: &str = "agentls.approveForThread";
+    pub(crate) const DENY: &str = "agentls.deny";
+    pub(crate) const SHOW_CONTEXT: &str = "agentls.showContext";
 
     /// Every command the server registers in its `initialize` answer.
-    pub const ALL: &[&str] = &[
+    pub(crate) const ALL: &[&str] = &[
         FIX,
         EXPLAIN,
         IMPLEMENT,
@@ -63,7 +63,7 @@ pub mod command {
 /// `agentls.showContext`: the spot the task is about.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct TaskArgs {
+pub(crate) struct TaskArgs {
     pub uri: Uri,
     pub range: Range,
     /// The editor's diagnostics in range (for "Fix this").
@@ -74,13 +74,13 @@ pub struct TaskArgs {
 /// What a task command answers: the thread its turn runs on.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct TaskStarted {
+pub(crate) struct TaskStarted {
     pub thread_id: ThreadId,
 }
 
 /// What `agentls.stop` answers.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
-pub struct Stopped {
+pub(crate) struct Stopped {
     /// How many queued or running turns were interrupted.
     pub stopped: usize,
 }
@@ -88,7 +88,7 @@ pub struct Stopped {
 /// What `agentls.approve`, `agentls.approveForThread` and `agentls.deny` answer:
 /// the approval they answered.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Decided {
+pub(crate) struct Decided {
     pub id: String,
 }
 
@@ -100,7 +100,7 @@ macro_rules! request {
     ($(#[$doc:meta])* $name:ident, $method:literal, $params:ty => $result:ty) => {
         $(#[$doc])*
         #[derive(Debug)]
-        pub enum $name {}
+        pub(crate) enum $name {}
         impl Request for $name {
             type Params = $params;
             type Result = $result;
@@ -114,7 +114,7 @@ macro_rules! notification {
     ($(#[$doc:meta])* $name:ident, $method:literal, $params:ty) => {
         $(#[$doc])*
         #[derive(Debug)]
-        pub enum $name {}
+        pub(crate) enum $name {}
         impl Notification for $name {
             type Params = $params;
             const METHOD: &'static str = $method;
@@ -156,13 +156,13 @@ const REQUESTS: &[&str] = &[
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct DocumentStateParams {
+pub(crate) struct DocumentStateParams {
     pub uri: Uri,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct DocumentStateResult {
+pub(crate) struct DocumentStateResult {
     pub uri: Uri,
     pub version: i32,
     pub language_id: String,
@@ -175,7 +175,7 @@ pub struct DocumentStateResult {
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ThreadStartParams {
+pub(crate) struct ThreadStartParams {
     /// The workspace root the thread works in; the first workspace folder when
     /// unset.
     #[serde(default)]
@@ -184,13 +184,13 @@ pub struct ThreadStartParams {
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ThreadStartResult {
+pub(crate) struct ThreadStartResult {
     pub thread_id: ThreadId,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ThreadResumeParams {
+pub(crate) struct ThreadResumeParams {
     pub thread_id: ThreadId,
     #[serde(default)]
     pub cwd: Option<PathBuf>,
@@ -198,23 +198,23 @@ pub struct ThreadResumeParams {
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ThreadResumeResult {
+pub(crate) struct ThreadResumeResult {
     pub thread_id: ThreadId,
     /// The thread's items as they were when it stopped.
     pub items: Vec<ThreadItem>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
-pub struct ThreadListParams {}
+pub(crate) struct ThreadListParams {}
 
 #[derive(Debug, Serialize, Deserialize)]
-pub struct ThreadListResult {
+pub(crate) struct ThreadListResult {
     pub threads: Vec<ThreadSummary>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct TurnStartParams {
+pub(crate) struct TurnStartParams {
     /// The thread to continue; a new thread when unset.
     #[serde(default)]
     pub thread_id: Option<ThreadId>,
@@ -228,31 +228,31 @@ pub struct TurnStartParams {
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct TurnStartResult {
+pub(crate) struct TurnStartResult {
     pub thread_id: ThreadId,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct TurnSteerParams {
+pub(crate) struct TurnSteerParams {
     pub thread_id: ThreadId,
     pub text: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ThreadParams {
+pub(crate) struct ThreadParams {
     pub thread_id: ThreadId,
 }
 
 /// `agent/undo` takes `{}` (or nothing).
 #[derive(Debug, Default, Serialize, Deserialize)]
-pub struct UndoParams {}
+pub(crate) struct UndoParams {}
 
 /// What an undo did (the result of `agent/undo` and `agentls.undo`).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct UndoResult {
+pub(crate) struct UndoResult {
     /// The task whose changes were reverted.
     pub title: String,
     pub reverted: Vec<PathBuf>,
@@ -263,7 +263,7 @@ pub struct UndoResult {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct RefusedHunk {
+pub(crate) struct RefusedHunk {
     pub path: PathBuf,
     /// `lines 3-5` of the current text.
     pub lines: String,
@@ -271,7 +271,7 @@ pub struct RefusedHunk {
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ApproveParams {
+pub(crate) struct ApproveParams {
     /// The approval's id, from `agent/approvalRequested`.
     pub id: String,
     /// `approved` (the default), `approvedForThread`, `denied` or `abort`.
@@ -285,7 +285,7 @@ fn approved() -> ReviewDecision {
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ContextParams {
+pub(crate) struct ContextParams {
     pub uri: Uri,
     pub range: Range,
     #[serde(default)]
@@ -295,7 +295,7 @@ pub struct ContextParams {
 /// A selection as `agent/context` returns it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ContextResult {
+pub(crate) struct ContextResult {
     pub pieces: Vec<ContextPieceView>,
     pub n_tokens: u32,
     pub budget: u32,
@@ -303,7 +303,7 @@ pub struct ContextResult {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ContextPieceView {
+pub(crate) struct ContextPieceView {
     pub label: String,
     /// `enclosing item`, `diagnostic`, `definition`, `recent edit`, `imports`,
     /// `outline`.
@@ -317,7 +317,7 @@ pub struct ContextPieceView {
 }
 
 impl ContextResult {
-    pub fn of(selection: &Selection) -> ContextResult {
+    pub(crate) fn of(selection: &Selection) -> ContextResult {
         ContextResult {
             pieces: selection.pieces.iter().map(ContextPieceView::of).collect(),
             n_tokens: selection.n_tokens,
@@ -376,7 +376,7 @@ const NOTIFICATIONS: &[&str] = &[
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct TurnStartedParams {
+pub(crate) struct TurnStartedParams {
     pub thread_id: ThreadId,
     pub turn_id: String,
     pub title: String,
@@ -385,7 +385,7 @@ pub struct TurnStartedParams {
 /// `agent/itemStarted` and `agent/itemCompleted` (which carries the whole item).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ItemParams {
+pub(crate) struct ItemParams {
     pub thread_id: ThreadId,
     pub turn_id: String,
     pub item: ThreadItem,
@@ -393,7 +393,7 @@ pub struct ItemParams {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ItemDeltaParams {
+pub(crate) struct ItemDeltaParams {
     pub thread_id: ThreadId,
     pub turn_id: String,
     pub item_id: String,
@@ -402,7 +402,7 @@ pub struct ItemDeltaParams {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ApprovalRequestedParams {
+pub(crate) struct ApprovalRequestedParams {
     pub thread_id: ThreadId,
     pub turn_id: String,
     pub item_id: String,
@@ -417,7 +417,7 @@ pub struct ApprovalRequestedParams {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ApprovalResolvedParams {
+pub(crate) struct ApprovalResolvedParams {
     pub thread_id: ThreadId,
     pub turn_id: String,
     pub item_id: String,
@@ -427,7 +427,7 @@ pub struct ApprovalResolvedParams {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct TurnDiffParams {
+pub(crate) struct TurnDiffParams {
     pub thread_id: ThreadId,
     pub turn_id: String,
     /// One unified diff of everything the turn changed, paths relative to the root.
@@ -436,7 +436,7 @@ pub struct TurnDiffParams {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub enum TurnStatus {
+pub(crate) enum TurnStatus {
     Completed,
     Interrupted,
     Failed,
@@ -444,7 +444,7 @@ pub enum TurnStatus {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct TurnCompletedParams {
+pub(crate) struct TurnCompletedParams {
     pub thread_id: ThreadId,
     pub turn_id: String,
     pub status: TurnStatus,

@@ -6,6 +6,8 @@
 //! `state` → `document`. `transport` owns the wire; `exec`, `setup` and
 //! `logging` serve the command line.
 
+#![warn(unreachable_pub)]
+
 mod context_page;
 pub mod document;
 pub mod edits;

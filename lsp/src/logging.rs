@@ -55,7 +55,7 @@ pub fn init(log_file: Option<&Path>, config_level: Option<&str>) -> std::io::Res
 
 /// Applies `log.level` from the configuration, unless `AGENTLS_LOG` was set (the
 /// environment wins) or logging was never initialised (tests in-process).
-pub fn set_level_from_config(level: Option<&str>) {
+pub(crate) fn set_level_from_config(level: Option<&str>) {
     if ENV_LEVEL_SET.get().copied().unwrap_or(false) {
         return;
     }

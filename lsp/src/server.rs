@@ -18,7 +18,7 @@ pub(crate) struct Server {
 
 impl Server {
     /// Builds the service with a substitute environment (tests) or the process's.
-    pub fn service(env: EnvLookup) -> (LspService<Server>, ClientSocket) {
+    pub(crate) fn service(env: EnvLookup) -> (LspService<Server>, ClientSocket) {
         LspService::build(move |client| Server {
             world: World::new(client, env),
         })

@@ -48,7 +48,7 @@ pub(crate) struct ConfigState {
 
 impl ConfigState {
     /// Re-merges all layers; returns the problems to show.
-    pub fn remerge(&mut self) -> Vec<ConfigProblem> {
+    pub(crate) fn remerge(&mut self) -> Vec<ConfigProblem> {
         let layers: Vec<ConfigLayer> = self
             .file_layers
             .iter()
@@ -88,7 +88,7 @@ pub(crate) struct State {
 }
 
 impl State {
-    pub fn new(env: EnvLookup) -> Self {
+    pub(crate) fn new(env: EnvLookup) -> Self {
         let sandbox_helper = env("AGENTLS_SANDBOX_HELPER")
             .map(PathBuf::from)
             .or_else(|| std::env::current_exe().ok())
@@ -105,29 +105,29 @@ impl State {
     }
 
     /// Says that a document notification was applied.
-    pub fn documents_changed(&self) {
+    pub(crate) fn documents_changed(&self) {
         self.document_changes
             .send_modify(|generation| *generation = generation.wrapping_add(1));
     }
 
-    pub fn session(&self) -> Session {
+    pub(crate) fn session(&self) -> Session {
         read_lock(&self.session).clone()
     }
 
-    pub fn config(&self) -> Config {
+    pub(crate) fn config(&self) -> Config {
         read_lock(&self.config).merged.clone()
     }
 
     /// Where threads keep their rollouts, answers and pages:
     /// `$XDG_DATA_HOME/agentls`.
-    pub fn data_dir(&self) -> Result<PathBuf, PlaceError> {
+    pub(crate) fn data_dir(&self) -> Result<PathBuf, PlaceError> {
         agentls_core::rollout::default_data_dir(&|name: &str| (self.env)(name))
             .map_err(|error| PlaceError::NoDataDir(error.to_string()))
     }
 
     /// The workspace root a file belongs to: the innermost root that holds it,
     /// else its directory (a file opened outside any workspace folder).
-    pub fn root_for(&self, path: Option<&Path>) -> Result<PathBuf, PlaceError> {
+    pub(crate) fn root_for(&self, path: Option<&Path>) -> Result<PathBuf, PlaceError> {
         let roots = self.session().roots;
         let root = match path {
             Some(path) => innermost_root(&roots, path)
@@ -142,7 +142,7 @@ impl State {
 
     /// `path` relative to the workspace root that holds it (the innermost), as
     /// the model and the user see it; absolute when no root holds it.
-    pub fn relative(&self, path: &Path) -> String {
+    pub(crate) fn relative(&self, path: &Path) -> String {
         let roots = self.session().roots;
         innermost_root(&roots, path)
             .and_then(|root| path.strip_prefix(root).ok())

@@ -51,7 +51,7 @@ pub(crate) struct Symbols {
 
 impl Symbols {
     /// A document was opened, changed or saved: index it soon. Cheap.
-    pub fn document_changed(&self, uri: &Uri, changes: &[TextDocumentContentChangeEvent]) {
+    pub(crate) fn document_changed(&self, uri: &Uri, changes: &[TextDocumentContentChangeEvent]) {
         if !changes.is_empty() {
             let mut recent = lock(&self.recent);
             let regions = recent.entry(uri.clone()).or_default();
@@ -71,7 +71,7 @@ impl Symbols {
     }
 
     /// The editor closed it: the disk's copy counts again.
-    pub fn document_closed(&self, uri: &Uri) {
+    pub(crate) fn document_closed(&self, uri: &Uri) {
         lock(&self.recent).remove(uri);
         lock(&self.dirty).remove(uri);
         if let Some(path) = uri.to_file_path() {
@@ -79,7 +79,7 @@ impl Symbols {
         }
     }
 
-    pub fn recent_edits(&self, uri: &Uri) -> Vec<LineRange> {
+    pub(crate) fn recent_edits(&self, uri: &Uri) -> Vec<LineRange> {
         lock(&self.recent)
             .get(uri)
             .map(|regions| regions.iter().copied().collect())
@@ -88,7 +88,7 @@ impl Symbols {
 
     /// Starts indexing the workspace roots and the task that keeps the index
     /// current.
-    pub fn start(&self, state: Arc<State>, client: Client) {
+    pub(crate) fn start(&self, state: Arc<State>, client: Client) {
         tokio::spawn(build(state.clone(), self.index.clone(), client.clone()));
         tokio::spawn(refresh(state.clone(), self.clone()));
         tokio::spawn(watch_files(state, client));
@@ -285,7 +285,7 @@ async fn watch_files(state: Arc<State>, client: Client) {
 impl Symbols {
     /// `workspace/didChangeWatchedFiles`: files changed on disk (by a shell command,
     /// git, another editor). Files open in the editor are indexed from the buffer.
-    pub fn files_changed(&self, params: DidChangeWatchedFilesParams) {
+    pub(crate) fn files_changed(&self, params: DidChangeWatchedFilesParams) {
         let index = self.index.clone();
         let events: Vec<(PathBuf, FileChangeType)> = params
             .changes
@@ -310,7 +310,7 @@ impl Symbols {
     }
 
     /// What a task at `range` of `snapshot` sends as context.
-    pub async fn select(
+    pub(crate) async fn select(
         &self,
         state: &State,
         snapshot: DocumentSnapshot,

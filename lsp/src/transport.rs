@@ -26,7 +26,7 @@ use tower_service::Service;
 /// The largest frame we accept. A 20 MB document arrives as one frame (JSON
 /// escaping can double it); anything beyond this is answered with an error and
 /// skipped without being buffered.
-pub const MAX_FRAME_BYTES: usize = 256 * 1024 * 1024;
+pub(crate) const MAX_FRAME_BYTES: usize = 256 * 1024 * 1024;
 
 /// Header lines longer than this mean the stream is not LSP framing.
 const MAX_HEADER_LINE: usize = 8 * 1024;
@@ -40,7 +40,7 @@ const OUTGOING_QUEUE: usize = 1024;
 
 /// A framing fault: the stream carried something that is not a well-formed frame.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum FrameError {
+pub(crate) enum FrameError {
     #[error("missing Content-Length header")]
     MissingContentLength,
     #[error("invalid Content-Length header: {0:?}")]
@@ -53,7 +53,7 @@ pub enum FrameError {
 
 /// Reads Content-Length frames and recovers from bad ones. It keeps its own
 /// buffer so that resynchronising can search across reads.
-pub struct FrameReader<R> {
+pub(crate) struct FrameReader<R> {
     input: R,
     buffer: Vec<u8>,
     /// Where unread bytes start in `buffer`.
@@ -68,7 +68,7 @@ const HEADER_NAME: &[u8] = b"Content-Length";
 const READ_CHUNK: usize = 64 * 1024;
 
 impl<R: AsyncRead + Unpin> FrameReader<R> {
-    pub fn new(input: R) -> Self {
+    pub(crate) fn new(input: R) -> Self {
         FrameReader {
             input,
             buffer: Vec::with_capacity(READ_CHUNK),
@@ -80,7 +80,9 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
 
     /// The next frame's body, a framing fault (the reader has already arranged to
     /// resynchronise), or `None` at the end of the input.
-    pub async fn next_frame(&mut self) -> std::io::Result<Option<Result<Vec<u8>, FrameError>>> {
+    pub(crate) async fn next_frame(
+        &mut self,
+    ) -> std::io::Result<Option<Result<Vec<u8>, FrameError>>> {
         if self.resync && !self.skip_to_header().await? {
             return Ok(None);
         }
@@ -372,7 +374,7 @@ impl SessionEnd {
 }
 
 /// Serves one LSP session over `input`/`output` until `exit` or the end of input.
-pub async fn serve<S, I, O>(
+pub(crate) async fn serve<S, I, O>(
     input: I,
     output: O,
     mut service: LspService<S>,

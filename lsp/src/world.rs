@@ -20,7 +20,7 @@ pub(crate) struct World {
 }
 
 impl World {
-    pub fn new(client: Client, env: EnvLookup) -> World {
+    pub(crate) fn new(client: Client, env: EnvLookup) -> World {
         let symbols = Symbols::default();
         World {
             client,

@@ -19,9 +19,9 @@ use tower_lsp_server::Client;
 use super::{TaskError, Tasks};
 use crate::state::{lock, State};
 
-pub const ALLOW: &str = "Allow";
-pub const ALLOW_FOR_THREAD: &str = "Allow for this thread";
-pub const DENY: &str = "Deny";
+pub(super) const ALLOW: &str = "Allow";
+pub(super) const ALLOW_FOR_THREAD: &str = "Allow for this thread";
+pub(super) const DENY: &str = "Deny";
 
 /// A command waiting for the user's answer. `id` is the server's (small numbers,
 /// easy to type in `:lsp-workspace-command agentls.approve 3`).
@@ -42,12 +42,12 @@ pub(crate) struct PendingApproval {
 }
 
 impl PendingApproval {
-    pub fn command(&self) -> String {
+    pub(crate) fn command(&self) -> String {
         display_command(&self.argv)
     }
 
     /// The question, with the command, where it runs and why.
-    pub fn question(&self) -> String {
+    pub(crate) fn question(&self) -> String {
         let what = if self.escalation {
             "run without the sandbox (the sandbox refused it)"
         } else {

@@ -19,7 +19,7 @@ pub(crate) enum TaskKind {
 }
 
 impl TaskKind {
-    pub const ALL: [TaskKind; 5] = [
+    pub(crate) const ALL: [TaskKind; 5] = [
         TaskKind::Fix,
         TaskKind::Explain,
         TaskKind::Implement,
@@ -28,7 +28,7 @@ impl TaskKind {
     ];
 
     /// The `workspace/executeCommand` command that starts it.
-    pub fn command(self) -> &'static str {
+    pub(crate) fn command(self) -> &'static str {
         match self {
             TaskKind::Fix => command::FIX,
             TaskKind::Explain => command::EXPLAIN,
@@ -38,14 +38,14 @@ impl TaskKind {
         }
     }
 
-    pub fn from_command(command: &str) -> Option<TaskKind> {
+    pub(crate) fn from_command(command: &str) -> Option<TaskKind> {
         TaskKind::ALL
             .into_iter()
             .find(|kind| kind.command() == command)
     }
 
     /// The title after `Agent: `.
-    pub fn title(self) -> &'static str {
+    pub(crate) fn title(self) -> &'static str {
         match self {
             TaskKind::Fix => "Fix this",
             TaskKind::Explain => "Explain this",
@@ -56,13 +56,13 @@ impl TaskKind {
     }
 
     /// Whether the model should leave the files alone.
-    pub fn read_only(self) -> bool {
+    pub(crate) fn read_only(self) -> bool {
         matches!(self, TaskKind::Explain)
     }
 }
 
 /// What a task asks of the model: the text of the user message.
-pub fn task_text(
+pub(crate) fn task_text(
     kind: TaskKind,
     relative: &str,
     lines: (u32, u32),
@@ -102,7 +102,7 @@ pub fn task_text(
 }
 
 /// `line 4` or `lines 4-9`, one-based.
-pub fn line_label((first, last): (u32, u32)) -> String {
+pub(crate) fn line_label((first, last): (u32, u32)) -> String {
     if first == last {
         format!("line {first}")
     } else {
@@ -111,7 +111,7 @@ pub fn line_label((first, last): (u32, u32)) -> String {
 }
 
 /// `error: expected i32, found &str (rustc E0308) at line 3`.
-pub fn describe_diagnostic(diagnostic: &Diagnostic) -> String {
+pub(crate) fn describe_diagnostic(diagnostic: &Diagnostic) -> String {
     let severity = match diagnostic.severity {
         Some(DiagnosticSeverity::ERROR) => "error",
         Some(DiagnosticSeverity::WARNING) => "warning",
@@ -159,7 +159,7 @@ const UNFINISHED: [&str; 7] = [
 
 /// Whether there is unfinished code (a `todo!()`, a TODO comment, a stub body)
 /// at the lines of `range` or just below them.
-pub fn has_unfinished_code(text: &Rope, range: &Range) -> bool {
+pub(crate) fn has_unfinished_code(text: &Rope, range: &Range) -> bool {
     lines_around(text, range, 1, LOOK_BELOW).any(|line| {
         let trimmed = line.trim();
         UNFINISHED.iter().any(|marker| line.contains(marker))
@@ -172,7 +172,7 @@ pub fn has_unfinished_code(text: &Rope, range: &Range) -> bool {
 
 /// The instruction of an `agent:` comment in or just above `range`
 /// (`// agent: make this iterative`), with its one-based line.
-pub fn instruction_comment(text: &Rope, range: &Range) -> Option<(u32, String)> {
+pub(crate) fn instruction_comment(text: &Rope, range: &Range) -> Option<(u32, String)> {
     let first = (range.start.line as usize).saturating_sub(LOOK_ABOVE);
     let last = (range.end.line as usize).min(text.len_lines().saturating_sub(1));
     (first..=last).rev().find_map(|index| {

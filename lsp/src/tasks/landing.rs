@@ -29,7 +29,7 @@ const APPLY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Why a landing stopped. What landed before the fault stays landed and is in
 /// [`Landing::checkpoint`].
 #[derive(Debug, thiserror::Error)]
-pub enum LandError {
+pub(crate) enum LandError {
     #[error(transparent)]
     Edit(#[from] EditError),
     #[error("{}: the editor refused the edit: {reason}", .path.display())]
@@ -44,7 +44,7 @@ pub enum LandError {
 
 impl LandError {
     /// What the model is told: nothing of this file changed.
-    pub fn to_apply_error(&self) -> ApplyError {
+    pub(crate) fn to_apply_error(&self) -> ApplyError {
         match self {
             LandError::Edit(EditError::OutsideRoots { path }) => {
                 ApplyError::OutsideWorkspace(path.clone())
@@ -56,7 +56,7 @@ impl LandError {
 
 /// What a landing did.
 #[derive(Debug, Default)]
-pub struct Landing {
+pub(crate) struct Landing {
     /// The before and after of every file that landed.
     pub checkpoint: Checkpoint,
     /// Files whose change was re-based onto what the user typed meanwhile.
@@ -65,7 +65,7 @@ pub struct Landing {
 }
 
 /// Lands `changes`; never panics, stops at the first file that fails.
-pub async fn land(
+pub(crate) async fn land(
     state: &State,
     client: &Client,
     changes: &Changeset,
@@ -223,7 +223,11 @@ fn level_disk(roots: &[PathBuf], path: &Path, before: &str, after: &str) {
 
 /// Reads a file as the agent sees it: the open buffer (unsaved text included),
 /// else the disk.
-pub fn read_file(state: &State, root: &Path, path: &Path) -> Result<FileSnapshot, WorkspaceError> {
+pub(crate) fn read_file(
+    state: &State,
+    root: &Path,
+    path: &Path,
+) -> Result<FileSnapshot, WorkspaceError> {
     let full = agentls_core::disk::contain(root, path)
         .ok_or_else(|| WorkspaceError::OutsideWorkspace(path.to_path_buf()))?;
     if let Some(document) = state.documents.open_document(&full) {
@@ -241,7 +245,7 @@ pub fn read_file(state: &State, root: &Path, path: &Path) -> Result<FileSnapshot
 /// The files of one thread, as its agent sees them: the editor's buffers over the
 /// disk. Each thread has its own, so what a turn changed lands in its own
 /// checkpoint.
-pub struct EditorWorkspace {
+pub(crate) struct EditorWorkspace {
     root: PathBuf,
     state: Arc<State>,
     client: Client,
@@ -250,14 +254,14 @@ pub struct EditorWorkspace {
 
 /// What the running turn of a thread has changed so far.
 #[derive(Debug, Default)]
-pub struct TurnChanges {
+pub(crate) struct TurnChanges {
     pub checkpoint: Checkpoint,
     /// Files changed, in order of first change.
     pub files: Vec<PathBuf>,
 }
 
 impl EditorWorkspace {
-    pub fn new(
+    pub(crate) fn new(
         root: PathBuf,
         state: Arc<State>,
         client: Client,

@@ -149,7 +149,7 @@ struct Counters {
 }
 
 impl Tasks {
-    pub fn new(index: SharedIndex) -> Tasks {
+    pub(crate) fn new(index: SharedIndex) -> Tasks {
         Tasks {
             inner: Arc::default(),
             counters: Arc::default(),
@@ -157,7 +157,7 @@ impl Tasks {
         }
     }
 
-    pub fn overview(&self) -> TaskOverview {
+    pub(crate) fn overview(&self) -> TaskOverview {
         let inner = lock(&self.inner);
         TaskOverview {
             running_turns: inner
@@ -172,7 +172,7 @@ impl Tasks {
 
     /// Starts a task: a turn on a new or given thread. Returns once the input is
     /// queued; the turn runs in the background.
-    pub async fn start(
+    pub(crate) async fn start(
         &self,
         state: &Arc<State>,
         client: &Client,
@@ -211,7 +211,7 @@ impl Tasks {
     }
 
     /// A new thread with no turn yet (`agent/threadStart`).
-    pub fn start_thread(
+    pub(crate) fn start_thread(
         &self,
         state: &Arc<State>,
         client: &Client,
@@ -221,7 +221,7 @@ impl Tasks {
     }
 
     /// Continues a thread from its rollout (`agent/threadResume`).
-    pub fn resume_thread(
+    pub(crate) fn resume_thread(
         &self,
         state: &Arc<State>,
         client: &Client,
@@ -241,21 +241,21 @@ impl Tasks {
     }
 
     /// The threads in the data directory, newest first.
-    pub fn list_threads(&self, state: &State) -> Result<Vec<ThreadSummary>, TaskError> {
+    pub(crate) fn list_threads(&self, state: &State) -> Result<Vec<ThreadSummary>, TaskError> {
         let data_dir = state.data_dir()?;
         rollout::list_threads(&data_dir).map_err(|error| TaskError::Setup(error.to_string()))
     }
 
-    pub async fn steer(&self, id: &ThreadId, text: String) -> Result<(), TaskError> {
+    pub(crate) async fn steer(&self, id: &ThreadId, text: String) -> Result<(), TaskError> {
         self.submit(id, Op::Steer { text }).await
     }
 
-    pub async fn interrupt(&self, id: &ThreadId) -> Result<(), TaskError> {
+    pub(crate) async fn interrupt(&self, id: &ThreadId) -> Result<(), TaskError> {
         self.submit(id, Op::Interrupt).await
     }
 
     /// Interrupts every running turn; returns how many there were.
-    pub async fn stop_all(&self) -> usize {
+    pub(crate) async fn stop_all(&self) -> usize {
         let handles: Vec<ThreadHandle> = lock(&self.inner)
             .threads
             .values()
@@ -269,7 +269,7 @@ impl Tasks {
     }
 
     /// The turn whose progress the client cancelled.
-    pub async fn cancel_progress(&self, token: &ProgressToken) {
+    pub(crate) async fn cancel_progress(&self, token: &ProgressToken) {
         let handle = lock(&self.inner)
             .threads
             .values()
@@ -290,7 +290,7 @@ impl Tasks {
     }
 
     /// Answers an approval: the one with `id`, or the latest pending one.
-    pub async fn decide(
+    pub(crate) async fn decide(
         &self,
         id: Option<&str>,
         decision: ReviewDecision,
@@ -331,7 +331,11 @@ impl Tasks {
     /// planned (what it reverts, which hunks it keeps); the edits land in the
     /// background like the agent's own, and the user hears how it went with
     /// `window/showMessage`. If they do not land, the change can be undone later.
-    pub fn undo(&self, state: &Arc<State>, client: &Client) -> Result<UndoResult, TaskError> {
+    pub(crate) fn undo(
+        &self,
+        state: &Arc<State>,
+        client: &Client,
+    ) -> Result<UndoResult, TaskError> {
         let last = lock(&self.inner).checkpoints.pop();
         let Some(last) = last else {
             return Err(TaskError::Setup("there is no agent change to undo".into()));
