@@ -11,35 +11,43 @@
 //! cannot deadlock; one that does both on one task must keep reading events while
 //! it submits.
 //!
-//! Map of the submodules:
-//! - `thread`: the task of one thread, idle between turns, and its state;
-//! - `inbox`: ops arriving while a turn runs (interrupt, steer, approvals);
+//! Map of the submodules, callers first; calls run one way, down this list:
+//! - `thread`: the task of one thread, idle between turns;
 //! - `turn`: one turn, model call after model call until the model stops;
+//! - `compaction`: replacing old history with a hand-off summary;
 //! - `sampling`: one model call with retries, relaying the stream as events;
 //! - `tool_calls`: running the tools a model call asked for;
+//! - `shell`: a shell command: approval, the sandboxed run, escalation;
 //! - `prompt`: the stable prompt prefix and the requests built on it;
-//! - `compaction`: replacing old history with a hand-off summary.
+//! - `inbox`: ops arriving while a turn runs (interrupt, steer, approvals);
+//! - `state`: the leaf they all take: `Shared`, `ThreadState`, `Turn`, `Halt`;
+//! - `environment`: the clock and the machine, as the prompt describes them.
 
 mod compaction;
+mod environment;
 mod inbox;
 mod prompt;
 mod sampling;
+mod shell;
+mod state;
 mod thread;
 mod tool_calls;
 mod turn;
 
+pub use environment::{Clock, EnvironmentInfo, SystemClock};
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
+use self::state::{Shared, ThreadState};
 use crate::config::Config;
 use crate::context::SharedIndex;
 use crate::model::Provider;
 use crate::process::CommandRunner;
 use crate::protocol::{Event, Op, ThreadId, ThreadItem};
-use crate::rollout::{self, RolloutError, ThreadSummary};
+use crate::rollout::{self, RolloutError, ThreadMeta, ThreadSummary, ROLLOUT_VERSION};
 use crate::workspace::Workspace;
 
 /// How many ops may wait for a thread to take them.
@@ -47,72 +55,11 @@ pub const OP_CAPACITY: usize = 64;
 /// How many events may wait for the front end to read them.
 pub const EVENT_CAPACITY: usize = 512;
 
-/// The time, as the loop sees it: the date in the environment context and the
-/// timestamps in rollouts come from here.
-pub trait Clock: Send + Sync {
-    fn now(&self) -> DateTime<Utc>;
-}
-
-/// The system clock.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
-
-/// What the environment context tells the model about the machine.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EnvironmentInfo {
-    /// "linux", "macos", …
-    pub os: String,
-    /// The user's shell ("bash", "zsh").
-    pub shell: String,
-}
-
-impl EnvironmentInfo {
-    /// This machine: `std::env::consts::OS` and the name of `$SHELL`.
-    pub fn detect() -> EnvironmentInfo {
-        let shell = std::env::var("SHELL")
-            .ok()
-            .and_then(|path| {
-                Path::new(&path)
-                    .file_name()
-                    .map(|name| name.to_string_lossy().into_owned())
-            })
-            .unwrap_or_else(|| "bash".to_string());
-        EnvironmentInfo {
-            os: std::env::consts::OS.to_string(),
-            shell,
-        }
-    }
-}
-
 /// Why a thread could not be started or resumed.
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
     #[error(transparent)]
     Rollout(#[from] RolloutError),
-}
-
-/// What every thread of an agent shares. Read-only: each thread owns its own state.
-pub(crate) struct Shared {
-    pub(crate) provider: Arc<dyn Provider>,
-    pub(crate) workspace: Arc<dyn Workspace>,
-    pub(crate) runner: Arc<dyn CommandRunner>,
-    pub(crate) config: Config,
-    pub(crate) data_dir: PathBuf,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) environment: EnvironmentInfo,
-    /// The runner cannot confine commands: ask before every command unless the
-    /// approval policy is `never`.
-    pub(crate) unconfined: bool,
-    /// The symbol index the symbol tools use: the front end's
-    /// (`Agent::with_symbols`), or built from the workspace root on the first
-    /// call that needs one.
-    pub(crate) symbols: Arc<tokio::sync::OnceCell<SharedIndex>>,
 }
 
 /// Starts and resumes threads. Cheap to clone; threads run on their own tasks, so
@@ -209,8 +156,24 @@ impl Agent {
     /// Start a new thread: its prompt prefix is fixed now (environment, date,
     /// AGENTS.md) and its rollout created. Must be called within a tokio runtime.
     pub fn start_thread(&self, options: ThreadOptions) -> Result<Thread, AgentError> {
-        let (state, events) = thread::ThreadState::create(self.shared.clone(), options)?;
-        Ok(self.spawn(state, events, Vec::new(), false))
+        let shared = &self.shared;
+        let cwd = options
+            .cwd
+            .unwrap_or_else(|| shared.workspace.root().to_path_buf());
+        let created = shared.clock.now();
+        let prefix = prompt::build_prefix(shared, &cwd, created);
+        let meta = ThreadMeta {
+            id: ThreadId::new(),
+            version: ROLLOUT_VERSION,
+            created,
+            cwd,
+            instructions: prefix.instructions,
+            tools: prefix.tools,
+            prefix: prefix.items,
+        };
+        let (events, receiver) = mpsc::channel(EVENT_CAPACITY);
+        let state = ThreadState::create(shared.clone(), meta, events)?;
+        Ok(self.spawn(state, receiver, Vec::new(), false))
     }
 
     /// Continue a thread from its rollout. The thread's past items come with the
@@ -219,8 +182,9 @@ impl Agent {
     pub fn resume_thread(&self, id: &ThreadId) -> Result<Thread, AgentError> {
         let loaded = rollout::load(&self.shared.data_dir, id)?;
         let past_items = loaded.items.iter().map(|(_, item)| item.clone()).collect();
-        let (state, events) = thread::ThreadState::resume(self.shared.clone(), loaded)?;
-        Ok(self.spawn(state, events, past_items, true))
+        let (events, receiver) = mpsc::channel(EVENT_CAPACITY);
+        let state = ThreadState::resume(self.shared.clone(), loaded, events)?;
+        Ok(self.spawn(state, receiver, past_items, true))
     }
 
     /// Every thread in the data directory, most recently updated first.
@@ -230,7 +194,7 @@ impl Agent {
 
     fn spawn(
         &self,
-        state: thread::ThreadState,
+        state: ThreadState,
         events: mpsc::Receiver<Event>,
         past_items: Vec<ThreadItem>,
         resumed: bool,
