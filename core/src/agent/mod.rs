@@ -280,12 +280,60 @@ impl ThreadHandle {
 
     /// Submits without waiting; fails when the thread has ended or its op queue
     /// is full.
-    pub fn try_submit(&self, op: Op) -> Result<(), ThreadClosed> {
-        self.ops
-            .try_send(op)
-            .map_err(|_| ThreadClosed(self.id.clone()))
+    pub fn try_submit(&self, op: Op) -> Result<(), TrySubmitError> {
+        self.ops.try_send(op).map_err(|error| match error {
+            mpsc::error::TrySendError::Full(_) => TrySubmitError::QueueFull(self.id.clone()),
+            mpsc::error::TrySendError::Closed(_) => TrySubmitError::Closed(self.id.clone()),
+        })
     }
+}
+
+/// Why `ThreadHandle::try_submit` did not queue an op; the op is dropped either way.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TrySubmitError {
+    /// `OP_CAPACITY` ops are waiting: the thread is alive but busy. Worth trying
+    /// again later, or `submit`, which waits for room.
+    #[error("thread {0} is busy: its op queue is full")]
+    QueueFull(ThreadId),
+    /// The thread has ended and takes no more ops; trying again cannot help.
+    #[error("thread {0} has ended")]
+    Closed(ThreadId),
 }
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod try_submit_tests {
+    use super::*;
+
+    fn handle(capacity: usize) -> (ThreadHandle, mpsc::Receiver<Op>) {
+        let (ops, receiver) = mpsc::channel(capacity);
+        let handle = ThreadHandle {
+            id: ThreadId("thread-1".to_string()),
+            ops,
+        };
+        (handle, receiver)
+    }
+
+    #[test]
+    fn try_submit_to_a_full_queue_is_not_a_closed_thread() {
+        let (handle, _receiver) = handle(1);
+        assert_eq!(handle.try_submit(Op::Interrupt), Ok(()));
+        let error = handle.try_submit(Op::Interrupt).unwrap_err();
+        assert_eq!(error, TrySubmitError::QueueFull(handle.id().clone()));
+        assert_eq!(
+            error.to_string(),
+            "thread thread-1 is busy: its op queue is full"
+        );
+    }
+
+    #[test]
+    fn try_submit_to_an_ended_thread_is_closed() {
+        let (handle, receiver) = handle(1);
+        drop(receiver);
+        let error = handle.try_submit(Op::Interrupt).unwrap_err();
+        assert_eq!(error, TrySubmitError::Closed(handle.id().clone()));
+        assert_eq!(error.to_string(), "thread thread-1 has ended");
+    }
+}
