@@ -284,8 +284,9 @@ async fn apply_patch(
     Ok(())
 }
 
-/// The unified diff of each file of `changes`, paths shown relative to `root`.
-pub(crate) fn file_diffs(changes: &Changeset, root: &Path) -> Vec<FileDiff> {
+/// The unified diff of each file of `changes`, paths shown relative to `root`
+/// (`diff::unified_diff`: a file only moved shows as a rename header).
+fn file_diffs(changes: &Changeset, root: &Path) -> Vec<FileDiff> {
     let shown = |path: &Path| {
         path.strip_prefix(root)
             .unwrap_or(path)
@@ -306,19 +307,16 @@ pub(crate) fn file_diffs(changes: &Changeset, root: &Path) -> Vec<FileDiff> {
                 },
             };
             let old_name = match (&kind, &change.moved_from) {
-                (FileChangeKind::Add, _) => "/dev/null".to_string(),
-                (_, Some(from)) => format!("a/{}", shown(from)),
-                _ => format!("a/{}", shown(path)),
+                (FileChangeKind::Add, _) => None,
+                (_, Some(from)) => Some(shown(from)),
+                _ => Some(shown(path)),
             };
             let new_name = match kind {
-                FileChangeKind::Delete => "/dev/null".to_string(),
-                _ => format!("b/{}", shown(path)),
+                FileChangeKind::Delete => None,
+                _ => Some(shown(path)),
             };
-            let diff = similar::TextDiff::from_lines(old, new)
-                .unified_diff()
-                .context_radius(3)
-                .header(&old_name, &new_name)
-                .to_string();
+            let diff =
+                crate::diff::unified_diff(old_name.as_deref(), new_name.as_deref(), old, new);
             FileDiff {
                 path: path.clone(),
                 kind,
