@@ -34,6 +34,7 @@ mod thread;
 mod tool_calls;
 mod turn;
 
+pub use crate::rollout::ThreadSummary;
 pub use environment::{Clock, EnvironmentInfo, SystemClock};
 
 use std::path::{Path, PathBuf};
@@ -47,7 +48,7 @@ use crate::context::SharedIndex;
 use crate::model::Provider;
 use crate::process::CommandRunner;
 use crate::protocol::{Event, Op, ThreadId, ThreadItem};
-use crate::rollout::{self, RolloutError, ThreadMeta, ThreadSummary, ROLLOUT_VERSION};
+use crate::rollout::{self, RolloutError, ThreadMeta, ROLLOUT_VERSION};
 use crate::workspace::Workspace;
 
 /// How many ops may wait for a thread to take them.
@@ -55,11 +56,33 @@ pub const OP_CAPACITY: usize = 64;
 /// How many events may wait for the front end to read them.
 pub const EVENT_CAPACITY: usize = 512;
 
-/// Why a thread could not be started or resumed.
+/// Why a thread could not be started, resumed, listed or read back.
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
+    /// Its rollout could not be written or read (a disk fault, a malformed or
+    /// missing file, no data directory); nothing is retried.
     #[error(transparent)]
     Rollout(#[from] RolloutError),
+}
+
+/// Where threads keep their rollouts unless the front end says otherwise:
+/// `$XDG_DATA_HOME/agentls`, else `~/.local/share/agentls`, with the variables
+/// read through `env`.
+pub fn default_data_dir(env: &dyn Fn(&str) -> Option<String>) -> Result<PathBuf, AgentError> {
+    Ok(rollout::default_data_dir(env)?)
+}
+
+/// Every thread in `data_dir`, most recently updated first.
+pub fn list_threads(data_dir: &Path) -> Result<Vec<ThreadSummary>, AgentError> {
+    Ok(rollout::list_threads(data_dir)?)
+}
+
+/// The finished items of a thread as its rollout holds them now, in order. A
+/// running thread's rollout is written item by item, so this reads a live
+/// thread too, without disturbing it.
+pub fn thread_items(data_dir: &Path, id: &ThreadId) -> Result<Vec<ThreadItem>, AgentError> {
+    let loaded = rollout::load(data_dir, id)?;
+    Ok(loaded.items.into_iter().map(|(_, item)| item).collect())
 }
 
 /// Starts and resumes threads. Cheap to clone; threads run on their own tasks, so
@@ -189,7 +212,7 @@ impl Agent {
 
     /// Every thread in the data directory, most recently updated first.
     pub fn list_threads(&self) -> Result<Vec<ThreadSummary>, AgentError> {
-        Ok(rollout::list_threads(&self.shared.data_dir)?)
+        list_threads(&self.shared.data_dir)
     }
 
     fn spawn(
@@ -303,9 +326,71 @@ pub enum TrySubmitError {
 #[cfg(test)]
 mod tests;
 
+/// The agent's free functions and the op handle, without a running thread.
 #[cfg(test)]
-mod try_submit_tests {
+mod api_tests {
     use super::*;
+    use crate::protocol::ThreadItemKind;
+    use crate::rollout::{RolloutLine, RolloutWriter};
+
+    #[test]
+    fn default_data_dir_follows_xdg_then_home() {
+        let xdg = |name: &str| (name == "XDG_DATA_HOME").then(|| "/xdg".to_string());
+        assert_eq!(
+            default_data_dir(&xdg).unwrap(),
+            PathBuf::from("/xdg/agentls")
+        );
+        let home = |name: &str| (name == "HOME").then(|| "/home/u".to_string());
+        assert_eq!(
+            default_data_dir(&home).unwrap(),
+            PathBuf::from("/home/u/.local/share/agentls")
+        );
+        let error = default_data_dir(&|_: &str| None).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "no data directory: set XDG_DATA_HOME or HOME"
+        );
+    }
+
+    #[test]
+    fn a_written_thread_is_listed_and_its_items_read_back() {
+        let data_dir = tempfile::tempdir().unwrap();
+        assert_eq!(list_threads(data_dir.path()).unwrap(), Vec::new());
+        let meta = ThreadMeta {
+            id: ThreadId::new(),
+            version: ROLLOUT_VERSION,
+            created: chrono::Utc::now(),
+            cwd: PathBuf::from("/w"),
+            instructions: String::new(),
+            tools: Vec::new(),
+            prefix: Vec::new(),
+        };
+        let mut writer = RolloutWriter::create(data_dir.path(), &meta).unwrap();
+        let item = ThreadItem {
+            id: "item-2".to_string(),
+            kind: ThreadItemKind::UserMessage {
+                text: "hello".to_string(),
+                context: Vec::new(),
+            },
+        };
+        writer
+            .append(&RolloutLine::Item {
+                turn_id: "turn-1".to_string(),
+                item: item.clone(),
+            })
+            .unwrap();
+
+        let threads = list_threads(data_dir.path()).unwrap();
+        assert_eq!(threads.len(), 1);
+        assert_eq!(threads[0].id, meta.id);
+        assert_eq!(thread_items(data_dir.path(), &meta.id).unwrap(), vec![item]);
+        let missing = ThreadId::new();
+        let error = thread_items(data_dir.path(), &missing).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!("no thread {missing} in the data directory")
+        );
+    }
 
     fn handle(capacity: usize) -> (ThreadHandle, mpsc::Receiver<Op>) {
         let (ops, receiver) = mpsc::channel(capacity);
