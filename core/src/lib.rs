@@ -7,6 +7,7 @@ pub mod agent;
 pub mod approval;
 pub mod config;
 pub mod context;
+pub mod diff;
 pub mod disk;
 pub mod language;
 pub mod model;

@@ -9,8 +9,7 @@
 use super::inbox::Inbox;
 use super::prompt;
 use super::sampling::{self, SampleError, Visibility};
-use super::thread::ThreadState;
-use super::turn::Halt;
+use super::state::{Halt, ThreadState};
 use crate::model::{ResponseItem, Role};
 use crate::protocol::{ThreadItem, ThreadItemKind};
 use crate::rollout::RolloutLine;

@@ -11,35 +11,44 @@
 //! cannot deadlock; one that does both on one task must keep reading events while
 //! it submits.
 //!
-//! Map of the submodules:
-//! - `thread`: the task of one thread, idle between turns, and its state;
-//! - `inbox`: ops arriving while a turn runs (interrupt, steer, approvals);
+//! Map of the submodules, callers first; calls run one way, down this list:
+//! - `thread`: the task of one thread, idle between turns;
 //! - `turn`: one turn, model call after model call until the model stops;
+//! - `compaction`: replacing old history with a hand-off summary;
 //! - `sampling`: one model call with retries, relaying the stream as events;
 //! - `tool_calls`: running the tools a model call asked for;
+//! - `shell`: a shell command: approval, the sandboxed run, escalation;
 //! - `prompt`: the stable prompt prefix and the requests built on it;
-//! - `compaction`: replacing old history with a hand-off summary.
+//! - `inbox`: ops arriving while a turn runs (interrupt, steer, approvals);
+//! - `state`: the leaf they all take: `Shared`, `ThreadState`, `Turn`, `Halt`;
+//! - `environment`: the clock and the machine, as the prompt describes them.
 
 mod compaction;
+mod environment;
 mod inbox;
 mod prompt;
 mod sampling;
+mod shell;
+mod state;
 mod thread;
 mod tool_calls;
 mod turn;
 
+pub use crate::rollout::ThreadSummary;
+pub use environment::{Clock, EnvironmentInfo, SystemClock};
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
+use self::state::{Shared, ThreadState};
 use crate::config::Config;
 use crate::context::SharedIndex;
 use crate::model::Provider;
 use crate::process::CommandRunner;
 use crate::protocol::{Event, Op, ThreadId, ThreadItem};
-use crate::rollout::{self, RolloutError, ThreadSummary};
+use crate::rollout::{self, RolloutError, ThreadMeta, ROLLOUT_VERSION};
 use crate::workspace::Workspace;
 
 /// How many ops may wait for a thread to take them.
@@ -47,72 +56,33 @@ pub const OP_CAPACITY: usize = 64;
 /// How many events may wait for the front end to read them.
 pub const EVENT_CAPACITY: usize = 512;
 
-/// The time, as the loop sees it: the date in the environment context and the
-/// timestamps in rollouts come from here.
-pub trait Clock: Send + Sync {
-    fn now(&self) -> DateTime<Utc>;
-}
-
-/// The system clock.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
-
-/// What the environment context tells the model about the machine.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EnvironmentInfo {
-    /// "linux", "macos", …
-    pub os: String,
-    /// The user's shell ("bash", "zsh").
-    pub shell: String,
-}
-
-impl EnvironmentInfo {
-    /// This machine: `std::env::consts::OS` and the name of `$SHELL`.
-    pub fn detect() -> EnvironmentInfo {
-        let shell = std::env::var("SHELL")
-            .ok()
-            .and_then(|path| {
-                Path::new(&path)
-                    .file_name()
-                    .map(|name| name.to_string_lossy().into_owned())
-            })
-            .unwrap_or_else(|| "bash".to_string());
-        EnvironmentInfo {
-            os: std::env::consts::OS.to_string(),
-            shell,
-        }
-    }
-}
-
-/// Why a thread could not be started or resumed.
+/// Why a thread could not be started, resumed, listed or read back.
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
+    /// Its rollout could not be written or read (a disk fault, a malformed or
+    /// missing file, no data directory); nothing is retried.
     #[error(transparent)]
     Rollout(#[from] RolloutError),
 }
 
-/// What every thread of an agent shares. Read-only: each thread owns its own state.
-pub(crate) struct Shared {
-    pub(crate) provider: Arc<dyn Provider>,
-    pub(crate) workspace: Arc<dyn Workspace>,
-    pub(crate) runner: Arc<dyn CommandRunner>,
-    pub(crate) config: Config,
-    pub(crate) data_dir: PathBuf,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) environment: EnvironmentInfo,
-    /// The runner cannot confine commands: ask before every command unless the
-    /// approval policy is `never`.
-    pub(crate) unconfined: bool,
-    /// The symbol index the symbol tools use: the front end's
-    /// (`Agent::with_symbols`), or built from the workspace root on the first
-    /// call that needs one.
-    pub(crate) symbols: Arc<tokio::sync::OnceCell<SharedIndex>>,
+/// Where threads keep their rollouts unless the front end says otherwise:
+/// `$XDG_DATA_HOME/agentls`, else `~/.local/share/agentls`, with the variables
+/// read through `env`.
+pub fn default_data_dir(env: &dyn Fn(&str) -> Option<String>) -> Result<PathBuf, AgentError> {
+    Ok(rollout::default_data_dir(env)?)
+}
+
+/// Every thread in `data_dir`, most recently updated first.
+pub fn list_threads(data_dir: &Path) -> Result<Vec<ThreadSummary>, AgentError> {
+    Ok(rollout::list_threads(data_dir)?)
+}
+
+/// The finished items of a thread as its rollout holds them now, in order. A
+/// running thread's rollout is written item by item, so this reads a live
+/// thread too, without disturbing it.
+pub fn thread_items(data_dir: &Path, id: &ThreadId) -> Result<Vec<ThreadItem>, AgentError> {
+    let loaded = rollout::load(data_dir, id)?;
+    Ok(loaded.items.into_iter().map(|(_, item)| item).collect())
 }
 
 /// Starts and resumes threads. Cheap to clone; threads run on their own tasks, so
@@ -209,8 +179,24 @@ impl Agent {
     /// Start a new thread: its prompt prefix is fixed now (environment, date,
     /// AGENTS.md) and its rollout created. Must be called within a tokio runtime.
     pub fn start_thread(&self, options: ThreadOptions) -> Result<Thread, AgentError> {
-        let (state, events) = thread::ThreadState::create(self.shared.clone(), options)?;
-        Ok(self.spawn(state, events, Vec::new(), false))
+        let shared = &self.shared;
+        let cwd = options
+            .cwd
+            .unwrap_or_else(|| shared.workspace.root().to_path_buf());
+        let created = shared.clock.now();
+        let prefix = prompt::build_prefix(shared, &cwd, created);
+        let meta = ThreadMeta {
+            id: ThreadId::new(),
+            version: ROLLOUT_VERSION,
+            created,
+            cwd,
+            instructions: prefix.instructions,
+            tools: prefix.tools,
+            prefix: prefix.items,
+        };
+        let (events, receiver) = mpsc::channel(EVENT_CAPACITY);
+        let state = ThreadState::create(shared.clone(), meta, events)?;
+        Ok(self.spawn(state, receiver, Vec::new(), false))
     }
 
     /// Continue a thread from its rollout. The thread's past items come with the
@@ -219,18 +205,19 @@ impl Agent {
     pub fn resume_thread(&self, id: &ThreadId) -> Result<Thread, AgentError> {
         let loaded = rollout::load(&self.shared.data_dir, id)?;
         let past_items = loaded.items.iter().map(|(_, item)| item.clone()).collect();
-        let (state, events) = thread::ThreadState::resume(self.shared.clone(), loaded)?;
-        Ok(self.spawn(state, events, past_items, true))
+        let (events, receiver) = mpsc::channel(EVENT_CAPACITY);
+        let state = ThreadState::resume(self.shared.clone(), loaded, events)?;
+        Ok(self.spawn(state, receiver, past_items, true))
     }
 
     /// Every thread in the data directory, most recently updated first.
     pub fn list_threads(&self) -> Result<Vec<ThreadSummary>, AgentError> {
-        Ok(rollout::list_threads(&self.shared.data_dir)?)
+        list_threads(&self.shared.data_dir)
     }
 
     fn spawn(
         &self,
-        state: thread::ThreadState,
+        state: ThreadState,
         events: mpsc::Receiver<Event>,
         past_items: Vec<ThreadItem>,
         resumed: bool,
@@ -316,12 +303,122 @@ impl ThreadHandle {
 
     /// Submits without waiting; fails when the thread has ended or its op queue
     /// is full.
-    pub fn try_submit(&self, op: Op) -> Result<(), ThreadClosed> {
-        self.ops
-            .try_send(op)
-            .map_err(|_| ThreadClosed(self.id.clone()))
+    pub fn try_submit(&self, op: Op) -> Result<(), TrySubmitError> {
+        self.ops.try_send(op).map_err(|error| match error {
+            mpsc::error::TrySendError::Full(_) => TrySubmitError::QueueFull(self.id.clone()),
+            mpsc::error::TrySendError::Closed(_) => TrySubmitError::Closed(self.id.clone()),
+        })
     }
+}
+
+/// Why `ThreadHandle::try_submit` did not queue an op; the op is dropped either way.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TrySubmitError {
+    /// `OP_CAPACITY` ops are waiting: the thread is alive but busy. Worth trying
+    /// again later, or `submit`, which waits for room.
+    #[error("thread {0} is busy: its op queue is full")]
+    QueueFull(ThreadId),
+    /// The thread has ended and takes no more ops; trying again cannot help.
+    #[error("thread {0} has ended")]
+    Closed(ThreadId),
 }
 
 #[cfg(test)]
 mod tests;
+
+/// The agent's free functions and the op handle, without a running thread.
+#[cfg(test)]
+mod api_tests {
+    use super::*;
+    use crate::protocol::ThreadItemKind;
+    use crate::rollout::{RolloutLine, RolloutWriter};
+
+    #[test]
+    fn default_data_dir_follows_xdg_then_home() {
+        let xdg = |name: &str| (name == "XDG_DATA_HOME").then(|| "/xdg".to_string());
+        assert_eq!(
+            default_data_dir(&xdg).unwrap(),
+            PathBuf::from("/xdg/agentls")
+        );
+        let home = |name: &str| (name == "HOME").then(|| "/home/u".to_string());
+        assert_eq!(
+            default_data_dir(&home).unwrap(),
+            PathBuf::from("/home/u/.local/share/agentls")
+        );
+        let error = default_data_dir(&|_: &str| None).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "no data directory: set XDG_DATA_HOME or HOME"
+        );
+    }
+
+    #[test]
+    fn a_written_thread_is_listed_and_its_items_read_back() {
+        let data_dir = tempfile::tempdir().unwrap();
+        assert_eq!(list_threads(data_dir.path()).unwrap(), Vec::new());
+        let meta = ThreadMeta {
+            id: ThreadId::new(),
+            version: ROLLOUT_VERSION,
+            created: chrono::Utc::now(),
+            cwd: PathBuf::from("/w"),
+            instructions: String::new(),
+            tools: Vec::new(),
+            prefix: Vec::new(),
+        };
+        let mut writer = RolloutWriter::create(data_dir.path(), &meta).unwrap();
+        let item = ThreadItem {
+            id: "item-2".to_string(),
+            kind: ThreadItemKind::UserMessage {
+                text: "hello".to_string(),
+                context: Vec::new(),
+            },
+        };
+        writer
+            .append(&RolloutLine::Item {
+                turn_id: "turn-1".to_string(),
+                item: item.clone(),
+            })
+            .unwrap();
+
+        let threads = list_threads(data_dir.path()).unwrap();
+        assert_eq!(threads.len(), 1);
+        assert_eq!(threads[0].id, meta.id);
+        assert_eq!(thread_items(data_dir.path(), &meta.id).unwrap(), vec![item]);
+        let missing = ThreadId::new();
+        let error = thread_items(data_dir.path(), &missing).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!("no thread {missing} in the data directory")
+        );
+    }
+
+    fn handle(capacity: usize) -> (ThreadHandle, mpsc::Receiver<Op>) {
+        let (ops, receiver) = mpsc::channel(capacity);
+        let handle = ThreadHandle {
+            id: ThreadId("thread-1".to_string()),
+            ops,
+        };
+        (handle, receiver)
+    }
+
+    #[test]
+    fn try_submit_to_a_full_queue_is_not_a_closed_thread() {
+        let (handle, _receiver) = handle(1);
+        assert_eq!(handle.try_submit(Op::Interrupt), Ok(()));
+        let error = handle.try_submit(Op::Interrupt).unwrap_err();
+        assert_eq!(error, TrySubmitError::QueueFull(handle.id().clone()));
+        assert_eq!(
+            error.to_string(),
+            "thread thread-1 is busy: its op queue is full"
+        );
+    }
+
+    #[test]
+    fn try_submit_to_an_ended_thread_is_closed() {
+        let (handle, receiver) = handle(1);
+        drop(receiver);
+        let error = handle.try_submit(Op::Interrupt).unwrap_err();
+        assert_eq!(error, TrySubmitError::Closed(handle.id().clone()));
+        assert_eq!(error.to_string(), "thread thread-1 has ended");
+    }
+}

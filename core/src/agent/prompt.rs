@@ -9,8 +9,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use super::thread::ThreadState;
-use super::Shared;
+use super::state::{Shared, ThreadState};
 use crate::model::{ModelRequest, ReasoningConfig, ResponseItem, Role, ToolSpec};
 use crate::protocol::ContextItem;
 

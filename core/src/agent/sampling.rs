@@ -10,7 +10,7 @@ use futures::StreamExt;
 use tracing::Instrument;
 
 use super::inbox::{Inbox, Stop};
-use super::thread::ThreadState;
+use super::state::ThreadState;
 use crate::model::{ModelRequest, ProviderError, ResponseEvent, ResponseItem, Role, TokenUsage};
 use crate::protocol::{Event, ItemDelta, ThreadItem, ThreadItemKind};
 

@@ -4,16 +4,14 @@
 //! gets an answer, so the history stays valid for the next request and for a
 //! resume.
 
-use std::path::PathBuf;
-
 use tracing::Instrument;
 
 use super::compaction;
 use super::inbox::{Inbox, Stop, TurnInput};
 use super::prompt;
 use super::sampling::{self, assistant_item, reasoning_item, Sample, SampleError, Visibility};
-use super::thread::ThreadState;
-use super::tool_calls::{self, Call};
+use super::state::{Call, Halt, ThreadState, Turn};
+use super::tool_calls;
 use crate::model::{ProviderError, ResponseItem, Role, TokenUsage};
 use crate::protocol::{ContextItem, Event, InterruptReason, ThreadItem, ThreadItemKind};
 use crate::rollout::{unanswered_calls, RolloutLine, TurnOutcome, ABORTED_CALL_OUTPUT};
@@ -26,37 +24,6 @@ pub(crate) enum TurnEnd {
     Failed,
     /// Interrupted by a shutdown: the thread ends too.
     Shutdown,
-}
-
-/// Why a turn stops before the model ends it.
-#[derive(Debug)]
-pub(crate) enum Halt {
-    Stop(Stop),
-    /// An approval was answered with `Abort`.
-    Abort,
-    /// The turn cannot go on; the message is for the user.
-    Fatal(String),
-}
-
-impl From<Stop> for Halt {
-    fn from(stop: Stop) -> Self {
-        Halt::Stop(stop)
-    }
-}
-
-/// What a turn accumulates.
-pub(crate) struct Turn {
-    pub(crate) id: String,
-    pub(crate) usage: TokenUsage,
-    pub(crate) changed_files: Vec<PathBuf>,
-}
-
-impl Turn {
-    pub(crate) fn note_changed(&mut self, path: PathBuf) {
-        if !self.changed_files.contains(&path) {
-            self.changed_files.push(path);
-        }
-    }
 }
 
 pub(crate) async fn run_turn(
