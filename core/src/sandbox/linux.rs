@@ -35,7 +35,7 @@ const NET_ABI: ABI = ABI::V4;
 const SCOPE_ABI: ABI = ABI::V6;
 
 /// Files every enforcing policy may write: discarding output and the terminal.
-const WRITABLE_DEVICES: &[&str] = &["/dev/null", "/dev/zero", "/dev/full", "/dev/tty"];
+pub(crate) const WRITABLE_DEVICES: &[&str] = &["/dev/null", "/dev/zero", "/dev/full", "/dev/tty"];
 
 /// The kernel's Landlock ABI version, or why there is none (`support.rs` turns
 /// it into a `LandlockSupport`; this file stays a leaf of raw system calls).
