@@ -75,6 +75,10 @@ fn setup_helix_edits_languages_toml_keeps_a_backup_and_is_idempotent() {
     assert_eq!(std::fs::read_to_string(&backup).expect("backup"), original);
     let report = String::from_utf8_lossy(&output.stderr);
     assert!(report.contains("to undo: cp"), "{report}");
+    assert!(
+        report.contains("next: editors/helix/README.md in the agentls repository"),
+        "{report}"
+    );
 
     // Again: nothing to do, no second backup; --config-dir points at the same place.
     let config_dir = helix.to_str().expect("utf-8 path");
@@ -276,4 +280,147 @@ fn sandbox_explain_names_what_is_writable_the_network_and_the_removed_variables(
     // Without --explain, nothing but the command's own output.
     let output = sandbox_with_secrets(workspace.path(), &["--policy", "full-access", "--", "true"]);
     assert!(output.stderr.is_empty(), "{output:?}");
+}
+
+/// A file of `editors/helix/`.
+fn helix_file(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../editors/helix")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+#[test]
+fn helix_languages_toml_example_is_what_setup_helix_writes() {
+    let example: toml::Table = toml::from_str(&helix_file("languages.toml")).expect("valid TOML");
+    let home = tempfile::tempdir().expect("temp dir");
+    let output = agentls_in(&["setup", "helix", "--dry-run"], home.path());
+    assert!(output.status.success(), "{output:?}");
+    let written: toml::Table =
+        toml::from_str(&String::from_utf8(output.stdout).expect("utf-8")).expect("valid TOML");
+    assert_eq!(example, written);
+
+    // And setup finds nothing to add to a file copied from the example.
+    let helix = home.path().join("helix");
+    std::fs::create_dir_all(&helix).expect("mkdir");
+    std::fs::write(helix.join("languages.toml"), helix_file("languages.toml")).expect("write");
+    let output = agentls_in(&["setup", "helix"], home.path());
+    assert!(output.status.success(), "{output:?}");
+    let report = String::from_utf8_lossy(&output.stderr);
+    assert!(report.contains("already runs agentls"), "{report}");
+}
+
+/// The commands agentls advertises in its `initialize` answer
+/// (`executeCommandProvider.commands`): what `:lsp-workspace-command` offers.
+fn advertised_commands() -> Vec<String> {
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    let home = tempfile::tempdir().expect("temp dir");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_agentls"))
+        .arg("--stdio")
+        .current_dir(home.path())
+        .env_remove("AGENTLS_LOG")
+        .env("XDG_CONFIG_HOME", home.path())
+        .env("XDG_DATA_HOME", home.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start agentls");
+    let initialize = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": { "processId": null, "rootUri": null, "capabilities": {} }
+    })
+    .to_string();
+    let mut stdin = server.stdin.take().expect("stdin");
+    write!(
+        stdin,
+        "Content-Length: {}\r\n\r\n{initialize}",
+        initialize.len()
+    )
+    .expect("write");
+    stdin.flush().expect("flush");
+    let mut stdout = BufReader::new(server.stdout.take().expect("stdout"));
+    let answer = loop {
+        let mut length = None;
+        loop {
+            let mut header = String::new();
+            assert!(
+                stdout.read_line(&mut header).expect("read") > 0,
+                "server closed"
+            );
+            let header = header.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some(value) = header.strip_prefix("Content-Length: ") {
+                length = Some(value.parse::<usize>().expect("a length"));
+            }
+        }
+        let mut body = vec![0; length.expect("a Content-Length header")];
+        stdout.read_exact(&mut body).expect("read body");
+        let message: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        if message["id"] == 1 {
+            break message;
+        }
+    };
+    drop(stdin);
+    let _ = server.kill();
+    let _ = server.wait();
+    answer["result"]["capabilities"]["executeCommandProvider"]["commands"]
+        .as_array()
+        .expect("executeCommandProvider.commands")
+        .iter()
+        .map(|command| command.as_str().expect("a string").to_owned())
+        .collect()
+}
+
+#[test]
+fn helix_config_toml_shows_progress_and_binds_only_commands_agentls_has() {
+    let config: toml::Table = toml::from_str(&helix_file("config.toml")).expect("valid TOML");
+    assert_eq!(
+        config["editor"]["lsp"]["display-progress-messages"].as_bool(),
+        Some(true)
+    );
+    let keys = config["keys"]["normal"]["space"]["A"]
+        .as_table()
+        .expect("a [keys.normal.space.A] table");
+    let advertised = advertised_commands();
+    // These take no argument: the latest pending approval, every task.
+    let without_arguments = [
+        "agentls.approve",
+        "agentls.approveForThread",
+        "agentls.deny",
+        "agentls.stop",
+        "agentls.undo",
+    ];
+    for (key, binding) in keys {
+        let binding = binding.as_str().expect("a typable command");
+        let command = binding
+            .strip_prefix(":lsp-workspace-command ")
+            .unwrap_or_else(|| panic!("{key} = {binding:?} is not :lsp-workspace-command"));
+        assert!(
+            advertised.iter().any(|name| name == command),
+            "{command} not in {advertised:?}"
+        );
+        assert!(
+            without_arguments.contains(&command),
+            "{command} needs arguments"
+        );
+    }
+
+    // The README shows the same keys.
+    let readme = helix_file("README.md");
+    let snippet = readme
+        .split("```toml\n")
+        .filter_map(|block| block.split("```").next())
+        .find(|block| block.contains("[keys.normal.space.A]"))
+        .expect("the keys in README.md");
+    let shown: toml::Table = toml::from_str(snippet).expect("valid TOML");
+    assert_eq!(
+        &shown["keys"]["normal"]["space"]["A"],
+        &config["keys"]["normal"]["space"]["A"]
+    );
 }
