@@ -32,18 +32,13 @@ enum Command {
     /// edits written to disk. Exit status: 0 completed, 1 failed, 2 usage or
     /// configuration error, 130 interrupted.
     Exec(agentls::exec::ExecArgs),
-    /// Run CMD confined by a sandbox policy (what agentls does for every command
-    /// the agent runs): `agentls sandbox --policy read-only|workspace-write|full-access
-    /// [--writable-root DIR]… [--cwd DIR] [--tmpdir DIR] -- CMD…`
-    #[command(disable_help_flag = true)]
-    Sandbox {
-        #[arg(
-            trailing_var_arg = true,
-            allow_hyphen_values = true,
-            value_name = "ARGS"
-        )]
-        args: Vec<std::ffi::OsString>,
-    },
+    /// Run CMD confined by a sandbox policy, as agentls runs the agent's commands
+    ///
+    /// The same confinement as every command the agent runs, and the same
+    /// secret-looking environment variables removed (following the configuration's
+    /// `[sandbox] pass_env` and provider `api_key_env`); the working directory is
+    /// the workspace root. `--explain` shows the decisions.
+    Sandbox(agentls_core::sandbox::SandboxArgs),
     /// Configure an editor to start agentls: `agentls setup helix [--dry-run]
     /// [--config-dir DIR]` adds it to Helix's languages.toml.
     Setup(agentls::setup::SetupArgs),
@@ -51,7 +46,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::Sandbox { args }) = &cli.command {
+    if let Some(Command::Sandbox(args)) = cli.command {
         // The sandbox helper confines itself and execs the command: no logging,
         // no runtime, nothing on stdout but the command's own output.
         return sandbox(args);
@@ -83,7 +78,7 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Some(Command::Sandbox { .. } | Command::Setup(_)) => ExitCode::from(2),
+        Some(Command::Sandbox(_) | Command::Setup(_)) => ExitCode::from(2),
         Some(Command::Exec(args)) => match runtime.block_on(agentls::exec::run(args)) {
             Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
             Err(error) => {
@@ -122,21 +117,58 @@ fn user_log_settings() -> (Option<String>, Option<PathBuf>) {
     }
 }
 
-fn sandbox(args: &[std::ffi::OsString]) -> ExitCode {
-    match agentls_core::sandbox::SandboxArgs::parse_from(args) {
-        Ok(args) => {
-            let code = agentls_core::sandbox::sandbox_main(args);
-            ExitCode::from(u8::try_from(code).unwrap_or(1))
-        }
-        Err(error) => {
-            // The helper's caller reads its stderr; there is no log yet.
-            #[allow(clippy::print_stderr)]
-            {
-                eprintln!("agentls sandbox: {error}");
-            }
-            ExitCode::from(2)
+fn sandbox(mut args: agentls_core::sandbox::SandboxArgs) -> ExitCode {
+    let (pass_env, secret_env, problems) = sandbox_env_settings(args.cwd.as_deref());
+    args.pass_env.extend(pass_env);
+    args.secret_env.extend(secret_env);
+    if args.explain {
+        // The command's stderr is the terminal's; a bad config file is worth a line
+        // there only when asked, since the runner reads the helper's stderr.
+        #[allow(clippy::print_stderr)]
+        for problem in problems {
+            eprintln!("agentls sandbox: configuration: {problem}");
         }
     }
+    let code = agentls_core::sandbox::sandbox_main(args);
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// What the agent's runner scrubs by, from the configuration it would read for
+/// this workspace (the user's file, `.agentls.toml` in the working directory, the
+/// `AGENTLS_*` variables): `[sandbox] pass_env`, and the provider's
+/// `api_key_env`, which is never passed. Problems with a file are returned, not
+/// fatal: the defaults scrub every secret-looking name anyway.
+fn sandbox_env_settings(cwd: Option<&std::path::Path>) -> (Vec<String>, Vec<String>, Vec<String>) {
+    use agentls_core::config::{self, ConfigSource};
+
+    let env = |name: &str| std::env::var(name).ok();
+    let root = cwd
+        .map(std::path::Path::to_path_buf)
+        .or_else(|| std::env::current_dir().ok());
+    let files = config::user_config_path(&env)
+        .map(|path| (path.clone(), ConfigSource::UserFile(path)))
+        .into_iter()
+        .chain(root.map(|root| {
+            let path = config::workspace_config_path(&root);
+            (path.clone(), ConfigSource::WorkspaceFile(path))
+        }));
+    let mut problems = Vec::new();
+    let mut layers = Vec::new();
+    for (path, source) in files {
+        match config::load_toml_layer(&path, source) {
+            Ok(Some(layer)) => layers.push(layer),
+            Ok(None) => {}
+            Err(problem) => problems.push(problem.to_string()),
+        }
+    }
+    layers.extend(config::environment_layer(&env));
+    let (config, merge_problems) = config::merge(&layers);
+    problems.extend(merge_problems.iter().map(ToString::to_string));
+    (
+        config.sandbox.pass_env,
+        config.provider.api_key_env.into_iter().collect(),
+        problems,
+    )
 }
 
 fn setup(args: &agentls::setup::SetupArgs) -> ExitCode {

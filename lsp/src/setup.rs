@@ -471,6 +471,10 @@ fn write_atomically(path: &Path, text: &str) -> io::Result<()> {
     agentls_core::disk::replace_atomically(path, |file| file.write_all(text.as_bytes()))
 }
 
+/// Where a Helix user reads the rest: progress text, keys, approvals, limits.
+const HELIX_GUIDE: &str = "editors/helix/README.md in the agentls repository (with config.toml: \
+progress text and keys for approving, stopping and undoing)";
+
 /// The command's report to the user, for stderr.
 pub fn describe(outcome: &SetupOutcome) -> String {
     let mut report = String::new();
@@ -495,6 +499,7 @@ pub fn describe(outcome: &SetupOutcome) -> String {
                 "{} already runs agentls: nothing changed\n",
                 path.display()
             ));
+            report.push_str(&format!("next: {HELIX_GUIDE}\n"));
         }
         SetupOutcome::Written {
             path,
@@ -517,6 +522,7 @@ pub fn describe(outcome: &SetupOutcome) -> String {
                 )),
             }
             report.push_str("restart Helix (or :lsp-restart) and check with `hx --health rust`\n");
+            report.push_str(&format!("next: {HELIX_GUIDE}\n"));
         }
     }
     report

@@ -1,4 +1,5 @@
-//! The command line a user types: `--version`, `--help`, and a bad flag.
+//! The command line a user types: `--version`, `--help` of every subcommand, a bad
+//! flag, `setup helix`, and `sandbox` (its environment and `--explain`).
 
 use std::process::Command;
 
@@ -74,6 +75,10 @@ fn setup_helix_edits_languages_toml_keeps_a_backup_and_is_idempotent() {
     assert_eq!(std::fs::read_to_string(&backup).expect("backup"), original);
     let report = String::from_utf8_lossy(&output.stderr);
     assert!(report.contains("to undo: cp"), "{report}");
+    assert!(
+        report.contains("next: editors/helix/README.md in the agentls repository"),
+        "{report}"
+    );
 
     // Again: nothing to do, no second backup; --config-dir points at the same place.
     let config_dir = helix.to_str().expect("utf-8 path");
@@ -102,5 +107,320 @@ fn setup_helix_creates_the_file_and_refuses_invalid_toml() {
     assert_eq!(
         std::fs::read_to_string(&languages).expect("read"),
         "[[language]\n"
+    );
+}
+
+/// The subcommands `agentls --help` lists (its "Commands:" section), without
+/// clap's own `help`.
+fn listed_subcommands(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|line| line.trim() != "Commands:")
+        .skip(1)
+        .take_while(|line| line.starts_with("  "))
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn every_subcommand_answers_help_with_its_usage() {
+    let output = agentls(&["--help"]);
+    assert!(output.status.success(), "{output:?}");
+    let help = String::from_utf8_lossy(&output.stdout);
+    let subcommands = listed_subcommands(&help);
+    for expected in ["exec", "sandbox", "setup"] {
+        assert!(subcommands.iter().any(|name| name == expected), "{help}");
+    }
+    let mut command_lines: Vec<Vec<String>> = subcommands
+        .iter()
+        .map(|name| vec![name.clone(), "--help".to_owned()])
+        .collect();
+    command_lines.push(vec!["setup".into(), "helix".into(), "--help".into()]);
+    command_lines.push(vec!["sandbox".into(), "-h".into()]);
+    for args in command_lines {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = agentls(&args);
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "agentls {args:?}: {output:?}"
+        );
+        let usage = format!("Usage: agentls {}", args[..args.len() - 1].join(" "));
+        assert!(help.contains(&usage), "agentls {args:?} printed:\n{help}");
+    }
+}
+
+#[test]
+fn sandbox_help_names_its_options() {
+    let output = agentls(&["sandbox", "--help"]);
+    assert!(output.status.success(), "{output:?}");
+    let help = String::from_utf8_lossy(&output.stdout);
+    for option in [
+        "--policy <POLICY>",
+        "read-only, workspace-write, full-access",
+        "--writable-root <DIR>",
+        "--cwd <DIR>",
+        "--tmpdir <DIR>",
+        "--pass-env <NAME>",
+        "--explain",
+        "<CMD>...",
+    ] {
+        assert!(help.contains(option), "{option} missing from:\n{help}");
+    }
+}
+
+#[test]
+fn sandbox_bad_input_is_a_usage_error_naming_it() {
+    for (args, named) in [
+        (&["sandbox", "--policy", "none", "--", "true"][..], "'none'"),
+        (&["sandbox", "--net", "--", "true"][..], "'--net'"),
+        (&["sandbox", "--policy", "read-only"][..], "<CMD>"),
+    ] {
+        let output = agentls(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(named), "{args:?}: {stderr}");
+    }
+}
+
+/// Secrets a user's shell typically holds, with values that must never be printed.
+const CALLER_SECRETS: &[(&str, &str)] = &[
+    ("OPENAI_API_KEY", "sk-openai-do-not-print"),
+    ("GITHUB_TOKEN", "ghp-do-not-print"),
+    ("ANTHROPIC_API_KEY", "sk-ant-do-not-print"),
+];
+
+/// `agentls sandbox ARGS…` in `workspace`, with the caller's secrets set and no
+/// user configuration.
+fn sandbox_with_secrets(workspace: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_agentls"))
+        .arg("sandbox")
+        .args(args)
+        .current_dir(workspace)
+        .env_remove("AGENTLS_LOG")
+        .env("XDG_CONFIG_HOME", workspace.join("no-config"))
+        .envs(CALLER_SECRETS.iter().copied())
+        .env("AGENTLS_TEST_PLAIN", "visible")
+        .output()
+        .expect("run agentls sandbox")
+}
+
+#[test]
+fn sandbox_does_not_pass_the_callers_secrets_to_the_command() {
+    let workspace = tempfile::tempdir().expect("temp dir");
+    // full-access: the scrubbing does not depend on the machine's Landlock.
+    let output = sandbox_with_secrets(workspace.path(), &["--policy", "full-access", "--", "env"]);
+    assert!(output.status.success(), "{output:?}");
+    let env = String::from_utf8_lossy(&output.stdout);
+    assert!(env.contains("AGENTLS_TEST_PLAIN=visible"), "{env}");
+    for (name, value) in CALLER_SECRETS {
+        assert!(!env.contains(name), "{name} reached the command:\n{env}");
+        assert!(!env.contains(value), "{name}'s value reached the command");
+    }
+}
+
+#[test]
+fn sandbox_follows_the_workspace_configs_pass_env_and_api_key_env() {
+    let workspace = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        workspace.path().join(".agentls.toml"),
+        "[sandbox]\npass_env = [\"GITHUB_TOKEN\"]\n[provider]\napi_key_env = \"AGENTLS_TEST_PLAIN\"\n",
+    )
+    .expect("write .agentls.toml");
+    let output = sandbox_with_secrets(
+        workspace.path(),
+        &["--policy", "full-access", "--explain", "--", "env"],
+    );
+    assert!(output.status.success(), "{output:?}");
+    let env = String::from_utf8_lossy(&output.stdout);
+    assert!(env.contains("GITHUB_TOKEN=ghp-do-not-print"), "{env}");
+    assert!(!env.contains("OPENAI_API_KEY"), "{env}");
+    // The provider's key variable never reaches a command, whatever its name.
+    assert!(!env.contains("AGENTLS_TEST_PLAIN"), "{env}");
+    let explained = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        explained.contains("(pass_env): GITHUB_TOKEN"),
+        "{explained}"
+    );
+}
+
+#[test]
+fn sandbox_explain_names_what_is_writable_the_network_and_the_removed_variables() {
+    let workspace = tempfile::tempdir().expect("temp dir");
+    let output = sandbox_with_secrets(workspace.path(), &["--explain", "--", "true"]);
+    let explained = String::from_utf8_lossy(&output.stderr);
+    // Printed before the sandbox is set up, so even where it cannot be.
+    let root = std::fs::canonicalize(workspace.path()).expect("canonical path");
+    assert!(
+        explained.contains("agentls sandbox: policy workspace-write in "),
+        "{explained}"
+    );
+    assert!(
+        explained.contains(&format!("writable: {}", root.display())),
+        "{explained}"
+    );
+    assert!(explained.contains("readable: everything"), "{explained}");
+    assert!(explained.contains("network: refused"), "{explained}");
+    assert!(
+        explained.contains("environment removed: ANTHROPIC_API_KEY, GITHUB_TOKEN, OPENAI_API_KEY"),
+        "{explained}"
+    );
+    for (_, value) in CALLER_SECRETS {
+        assert!(!explained.contains(value), "{explained}");
+    }
+    let output = sandbox_with_secrets(
+        workspace.path(),
+        &["--policy", "full-access", "--explain", "--", "true"],
+    );
+    assert!(output.status.success(), "{output:?}");
+    let explained = String::from_utf8_lossy(&output.stderr);
+    assert!(explained.contains("network: allowed"), "{explained}");
+    // Without --explain, nothing but the command's own output.
+    let output = sandbox_with_secrets(workspace.path(), &["--policy", "full-access", "--", "true"]);
+    assert!(output.stderr.is_empty(), "{output:?}");
+}
+
+/// A file of `editors/helix/`.
+fn helix_file(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../editors/helix")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+#[test]
+fn helix_languages_toml_example_is_what_setup_helix_writes() {
+    let example: toml::Table = toml::from_str(&helix_file("languages.toml")).expect("valid TOML");
+    let home = tempfile::tempdir().expect("temp dir");
+    let output = agentls_in(&["setup", "helix", "--dry-run"], home.path());
+    assert!(output.status.success(), "{output:?}");
+    let written: toml::Table =
+        toml::from_str(&String::from_utf8(output.stdout).expect("utf-8")).expect("valid TOML");
+    assert_eq!(example, written);
+
+    // And setup finds nothing to add to a file copied from the example.
+    let helix = home.path().join("helix");
+    std::fs::create_dir_all(&helix).expect("mkdir");
+    std::fs::write(helix.join("languages.toml"), helix_file("languages.toml")).expect("write");
+    let output = agentls_in(&["setup", "helix"], home.path());
+    assert!(output.status.success(), "{output:?}");
+    let report = String::from_utf8_lossy(&output.stderr);
+    assert!(report.contains("already runs agentls"), "{report}");
+}
+
+/// The commands agentls advertises in its `initialize` answer
+/// (`executeCommandProvider.commands`): what `:lsp-workspace-command` offers.
+fn advertised_commands() -> Vec<String> {
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    let home = tempfile::tempdir().expect("temp dir");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_agentls"))
+        .arg("--stdio")
+        .current_dir(home.path())
+        .env_remove("AGENTLS_LOG")
+        .env("XDG_CONFIG_HOME", home.path())
+        .env("XDG_DATA_HOME", home.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start agentls");
+    let initialize = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": { "processId": null, "rootUri": null, "capabilities": {} }
+    })
+    .to_string();
+    let mut stdin = server.stdin.take().expect("stdin");
+    write!(
+        stdin,
+        "Content-Length: {}\r\n\r\n{initialize}",
+        initialize.len()
+    )
+    .expect("write");
+    stdin.flush().expect("flush");
+    let mut stdout = BufReader::new(server.stdout.take().expect("stdout"));
+    let answer = loop {
+        let mut length = None;
+        loop {
+            let mut header = String::new();
+            assert!(
+                stdout.read_line(&mut header).expect("read") > 0,
+                "server closed"
+            );
+            let header = header.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some(value) = header.strip_prefix("Content-Length: ") {
+                length = Some(value.parse::<usize>().expect("a length"));
+            }
+        }
+        let mut body = vec![0; length.expect("a Content-Length header")];
+        stdout.read_exact(&mut body).expect("read body");
+        let message: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        if message["id"] == 1 {
+            break message;
+        }
+    };
+    drop(stdin);
+    let _ = server.kill();
+    let _ = server.wait();
+    answer["result"]["capabilities"]["executeCommandProvider"]["commands"]
+        .as_array()
+        .expect("executeCommandProvider.commands")
+        .iter()
+        .map(|command| command.as_str().expect("a string").to_owned())
+        .collect()
+}
+
+#[test]
+fn helix_config_toml_shows_progress_and_binds_only_commands_agentls_has() {
+    let config: toml::Table = toml::from_str(&helix_file("config.toml")).expect("valid TOML");
+    assert_eq!(
+        config["editor"]["lsp"]["display-progress-messages"].as_bool(),
+        Some(true)
+    );
+    let keys = config["keys"]["normal"]["space"]["A"]
+        .as_table()
+        .expect("a [keys.normal.space.A] table");
+    let advertised = advertised_commands();
+    // These take no argument: the latest pending approval, every task.
+    let without_arguments = [
+        "agentls.approve",
+        "agentls.approveForThread",
+        "agentls.deny",
+        "agentls.stop",
+        "agentls.undo",
+    ];
+    for (key, binding) in keys {
+        let binding = binding.as_str().expect("a typable command");
+        let command = binding
+            .strip_prefix(":lsp-workspace-command ")
+            .unwrap_or_else(|| panic!("{key} = {binding:?} is not :lsp-workspace-command"));
+        assert!(
+            advertised.iter().any(|name| name == command),
+            "{command} not in {advertised:?}"
+        );
+        assert!(
+            without_arguments.contains(&command),
+            "{command} needs arguments"
+        );
+    }
+
+    // The README shows the same keys.
+    let readme = helix_file("README.md");
+    let snippet = readme
+        .split("```toml\n")
+        .filter_map(|block| block.split("```").next())
+        .find(|block| block.contains("[keys.normal.space.A]"))
+        .expect("the keys in README.md");
+    let shown: toml::Table = toml::from_str(snippet).expect("valid TOML");
+    assert_eq!(
+        &shown["keys"]["normal"]["space"]["A"],
+        &config["keys"]["normal"]["space"]["A"]
     );
 }

@@ -478,6 +478,68 @@ async fn sandbox_secret_env_vars_are_not_passed() {
     assert!(!text(&outcome.stdout).contains("leak"));
 }
 
+/// `agentls sandbox` run by hand gives the command the environment the runner
+/// gives it: the helper scrubs with the same lists itself, so a user sees what the
+/// agent's commands see.
+#[tokio::test]
+async fn sandbox_helper_run_directly_scrubs_the_environment_like_the_runner() {
+    let workspace = Workspace::new();
+    let env = [
+        ("PATH", std::env::var("PATH").unwrap_or_default()),
+        ("OPENAI_API_KEY", "sk-leak".into()),
+        ("GITHUB_TOKEN", "ghp-leak".into()),
+        ("ANTHROPIC_API_KEY", "sk-ant-leak".into()),
+        ("PROVIDER_KEY_VAR", "custom-leak".into()),
+        ("NPM_TOKEN", "npm-passed".into()),
+        ("HARMLESS", "kept".into()),
+    ]
+    .map(|(name, value)| (OsString::from(name), OsString::from(value)));
+    let runner = runner()
+        .with_base_env(env.clone())
+        .with_pass_env(["NPM_TOKEN".to_owned()])
+        .with_secret_env(["PROVIDER_KEY_VAR".to_owned()]);
+    let through_runner = run(&runner, workspace.spec(SandboxPolicy::FullAccess, "env")).await;
+    assert_eq!(
+        through_runner.exit_code,
+        Some(0),
+        "{}",
+        show(&through_runner)
+    );
+
+    let direct = std::process::Command::new(HELPER)
+        .args(["sandbox", "--policy", "full-access", "--explain"])
+        .args([
+            "--pass-env",
+            "NPM_TOKEN",
+            "--secret-env",
+            "PROVIDER_KEY_VAR",
+        ])
+        .args(["--", "bash", "-c", "env"])
+        .current_dir(workspace.path())
+        .env_clear()
+        .envs(env)
+        .output()
+        .expect("run the helper");
+    assert!(direct.status.success(), "{direct:?}");
+    let lines =
+        |bytes: &[u8]| -> HashSet<String> { text(bytes).lines().map(str::to_owned).collect() };
+    assert_eq!(lines(&direct.stdout), lines(&through_runner.stdout));
+    let env = text(&direct.stdout);
+    assert!(!env.contains("leak"), "{env}");
+    assert!(
+        env.contains("HARMLESS=kept") && env.contains("NPM_TOKEN=npm-passed"),
+        "{env}"
+    );
+    let explained = text(&direct.stderr);
+    assert!(
+        explained.contains(
+            "environment removed: ANTHROPIC_API_KEY, GITHUB_TOKEN, OPENAI_API_KEY, PROVIDER_KEY_VAR"
+        ),
+        "{explained}"
+    );
+    assert!(!explained.contains("leak"), "{explained}");
+}
+
 #[tokio::test]
 async fn sandbox_output_streams_while_running_and_is_capped_for_the_model() {
     let workspace = Workspace::new();

@@ -2,12 +2,21 @@
 //! itself and then becomes the command (exec), so the confinement is inherited by
 //! everything the command starts and the server that spawned it stays free.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io::{self, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
 use crate::process::SandboxPolicy;
+
+use super::env_scrub::{is_secret_env, scrub_env};
+use super::support::SandboxSupport;
+
+#[cfg(target_os = "linux")]
+use super::linux::WRITABLE_DEVICES;
+/// Nothing is confined here, so no exception to list.
+#[cfg(not(target_os = "linux"))]
+const WRITABLE_DEVICES: &[&str] = &[];
 
 /// The name of the subcommand (`agentls sandbox`).
 pub const SANDBOX_SUBCOMMAND: &str = "sandbox";
@@ -22,37 +31,60 @@ pub(crate) const NOT_EXECUTABLE_EXIT: i32 = 126;
 pub(crate) const SETUP_FAILED_PREFIX: &str = "agentls sandbox: setup failed: ";
 pub(crate) const EXEC_FAILED_PREFIX: &str = "agentls sandbox: could not run ";
 
-/// The command line of `agentls sandbox`:
+/// The command line of `agentls sandbox`, parsed with clap both where a user
+/// types it and where the runner starts the helper:
 ///
 /// ```text
 /// agentls sandbox [--policy read-only|workspace-write|full-access]
-///                 [--writable-root DIR]… [--cwd DIR] [--tmpdir DIR] -- CMD [ARG]…
+///                 [--writable-root DIR]… [--cwd DIR] [--tmpdir DIR]
+///                 [--pass-env NAME]… [--secret-env NAME]… [--explain] -- CMD [ARG]…
 /// ```
-///
-/// `--policy` defaults to `workspace-write`; without `--writable-root` the working
-/// directory is the one writable root; `--tmpdir` names a private temporary
-/// directory that is writable and becomes `$TMPDIR`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, clap::Args)]
 pub struct SandboxArgs {
+    /// What the command may do: read-only (read everything, write nothing),
+    /// workspace-write (write the working directory, or each --writable-root, except
+    /// their .git), full-access (no confinement). Both confining policies refuse the
+    /// network.
+    #[arg(long, value_name = "POLICY", default_value_t = SandboxPolicy::WorkspaceWrite)]
     pub policy: SandboxPolicy,
+    /// A directory the command may write under workspace-write (repeatable; default:
+    /// the working directory).
+    #[arg(long = "writable-root", value_name = "DIR")]
     pub writable_roots: Vec<PathBuf>,
+    /// The working directory to run the command in (default: the current one).
+    #[arg(long, value_name = "DIR")]
     pub cwd: Option<PathBuf>,
+    /// A private temporary directory: writable, and the command's $TMPDIR.
+    #[arg(long, value_name = "DIR")]
     pub tmpdir: Option<PathBuf>,
+    /// Pass this variable to the command although its name looks secret
+    /// (repeatable; added to the configuration's `[sandbox] pass_env`).
+    #[arg(long = "pass-env", value_name = "NAME")]
+    pub pass_env: Vec<String>,
+    /// Never pass this variable to the command, whatever its name (repeatable; the
+    /// provider's `api_key_env` is added from the configuration).
+    #[arg(long = "secret-env", value_name = "NAME")]
+    pub secret_env: Vec<String>,
+    /// Print to stderr, before running the command, what it may write and read,
+    /// whether it may reach the network, and which environment variables it does
+    /// not get (names only).
+    #[arg(long)]
+    pub explain: bool,
+    /// The command and its arguments (after `--` when the first starts with `-`).
+    #[arg(
+        value_name = "CMD",
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true
+    )]
     pub command: Vec<OsString>,
 }
 
-/// A command line `agentls sandbox` cannot make sense of.
+/// A command line `agentls sandbox` cannot make sense of, as clap words it (the
+/// offending option or value, and the usage).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SandboxArgsError {
-    #[error("unknown option `{0}` (usage: agentls sandbox --policy POLICY [--writable-root DIR]… [--cwd DIR] [--tmpdir DIR] -- CMD…)")]
-    UnknownOption(String),
-    #[error("option `{0}` needs a value")]
-    MissingValue(String),
-    #[error(transparent)]
-    Policy(#[from] super::UnknownPolicy),
-    #[error("no command given after `--`")]
-    NoCommand,
-}
+#[error("{0}")]
+pub struct SandboxArgsError(pub String);
 
 impl SandboxArgs {
     /// A command run under `policy` with the defaults for everything else.
@@ -62,51 +94,32 @@ impl SandboxArgs {
             writable_roots: Vec::new(),
             cwd: None,
             tmpdir: None,
+            pass_env: Vec::new(),
+            secret_env: Vec::new(),
+            explain: false,
             command,
         }
     }
 
-    /// Parses the arguments that follow `sandbox` on the command line. Options end
-    /// at `--` or at the first argument that is not an option.
+    /// Parses the arguments that follow `sandbox` on the command line, as
+    /// `agentls sandbox` does. Options end at `--` or at the first argument that
+    /// is not an option.
     pub fn parse_from<I, S>(args: I) -> Result<SandboxArgs, SandboxArgsError>
     where
         I: IntoIterator<Item = S>,
         S: Into<OsString>,
     {
-        let mut parsed = SandboxArgs::new(SandboxPolicy::WorkspaceWrite, Vec::new());
-        let mut args = args.into_iter().map(Into::into);
-        while let Some(arg) = args.next() {
-            let text = arg.to_string_lossy();
-            if text == "--" {
-                break;
-            }
-            if !text.starts_with("--") {
-                parsed.command.push(arg);
-                break;
-            }
-            let (option, inline) = match text.split_once('=') {
-                Some((option, value)) => (option.to_owned(), Some(OsString::from(value))),
-                None => (text.into_owned(), None),
-            };
-            let mut value = || {
-                inline
-                    .clone()
-                    .or_else(|| args.next())
-                    .ok_or_else(|| SandboxArgsError::MissingValue(option.clone()))
-            };
-            match option.as_str() {
-                "--policy" => parsed.policy = value()?.to_string_lossy().parse()?,
-                "--writable-root" => parsed.writable_roots.push(value()?.into()),
-                "--cwd" => parsed.cwd = Some(value()?.into()),
-                "--tmpdir" => parsed.tmpdir = Some(value()?.into()),
-                _ => return Err(SandboxArgsError::UnknownOption(option)),
-            }
-        }
-        parsed.command.extend(args);
-        if parsed.command.is_empty() {
-            return Err(SandboxArgsError::NoCommand);
-        }
-        Ok(parsed)
+        use clap::{Args, FromArgMatches};
+
+        let command = SandboxArgs::augment_args(
+            clap::Command::new(SANDBOX_SUBCOMMAND)
+                .bin_name(format!("agentls {SANDBOX_SUBCOMMAND}"))
+                .no_binary_name(true),
+        );
+        command
+            .try_get_matches_from(args.into_iter().map(Into::into))
+            .and_then(|matches| SandboxArgs::from_arg_matches(&matches))
+            .map_err(|error| SandboxArgsError(error.render().to_string().trim_end().to_owned()))
     }
 
     /// The arguments that [`SandboxArgs::parse_from`] turns back into `self`
@@ -124,6 +137,17 @@ impl SandboxArgs {
         if let Some(tmpdir) = &self.tmpdir {
             args.push("--tmpdir".into());
             args.push(tmpdir.into());
+        }
+        for name in &self.pass_env {
+            args.push("--pass-env".into());
+            args.push(name.into());
+        }
+        for name in &self.secret_env {
+            args.push("--secret-env".into());
+            args.push(name.into());
+        }
+        if self.explain {
+            args.push("--explain".into());
         }
         args.push("--".into());
         args.extend(self.command.iter().cloned());
@@ -163,6 +187,23 @@ pub fn sandbox_main(args: SandboxArgs) -> i32 {
     let tmpdir = args.tmpdir.as_ref().map(|tmpdir| cwd.join(tmpdir));
     writable_roots.extend(tmpdir.clone());
 
+    // The same scrubbing as the runner's, here too so that a user's
+    // `agentls sandbox` gives the command what the agent's commands get.
+    let inherited: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    let kept = scrub_env(inherited.iter().cloned(), &args.pass_env, &args.secret_env);
+    if args.explain {
+        let decisions = Decisions {
+            policy: args.policy,
+            cwd: &cwd,
+            writable_roots: &writable_roots,
+            tmpdir: tmpdir.as_deref(),
+            removed: removed_names(&inherited, &kept),
+            passed: passed_secret_names(&kept, &args.pass_env),
+            support: super::support::sandbox_support(),
+        };
+        report(&decisions);
+    }
+
     if args.policy.is_enforcing() {
         if let Err(error) = confine(args.policy, &writable_roots, tmpdir.as_deref()) {
             return fail_setup(&error);
@@ -170,7 +211,7 @@ pub fn sandbox_main(args: SandboxArgs) -> i32 {
     }
 
     let mut command = std::process::Command::new(program);
-    command.args(&args.command[1..]);
+    command.args(&args.command[1..]).env_clear().envs(kept);
     if let Some(tmpdir) = &tmpdir {
         command.env("TMPDIR", tmpdir);
     }
@@ -186,6 +227,126 @@ pub fn sandbox_main(args: SandboxArgs) -> i32 {
         Path::new(program).display()
     ));
     status
+}
+
+/// The names of the variables `inherited` has and `kept` lacks, sorted.
+fn removed_names(inherited: &[(OsString, OsString)], kept: &[(OsString, OsString)]) -> Vec<String> {
+    let mut removed: Vec<String> = inherited
+        .iter()
+        .filter(|(name, _)| !kept.iter().any(|(kept, _)| kept == name))
+        .map(|(name, _)| name.to_string_lossy().into_owned())
+        .collect();
+    removed.sort();
+    removed.dedup();
+    removed
+}
+
+/// The secret-looking variables kept because `pass_env` names them, sorted.
+fn passed_secret_names(kept: &[(OsString, OsString)], pass_env: &[String]) -> Vec<String> {
+    let mut passed: Vec<String> = kept
+        .iter()
+        .filter(|(name, value)| {
+            is_secret_env(name, value) && pass_env.iter().any(|pass| OsStr::new(pass) == name)
+        })
+        .map(|(name, _)| name.to_string_lossy().into_owned())
+        .collect();
+    passed.sort();
+    passed
+}
+
+/// What `--explain` prints: the policy's decisions for this run. Variable names
+/// only, never their values.
+struct Decisions<'a> {
+    policy: SandboxPolicy,
+    cwd: &'a Path,
+    writable_roots: &'a [PathBuf],
+    tmpdir: Option<&'a Path>,
+    removed: Vec<String>,
+    passed: Vec<String>,
+    support: &'a SandboxSupport,
+}
+
+impl std::fmt::Display for Decisions<'_> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let list = |names: &[String]| {
+            if names.is_empty() {
+                "none".to_owned()
+            } else {
+                names.join(", ")
+            }
+        };
+        writeln!(
+            formatter,
+            "agentls sandbox: policy {} in {}",
+            self.policy,
+            self.cwd.display()
+        )?;
+        match self.policy {
+            SandboxPolicy::FullAccess => {
+                writeln!(formatter, "  writable: everything this user can write")?;
+            }
+            SandboxPolicy::ReadOnly => {
+                writeln!(
+                    formatter,
+                    "  writable: nothing but {}",
+                    WRITABLE_DEVICES.join(", ")
+                )?;
+            }
+            SandboxPolicy::WorkspaceWrite => {
+                let roots: Vec<String> = self
+                    .writable_roots
+                    .iter()
+                    .map(|root| match self.tmpdir {
+                        Some(tmpdir) if tmpdir == root => format!("{} ($TMPDIR)", root.display()),
+                        _ => root.display().to_string(),
+                    })
+                    .chain(WRITABLE_DEVICES.iter().map(|device| (*device).to_owned()))
+                    .collect();
+                writeln!(formatter, "  writable: {}", roots.join(", "))?;
+                let git_dirs: Vec<String> = self
+                    .writable_roots
+                    .iter()
+                    .filter(|root| Some(root.as_path()) != self.tmpdir)
+                    .map(|root| root.join(".git"))
+                    .filter(|git| git.symlink_metadata().is_ok())
+                    .map(|git| git.display().to_string())
+                    .collect();
+                if !git_dirs.is_empty() {
+                    writeln!(
+                        formatter,
+                        "  read-only inside them: {}",
+                        git_dirs.join(", ")
+                    )?;
+                }
+            }
+        }
+        writeln!(formatter, "  readable: everything this user can read")?;
+        if self.policy.is_enforcing() {
+            writeln!(
+                formatter,
+                "  network: refused (only unix sockets can be created, and connect, bind and listen fail on those too)"
+            )?;
+        } else {
+            writeln!(formatter, "  network: allowed")?;
+        }
+        writeln!(formatter, "  environment removed: {}", list(&self.removed))?;
+        if !self.passed.is_empty() {
+            writeln!(
+                formatter,
+                "  environment passed although secret-looking (pass_env): {}",
+                list(&self.passed)
+            )?;
+        }
+        if self.policy.is_enforcing() {
+            match self.support.warning() {
+                Some(warning) => write!(formatter, "  enforcement: {}", warning.message)?,
+                None => write!(formatter, "  enforcement: Landlock and seccomp")?,
+            }
+        } else {
+            write!(formatter, "  enforcement: none (full-access)")?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(target_os = "linux")]
@@ -231,9 +392,16 @@ mod tests {
             writable_roots: vec!["/w/a".into(), "/w/b".into()],
             cwd: Some("/w/a".into()),
             tmpdir: Some("/tmp/x".into()),
+            pass_env: vec!["GH_TOKEN".into()],
+            secret_env: vec!["MY_LLM".into()],
+            explain: true,
             command: vec!["bash".into(), "-c".into(), "--policy".into()],
         };
         assert_eq!(SandboxArgs::parse_from(args.to_args()), Ok(args));
+    }
+
+    fn parse_error(args: &[&str]) -> String {
+        SandboxArgs::parse_from(args).expect_err("a usage error").0
     }
 
     #[test]
@@ -243,23 +411,70 @@ mod tests {
         assert_eq!(parsed.command, ["ls", "-l"]);
         let parsed = SandboxArgs::parse_from(["--", "true"]).unwrap();
         assert_eq!(parsed.policy, SandboxPolicy::WorkspaceWrite);
-        assert_eq!(
-            SandboxArgs::parse_from(["--policy", "none", "--", "true"]),
-            Err(SandboxArgsError::Policy(super::super::UnknownPolicy(
-                "none".into()
-            )))
+        assert!(!parsed.explain);
+        let parsed = SandboxArgs::parse_from(["--explain", "--", "ls", "--help"]).unwrap();
+        assert!(parsed.explain);
+        assert_eq!(parsed.command, ["ls", "--help"]);
+
+        let error = parse_error(&["--policy", "none", "--", "true"]);
+        assert!(
+            error.contains("invalid value 'none' for '--policy <POLICY>'")
+                && error.contains("[possible values: read-only, workspace-write, full-access]"),
+            "{error}"
         );
-        assert_eq!(
-            SandboxArgs::parse_from(["--net", "--", "true"]),
-            Err(SandboxArgsError::UnknownOption("--net".into()))
+        let error = parse_error(&["--net", "--", "true"]);
+        assert!(error.contains("unexpected argument '--net'"), "{error}");
+        let error = parse_error(&["--policy"]);
+        assert!(
+            error.contains("a value is required for '--policy <POLICY>'"),
+            "{error}"
         );
-        assert_eq!(
-            SandboxArgs::parse_from(["--policy"]),
-            Err(SandboxArgsError::MissingValue("--policy".into()))
+        let error = parse_error(&["--policy", "read-only", "--"]);
+        assert!(error.contains("<CMD>..."), "{error}");
+        assert!(error.contains("Usage: agentls sandbox"), "{error}");
+    }
+
+    #[test]
+    fn sandbox_explain_names_removed_variables_never_values() {
+        let inherited: Vec<(OsString, OsString)> = [
+            ("PATH", "/bin"),
+            ("OPENAI_API_KEY", "sk-value-1"),
+            ("GH_TOKEN", "gh-value-2"),
+            ("MY_LLM", "value-3"),
+        ]
+        .map(|(name, value)| (OsString::from(name), OsString::from(value)))
+        .to_vec();
+        let pass_env = ["GH_TOKEN".to_owned()];
+        let kept = scrub_env(inherited.iter().cloned(), &pass_env, &["MY_LLM".to_owned()]);
+        let roots = [PathBuf::from("/w"), PathBuf::from("/t")];
+        let decisions = Decisions {
+            policy: SandboxPolicy::WorkspaceWrite,
+            cwd: Path::new("/w"),
+            writable_roots: &roots,
+            tmpdir: Some(Path::new("/t")),
+            removed: removed_names(&inherited, &kept),
+            passed: passed_secret_names(&kept, &pass_env),
+            support: &SandboxSupport::unavailable("no Landlock in this test"),
+        }
+        .to_string();
+        assert!(
+            decisions.contains("policy workspace-write in /w"),
+            "{decisions}"
         );
-        assert_eq!(
-            SandboxArgs::parse_from(["--policy", "read-only", "--"]),
-            Err(SandboxArgsError::NoCommand)
+        assert!(
+            decisions.contains("writable: /w, /t ($TMPDIR)"),
+            "{decisions}"
         );
+        assert!(decisions.contains("network: refused"), "{decisions}");
+        assert!(
+            decisions.contains("environment removed: MY_LLM, OPENAI_API_KEY\n"),
+            "{decisions}"
+        );
+        assert!(decisions.contains("(pass_env): GH_TOKEN"), "{decisions}");
+        assert!(
+            decisions.contains("no Landlock in this test"),
+            "{decisions}"
+        );
+        assert!(!decisions.contains("value"), "{decisions}");
     }
 }

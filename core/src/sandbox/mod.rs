@@ -7,7 +7,9 @@
 //!   `<helper> sandbox --policy … -- CMD…` in a new session and process group, with
 //!   secret-looking environment variables removed, streams and caps the output,
 //!   and kills the whole group on timeout or when the command's main process exits.
-//! - [`sandbox_main`] (the helper mode of the same binary) confines *itself* —
+//! - [`sandbox_main`] (the helper mode of the same binary, `agentls sandbox`)
+//!   scrubs the environment again with the runner's lists (so a user running it by
+//!   hand gets what the agent's commands get), confines *itself* —
 //!   `no_new_privs`, a mount namespace that makes `<root>/.git` read-only, Landlock,
 //!   seccomp — and then execs the command. The server is never confined.
 //!
@@ -57,6 +59,21 @@ impl SandboxPolicy {
 impl fmt::Display for SandboxPolicy {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         formatter.write_str(self.as_str())
+    }
+}
+
+/// `--policy`'s values are the configuration's names, listed in `--help`.
+impl clap::ValueEnum for SandboxPolicy {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            SandboxPolicy::ReadOnly,
+            SandboxPolicy::WorkspaceWrite,
+            SandboxPolicy::FullAccess,
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
     }
 }
 

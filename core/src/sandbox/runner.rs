@@ -139,6 +139,11 @@ impl SandboxedRunner {
             writable_roots: spec.writable_roots.clone(),
             cwd: None,
             tmpdir: tmpdir.as_ref().map(|tmpdir| tmpdir.path.clone()),
+            // The helper scrubs the environment again with the same lists, as it
+            // does when a user runs `agentls sandbox`.
+            pass_env: self.pass_env.clone(),
+            secret_env: self.secret_env.clone(),
+            explain: false,
             command: spec.argv.iter().map(OsString::from).collect(),
         };
 

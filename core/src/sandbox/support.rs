@@ -138,7 +138,11 @@ pub fn landlock_support() -> LandlockSupport {
 
 #[cfg(target_os = "linux")]
 fn detect_landlock() -> LandlockSupport {
-    super::linux::detect_landlock()
+    match super::linux::landlock_abi() {
+        Ok(abi) if abi >= 3 => LandlockSupport::Full { abi },
+        Ok(abi) => LandlockSupport::Partial { abi },
+        Err(reason) => LandlockSupport::Unavailable { reason },
+    }
 }
 
 #[cfg(not(target_os = "linux"))]
