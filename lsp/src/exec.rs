@@ -22,7 +22,6 @@ use agentls_core::protocol::{
     ReviewDecision, ThreadItem, ThreadItemKind,
 };
 use agentls_core::provider::{self, RecordingProvider};
-use agentls_core::rollout;
 use agentls_core::sandbox::SandboxedRunner;
 
 /// The exit status of a turn that completed.
@@ -212,7 +211,8 @@ fn set_up(
     let root = agentls_core::workspace::Workspace::root(&workspace).to_path_buf();
     let (config, warnings) = exec_config(args, &root, env)?;
     let provider = build_provider(args, &config, env)?;
-    let data_dir = rollout::default_data_dir(env).map_err(|error| UsageError(error.to_string()))?;
+    let data_dir = agentls_core::agent::default_data_dir(env)
+        .map_err(|error| UsageError(error.to_string()))?;
     let mut runner = SandboxedRunner::from_config(sandbox_helper, &config.sandbox);
     if let Some(key_env) = &config.provider.api_key_env {
         runner = runner.with_secret_env([key_env.clone()]);

@@ -9,10 +9,10 @@
 
 use std::path::PathBuf;
 
+use agentls_core::agent::ThreadSummary;
 use agentls_core::context::{ContextPiece, Selection};
 use agentls_core::model::TokenUsage;
 use agentls_core::protocol::{InterruptReason, ItemDelta, ReviewDecision, ThreadId, ThreadItem};
-use agentls_core::rollout::ThreadSummary;
 use lsp_types::notification::Notification;
 use lsp_types::request::Request;
 use lsp_types::{Diagnostic, Range, Uri};

@@ -121,7 +121,7 @@ impl State {
     /// Where threads keep their rollouts, answers and pages:
     /// `$XDG_DATA_HOME/agentls`.
     pub(crate) fn data_dir(&self) -> Result<PathBuf, PlaceError> {
-        agentls_core::rollout::default_data_dir(&|name: &str| (self.env)(name))
+        agentls_core::agent::default_data_dir(&|name: &str| (self.env)(name))
             .map_err(|error| PlaceError::NoDataDir(error.to_string()))
     }
 

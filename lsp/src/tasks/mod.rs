@@ -29,10 +29,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use agentls_core::agent::{Agent, AgentError, ThreadHandle, ThreadOptions};
+use agentls_core::agent::{self, Agent, AgentError, ThreadHandle, ThreadOptions, ThreadSummary};
 use agentls_core::context::SharedIndex;
 use agentls_core::protocol::{ContextItem, Op, ReviewDecision, ThreadId, ThreadItem};
-use agentls_core::rollout::{self, RolloutError, ThreadSummary};
+use agentls_core::rollout::RolloutError;
 use agentls_core::sandbox::SandboxedRunner;
 use lsp_types::ProgressToken;
 use tower_lsp_server::Client;
@@ -232,9 +232,8 @@ impl Tasks {
         // already live: its items are read back from its rollout, which is
         // written item by item, and the thread goes on as it is.
         if lock(&self.inner).threads.contains_key(id) {
-            let loaded = rollout::load(&state.data_dir()?, id)
-                .map_err(|error| TaskError::Setup(error.to_string()))?;
-            return Ok(loaded.items.into_iter().map(|(_, item)| item).collect());
+            return agent::thread_items(&state.data_dir()?, id)
+                .map_err(|error| TaskError::Setup(error.to_string()));
         }
         let (_, items) = self.spawn_thread(state, client, root, Some(id))?;
         Ok(items)
@@ -243,7 +242,7 @@ impl Tasks {
     /// The threads in the data directory, newest first.
     pub(crate) fn list_threads(&self, state: &State) -> Result<Vec<ThreadSummary>, TaskError> {
         let data_dir = state.data_dir()?;
-        rollout::list_threads(&data_dir).map_err(|error| TaskError::Setup(error.to_string()))
+        agent::list_threads(&data_dir).map_err(|error| TaskError::Setup(error.to_string()))
     }
 
     pub(crate) async fn steer(&self, id: &ThreadId, text: String) -> Result<(), TaskError> {

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use agentls_core::diff::unified_diff;
 use lsp_types::MessageType;
 use tower_lsp_server::Client;
 
@@ -115,30 +116,14 @@ pub(super) fn turn_diff(checkpoint: &Checkpoint, roots: &[PathBuf]) -> String {
     let mut diff = String::new();
     for (path, file) in &checkpoint.files {
         let old_path = file.moved_from.as_deref().unwrap_or(path);
-        let old_name = match file.before {
-            Some(_) => format!("a/{}", shown(old_path)),
-            None => "/dev/null".to_string(),
-        };
-        let new_name = match file.after {
-            Some(_) => format!("b/{}", shown(path)),
-            None => "/dev/null".to_string(),
-        };
-        let before = file.before.as_deref().unwrap_or_default();
-        let after = file.after.as_deref().unwrap_or_default();
-        let text_diff = similar::TextDiff::from_lines(before, after);
-        let unified = text_diff
-            .unified_diff()
-            .context_radius(3)
-            .header(&old_name, &new_name)
-            .to_string();
-        if unified.is_empty() && old_path != path {
-            diff.push_str(&format!(
-                "diff --git {old_name} {new_name}\nrename from {}\nrename to {}\n",
-                shown(old_path),
-                shown(path)
-            ));
-        }
-        diff.push_str(&unified);
+        let old_name = file.before.as_ref().map(|_| shown(old_path));
+        let new_name = file.after.as_ref().map(|_| shown(path));
+        diff.push_str(&unified_diff(
+            old_name.as_deref(),
+            new_name.as_deref(),
+            file.before.as_deref().unwrap_or_default(),
+            file.after.as_deref().unwrap_or_default(),
+        ));
     }
     diff
 }
