@@ -10,146 +10,66 @@
 //!
 //! Run: `cargo bench -p agentls-core --bench agent`.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use agentls_core::agent::{Agent, EnvironmentInfo, Thread, ThreadOptions};
 use agentls_core::config::Config;
-use agentls_core::model::{
-    ModelRequest, Provider, ProviderError, ResponseEvent, ResponseItem, ResponseStream, Role,
-    TokenUsage,
-};
-use agentls_core::process::{
-    CommandOutcome, CommandRunner, CommandSpec, OutputChunk, SandboxError,
-};
+use agentls_core::model::{ResponseEvent, ResponseItem, Role, TokenUsage};
 use agentls_core::protocol::{Event, Op, ThreadId};
-use agentls_core::workspace::{ApplyError, Changeset, FileSnapshot, Workspace, WorkspaceError};
+use agentls_core::testing::{MemoryWorkspace, Reply, ScriptedProvider, ScriptedRunner};
 use criterion::{criterion_group, criterion_main, Criterion};
-use futures::future::BoxFuture;
-use futures::stream::{self, StreamExt};
 use tokio::runtime::Runtime;
-use tokio::sync::mpsc;
 
 /// Steps per thread in `loop_step`, so the history stays the size of a long turn.
 const STEPS_PER_THREAD: u64 = 100;
 
-/// Answers with `tool_calls_left` calls of `tool`, one per request, then a text.
-struct InstantProvider {
-    tool_calls_left: AtomicUsize,
-    tool: &'static str,
-    arguments: &'static str,
-    next_call: AtomicUsize,
-}
-
-impl Provider for InstantProvider {
-    fn name(&self) -> &str {
-        "instant"
-    }
-
-    fn context_window(&self) -> Option<u64> {
-        None
-    }
-
-    fn stream(
-        &self,
-        _request: ModelRequest,
-    ) -> BoxFuture<'_, Result<ResponseStream, ProviderError>> {
-        let call = self
-            .tool_calls_left
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
-                left.checked_sub(1)
-            })
-            .is_ok();
-        let item = if call {
-            ResponseItem::FunctionCall {
-                call_id: format!("call_{}", self.next_call.fetch_add(1, Ordering::SeqCst)),
-                name: self.tool.to_string(),
-                arguments: self.arguments.to_string(),
-            }
-        } else {
-            ResponseItem::Message {
-                role: Role::Assistant,
-                text: "Done.".to_string(),
-            }
-        };
-        let events = vec![
-            Ok(ResponseEvent::Created),
-            Ok(ResponseEvent::OutputItemDone { item }),
-            Ok(ResponseEvent::Completed {
-                response_id: None,
-                usage: Some(TokenUsage {
-                    input_tokens: 1000,
-                    output_tokens: 20,
-                    total_tokens: 1020,
-                    ..TokenUsage::default()
+/// A model that answers at once: `n_calls` answers calling `tool`, one per
+/// request, then a text.
+fn replies(n_calls: usize, tool: &str, arguments: &str) -> Vec<Reply> {
+    let calls = (0..n_calls).map(|call| ResponseItem::FunctionCall {
+        call_id: format!("call_{call}"),
+        name: tool.to_string(),
+        arguments: arguments.to_string(),
+    });
+    let answer = ResponseItem::Message {
+        role: Role::Assistant,
+        text: "Done.".to_string(),
+    };
+    calls
+        .chain([answer])
+        .map(|item| {
+            Reply::Events(vec![
+                Ok(ResponseEvent::Created),
+                Ok(ResponseEvent::OutputItemDone { item }),
+                Ok(ResponseEvent::Completed {
+                    response_id: None,
+                    usage: Some(TokenUsage {
+                        input_tokens: 1000,
+                        output_tokens: 20,
+                        total_tokens: 1020,
+                        ..TokenUsage::default()
+                    }),
                 }),
-            }),
-        ];
-        Box::pin(async move { Ok(stream::iter(events).boxed()) })
-    }
+            ])
+        })
+        .collect()
 }
 
-struct MemoryWorkspace {
-    root: PathBuf,
-    files: Mutex<BTreeMap<PathBuf, String>>,
-}
-
-impl Workspace for MemoryWorkspace {
-    fn root(&self) -> &Path {
-        &self.root
-    }
-
-    fn read_file(&self, path: &Path) -> Result<FileSnapshot, WorkspaceError> {
-        let path = self.root.join(path);
-        let files = self
-            .files
-            .lock()
-            .map_err(|_| WorkspaceError::NotFound(path.clone()))?;
-        files
-            .get(&path)
-            .map(|text| FileSnapshot {
-                text: text.clone(),
-                version: None,
-            })
-            .ok_or(WorkspaceError::NotFound(path))
-    }
-
-    fn apply(&self, _changes: Changeset) -> BoxFuture<'_, Result<(), ApplyError>> {
-        Box::pin(async { Ok(()) })
-    }
-}
-
-struct NoRunner;
-
-impl CommandRunner for NoRunner {
-    fn run(
-        &self,
-        _command: CommandSpec,
-        _output: Option<mpsc::Sender<OutputChunk>>,
-    ) -> BoxFuture<'_, Result<CommandOutcome, SandboxError>> {
-        Box::pin(async { Err(SandboxError::EmptyCommand) })
-    }
-}
-
-fn agent(provider: Arc<InstantProvider>, data_dir: &Path) -> Agent {
-    let root = PathBuf::from("/bench");
+fn agent(provider: Arc<ScriptedProvider>, data_dir: &Path) -> Agent {
     let text: String = (1..=40)
         .map(|line| {
             format!("    let value_{line} = compute({line}); // some code on line {line}\n")
         })
         .collect();
-    let workspace = MemoryWorkspace {
-        files: Mutex::new(BTreeMap::from([(root.join("src/lib.rs"), text)])),
-        root,
-    };
+    let workspace = MemoryWorkspace::on_disk("/bench", &[("src/lib.rs", &text)]);
     Agent::new(
         Config::default(),
         provider,
         Arc::new(workspace),
-        Arc::new(NoRunner),
+        // Neither tool measured runs a command.
+        Arc::new(ScriptedRunner::default()),
         data_dir.to_path_buf(),
     )
     .with_environment(EnvironmentInfo {
@@ -186,12 +106,9 @@ fn runtime() -> Runtime {
 fn loop_step(c: &mut Criterion) {
     let runtime = runtime();
     let data_dir = tempfile::tempdir().expect("a temp dir");
-    let provider = Arc::new(InstantProvider {
-        tool_calls_left: AtomicUsize::new(0),
-        tool: "update_plan",
-        arguments: r#"{"plan":[{"step":"bench","status":"in_progress"}]}"#,
-        next_call: AtomicUsize::new(0),
-    });
+    // Requests are dropped as a real provider drops them once sent, not kept for
+    // the whole run.
+    let provider = Arc::new(ScriptedProvider::new(Vec::new()).forgetting_requests());
     let agent = agent(provider.clone(), data_dir.path());
     c.bench_function("loop_step", |b| {
         b.iter_custom(|iters| {
@@ -205,9 +122,13 @@ fn loop_step(c: &mut Criterion) {
                         .start_thread(ThreadOptions::default())
                         .expect("a thread");
                     // `steps` model calls: steps - 1 tool calls and the answer.
-                    provider
-                        .tool_calls_left
-                        .store((steps - 1) as usize, Ordering::SeqCst);
+                    for reply in replies(
+                        (steps - 1) as usize,
+                        "update_plan",
+                        r#"{"plan":[{"step":"bench","status":"in_progress"}]}"#,
+                    ) {
+                        provider.push(reply);
+                    }
                     let start = Instant::now();
                     run_turn(&mut thread, "go").await;
                     total += start.elapsed();
@@ -221,12 +142,10 @@ fn loop_step(c: &mut Criterion) {
 fn resume_500_items(c: &mut Criterion) {
     let runtime = runtime();
     let data_dir = tempfile::tempdir().expect("a temp dir");
-    let provider = Arc::new(InstantProvider {
-        tool_calls_left: AtomicUsize::new(249),
-        tool: "read_file",
-        arguments: r#"{"path":"src/lib.rs"}"#,
-        next_call: AtomicUsize::new(0),
-    });
+    let provider = Arc::new(
+        ScriptedProvider::new(replies(249, "read_file", r#"{"path":"src/lib.rs"}"#))
+            .forgetting_requests(),
+    );
     let agent = agent(provider, data_dir.path());
     let id: ThreadId = runtime.block_on(async {
         let mut thread = agent

@@ -16,5 +16,7 @@ pub mod protocol;
 pub mod provider;
 pub mod rollout;
 pub mod sandbox;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 pub mod tools;
 pub mod workspace;

@@ -5,12 +5,13 @@
 //! One file per set of workspace roots, `<data>/index/<hash of the sorted
 //! roots>.json` ([`cache_path`]): a header line (`agentls-index-cache <format>
 //! <extractor>`) and one JSON object. `<extractor>` is a hash of what decides
-//! the symbols of a text (tags.rs, the tags queries, the grammars' node and
-//! field tables): a cache from another agentls or grammar is never used. The file
-//! holds only symbols read from files on disk, never an editor's buffer, and is
-//! replaced atomically (temp file + rename). A file that is missing, truncated,
-//! corrupt, of another format or extractor, or for other roots is ignored with
-//! a log line: the build then parses everything, as a cold one does.
+//! the symbols of a text (the extraction's source files, the tags queries, the
+//! grammars' node and field tables): a cache from another agentls or grammar is
+//! never used. The file holds only symbols read from files on disk, never an
+//! editor's buffer, and is replaced atomically (temp file + rename). A file that
+//! is missing, truncated, corrupt, of another format or extractor, or for other
+//! roots is ignored with a log line: the build then parses everything, as a cold
+//! one does.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
@@ -21,7 +22,8 @@ use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
-use super::tags::{self, FileSymbols};
+use super::queries;
+use super::symbol::FileSymbols;
 use crate::language::Language;
 
 /// The layout of the JSON body; bump it with any change to the serialized
@@ -188,10 +190,21 @@ fn extractor_fingerprint() -> u64 {
     *FINGERPRINT.get_or_init(|| {
         let mut hasher = DefaultHasher::new();
         env!("CARGO_PKG_VERSION").hash(&mut hasher);
-        include_str!("tags.rs").hash(&mut hasher);
+        // The extraction's code: a change to it may change the symbols it reads.
+        for source in [
+            include_str!("symbol.rs"),
+            include_str!("queries.rs"),
+            include_str!("extract.rs"),
+            include_str!("harvest.rs"),
+            include_str!("summary.rs"),
+            include_str!("lines.rs"),
+            include_str!("node.rs"),
+        ] {
+            source.hash(&mut hasher);
+        }
         for language in Language::ALL {
             language.name().hash(&mut hasher);
-            tags::query_source(language).hash(&mut hasher);
+            queries::query_source(language).hash(&mut hasher);
             let grammar = language.tree_sitter_language();
             grammar.abi_version().hash(&mut hasher);
             grammar.node_kind_count().hash(&mut hasher);

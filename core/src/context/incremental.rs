@@ -23,10 +23,11 @@ use std::ops::Range;
 
 use tree_sitter::{InputEdit, Node, Point, QueryCursor, Tree};
 
-use super::tags::{
-    finish, harvest, is_doc_line, line_starts, line_text, summarize, tags_query, Definition,
-    FileSymbols, Harvest, Reference, SUMMARY_DOC_LINES,
-};
+use super::harvest::{finish, harvest, Harvest};
+use super::lines::{line_starts, line_text};
+use super::queries::tags_query;
+use super::summary::{is_doc_line, summarize, SUMMARY_DOC_LINES};
+use super::symbol::{Definition, FileSymbols, Reference};
 use super::LineRange;
 use crate::language::Language;
 

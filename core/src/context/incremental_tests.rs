@@ -22,7 +22,18 @@ const STEPS: usize = 250;
 
 #[test]
 fn context_incremental_rust() {
-    check_random_edits("tags.rs", Language::Rust, include_str!("tags.rs"), STEPS, 1);
+    // The extraction's own files, one after another: about a thousand lines
+    // of real Rust with long doc comments, nested items and attributes.
+    let extraction = concat!(
+        include_str!("symbol.rs"),
+        include_str!("extract.rs"),
+        include_str!("queries.rs"),
+        include_str!("harvest.rs"),
+        include_str!("summary.rs"),
+        include_str!("lines.rs"),
+        include_str!("node.rs"),
+    );
+    check_random_edits("extraction.rs", Language::Rust, extraction, STEPS, 1);
     check_random_edits(
         "index.rs",
         Language::Rust,

@@ -19,8 +19,9 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGua
 use tree_sitter::Tree;
 
 use super::cache::{self, DiskSymbols, Fingerprint, IndexCache};
+use super::extract::Extractor;
 use super::incremental::{self, IndexedSource};
-use super::tags::{Definition, Extractor, FileSymbols, Reference, SymbolKind};
+use super::symbol::{Definition, FileSymbols, Reference, SymbolKind};
 use crate::language::Language;
 
 /// Files larger than this are not indexed (generated or minified code).

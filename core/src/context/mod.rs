@@ -1,7 +1,11 @@
 //! Context selection: the code a task needs, picked from the syntax tree and a
 //! workspace symbol index before the model asks for it.
 //!
-//! - [`tags`]: what one file defines and references (tree-sitter tags queries);
+//! - what one file defines and references, read with tree-sitter tags queries:
+//!   `symbol` (the data), `queries` (the query of each language), `extract`
+//!   (parse and query a file), `harvest` (query matches to nested symbols),
+//!   `summary` (a definition's signature, doc and summary), with `lines` and
+//!   `node` for the line and syntax-node arithmetic they share;
 //! - `incremental`: an edited buffer's symbols re-read from its previous version,
 //!   querying only the items the edit touched;
 //! - [`index`]: those symbols for every file of the workspace, kept current file by
@@ -22,13 +26,20 @@
 //! side for indented code and is cheap enough to run on every piece.
 
 mod cache;
+mod extract;
+mod harvest;
 mod incremental;
 pub mod index;
+mod lines;
+mod node;
 pub mod outline;
+mod queries;
 pub mod select;
-pub mod tags;
+mod summary;
+mod symbol;
 
 pub use cache::cache_path;
+pub use extract::Extractor;
 pub use index::{
     build, source_files, BuildError, BuildOptions, BuildProgress, BuildStats, DefinitionHit,
     Origin, ReferenceHit, SharedIndex, SymbolIndex,
@@ -37,7 +48,7 @@ pub use outline::{outline, render_outline, OutlineEntry};
 pub use select::{
     select, ContextPiece, Diagnostic, PieceKind, Selection, SelectionRequest, Severity,
 };
-pub use tags::{Definition, Extractor, FileSymbols, Import, Reference, ReferenceKind, SymbolKind};
+pub use symbol::{Definition, FileSymbols, Import, Reference, ReferenceKind, SymbolKind};
 
 use std::fmt;
 

@@ -2,7 +2,7 @@
 //! (`impl`, class, trait, module), without bodies. What the `outline` tool
 //! answers and what selection shows of the enclosing item's container.
 
-use super::tags::{FileSymbols, SymbolKind};
+use super::symbol::{FileSymbols, SymbolKind};
 use super::LineRange;
 
 /// One definition of the outline.

@@ -21,12 +21,11 @@ use std::path::{Path, PathBuf};
 
 use tree_sitter::Tree;
 
+use super::extract::Extractor;
 use super::index::SymbolIndex;
+use super::lines::{line_starts, line_text, push_lines};
 use super::outline::{entries_in, render_outline};
-use super::tags::{
-    line_starts, line_text, push_lines, Definition, Extractor, FileSymbols, Reference,
-    ReferenceKind, SymbolKind,
-};
+use super::symbol::{Definition, FileSymbols, Reference, ReferenceKind, SymbolKind};
 use super::{estimate_tokens, LineRange};
 use crate::language::Language;
 use crate::protocol::ContextItem;

@@ -268,7 +268,7 @@ func addr(port int) string { return "" }
 fn context_every_tags_query_compiles() {
     for language in Language::ALL {
         assert_eq!(
-            tags::query_compiles(language),
+            queries::query_compiles(language),
             language != Language::Bash,
             "{language}"
         );

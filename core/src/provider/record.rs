@@ -469,30 +469,10 @@ fn replay(outcome: &ExchangeOutcome) -> Result<ResponseStream, ProviderError> {
 mod tests {
     use super::*;
     use crate::model::{ResponseItem, Role};
+    use crate::testing::{Reply, ScriptedProvider};
     use futures::StreamExt;
 
     type Events = Vec<Result<ResponseEvent, ProviderError>>;
-
-    /// Answers each call with the next scripted stream or error.
-    struct Scripted(Mutex<Vec<Result<Events, ProviderError>>>);
-
-    impl Provider for Scripted {
-        fn name(&self) -> &str {
-            "scripted"
-        }
-        fn context_window(&self) -> Option<u64> {
-            Some(1000)
-        }
-        fn stream(
-            &self,
-            _request: ModelRequest,
-        ) -> BoxFuture<'_, Result<ResponseStream, ProviderError>> {
-            let next = self.0.lock().unwrap().remove(0);
-            Box::pin(async move {
-                next.map(|events| Box::pin(futures::stream::iter(events)) as ResponseStream)
-            })
-        }
-    }
 
     fn request(text: &str) -> ModelRequest {
         ModelRequest {
@@ -535,12 +515,15 @@ mod tests {
             message: "slow down".into(),
             retry_after: Some(Duration::from_millis(1500)),
         };
-        let inner = Arc::new(Scripted(Mutex::new(vec![
-            Ok(completed.clone()),
-            Err(refused.clone()),
-            Ok(failed.clone()),
-            Ok(completed.clone()),
-        ])));
+        let inner = Arc::new(
+            ScriptedProvider::new(vec![
+                Reply::Events(completed.clone()),
+                Reply::Refuse(refused.clone()),
+                Reply::Events(failed.clone()),
+                Reply::Events(completed.clone()),
+            ])
+            .with_context_window(Some(1000)),
+        );
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("calls.jsonl");
         let recording = RecordingProvider::new(inner, &path).unwrap();

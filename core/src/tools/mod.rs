@@ -14,9 +14,6 @@ mod shell;
 mod specs;
 mod symbols;
 
-#[cfg(test)]
-mod memory_workspace;
-
 use crate::context::SharedIndex;
 use crate::workspace::{Changeset, Workspace};
 
@@ -163,7 +160,7 @@ mod tests {
 
     #[tokio::test]
     async fn tools_run_read_only_refuses_other_tools() {
-        let workspace = memory_workspace::MemoryWorkspace::new(&[]);
+        let workspace = crate::testing::MemoryWorkspace::new(&[]);
         let error = run_read_only("shell", "{}", &workspace, None)
             .await
             .unwrap_err();

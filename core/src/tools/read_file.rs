@@ -98,9 +98,9 @@ fn read_error(error: WorkspaceError, path: &Path, shown: &str) -> ToolError {
 
 #[cfg(test)]
 mod tests {
-    use super::super::memory_workspace::MemoryWorkspace;
     use super::super::run_read_only;
     use super::*;
+    use crate::testing::MemoryWorkspace;
 
     async fn read(workspace: &MemoryWorkspace, arguments: &str) -> Result<String, ToolError> {
         run_read_only("read_file", arguments, workspace, None).await

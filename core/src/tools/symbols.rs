@@ -197,9 +197,9 @@ pub(crate) fn outline_tool(
 
 #[cfg(test)]
 mod tests {
-    use super::super::memory_workspace::MemoryWorkspace;
     use super::super::run_read_only;
     use super::*;
+    use crate::testing::MemoryWorkspace;
     use expect_test::expect;
 
     const LIB: &str = "/// Parse it.\npub fn parse(input: &str) -> usize {\n    input.len()\n}\n\npub struct Parser;\n\nimpl Parser {\n    pub fn new() -> Parser {\n        Parser\n    }\n}\n";

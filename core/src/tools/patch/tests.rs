@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
-use super::super::memory_workspace::{MemoryWorkspace, ROOT};
 use super::super::{plan_patch, ToolError};
 use super::{patch_summary, plan_patch_text};
+use crate::testing::{MemoryWorkspace, ROOT};
 use crate::workspace::{FileChange, FileSnapshot, Workspace};
 
 /// Each changed file: (path relative to the root, new text or `None` for a delete).

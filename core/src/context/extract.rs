@@ -1,0 +1,111 @@
+//! Reading one file's symbols: parse it, run its language's tags query over the
+//! whole tree, harvest. The entry points the index, the cache and selection call.
+//!
+//! We run `tree_sitter::Query` ourselves instead of the `tree-sitter-tags` crate:
+//! its doc-comment regexes and local-scope tracking cost time on every file, and
+//! we need more per definition than it gives (the container, the signature, the
+//! doc comment's line range, a short summary for prompts).
+
+use std::path::Path;
+
+use tree_sitter::{Parser, Query, QueryCursor, Tree};
+
+use super::harvest::{finish, harvest, Harvest};
+use super::lines::line_starts;
+use super::queries::tags_query;
+use super::symbol::FileSymbols;
+use crate::language::Language;
+
+impl FileSymbols {
+    /// Parse `text` and read its symbols. `None` when the language has no tags
+    /// query (Bash).
+    pub fn extract(path: &Path, language: Language, text: &str) -> Option<FileSymbols> {
+        let mut extractor = Extractor::new(language)?;
+        extractor.extract(path, text)
+    }
+
+    /// Read the symbols of `text` from a tree already parsed from it.
+    pub fn from_tree(
+        path: &Path,
+        language: Language,
+        text: &str,
+        tree: &Tree,
+    ) -> Option<FileSymbols> {
+        let query = tags_query(language)?;
+        let mut cursor = QueryCursor::new();
+        Some(read_symbols(path, language, text, tree, query, &mut cursor))
+    }
+}
+
+/// A parser and a query cursor for one language, reused from file to file (an
+/// index build holds one per worker thread).
+pub struct Extractor {
+    language: Language,
+    parser: Parser,
+    cursor: QueryCursor,
+    query: &'static Query,
+}
+
+impl Extractor {
+    /// `None` for a language without a tags query.
+    pub fn new(language: Language) -> Option<Extractor> {
+        let query = tags_query(language)?;
+        let mut parser = Parser::new();
+        // The grammars are linked in and of the ABI range tree-sitter accepts (a
+        // test parses with every one); a failure here is reported as no symbols.
+        parser.set_language(&language.tree_sitter_language()).ok()?;
+        Some(Extractor {
+            language,
+            parser,
+            cursor: QueryCursor::new(),
+            query,
+        })
+    }
+
+    pub fn language(&self) -> Language {
+        self.language
+    }
+
+    /// Parse `text` and read its symbols; `None` if tree-sitter gave up.
+    pub fn extract(&mut self, path: &Path, text: &str) -> Option<FileSymbols> {
+        let tree = self.parser.parse(text, None)?;
+        Some(read_symbols(
+            path,
+            self.language,
+            text,
+            &tree,
+            self.query,
+            &mut self.cursor,
+        ))
+    }
+
+    /// Parse `text` (used by selection, which needs the tree as well).
+    pub fn parse(&mut self, text: &str) -> Option<Tree> {
+        self.parser.parse(text, None)
+    }
+}
+
+/// The symbols of a whole file: every match of the query, harvested and nested.
+fn read_symbols(
+    path: &Path,
+    language: Language,
+    text: &str,
+    tree: &Tree,
+    query: &Query,
+    cursor: &mut QueryCursor,
+) -> FileSymbols {
+    let line_starts = line_starts(text);
+    let mut found = Harvest::default();
+    let everything = 0..usize::MAX;
+    harvest(
+        language,
+        text,
+        &line_starts,
+        tree,
+        query,
+        cursor,
+        everything,
+        &mut found,
+    );
+    finish(path, language, text, tree, line_starts, found)
+}
