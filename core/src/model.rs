@@ -156,6 +156,10 @@ pub enum ProviderError {
     /// The connection failed or broke. Retried.
     #[error("could not reach the provider at {url}: {message}")]
     Connection { url: String, message: String },
+    /// Nothing accepts connections at a local address (the server is not
+    /// running). Not retried: waiting will not start it.
+    #[error("nothing is listening at {url} ({message}): start the server, or set [provider] (docs/configuration.md)")]
+    Refused { url: String, message: String },
     /// The stream stopped before its completion event. Retried.
     #[error("the provider's stream ended before it completed the answer")]
     StreamEnded,

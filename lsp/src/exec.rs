@@ -113,7 +113,7 @@ pub async fn run_with(args: ExecArgs, io: ExecIo) -> anyhow::Result<i32> {
         out,
     } = io;
     let mut printer = Printer::new(out, args.json);
-    let setup = match set_up(&args, &*env, sandbox_helper) {
+    let setup = match set_up(&args, &*env, sandbox_helper).await {
         Ok(setup) => setup,
         Err(error) => {
             printer.error(&format!("agentls exec: {error}"))?;
@@ -124,6 +124,9 @@ pub async fn run_with(args: ExecArgs, io: ExecIo) -> anyhow::Result<i32> {
         printer.warning(warning)?;
     }
     printer.root = setup.root.clone();
+    if let Some(provider) = &setup.provider {
+        printer.note(&format!("provider: {provider}"))?;
+    }
     let approval_policy = setup.agent.config().approvals.policy;
     let thread = setup.agent.start_thread(ThreadOptions::default())?;
     let (handle, mut events, task) = thread.into_parts();
@@ -189,9 +192,11 @@ struct Setup {
     agent: Agent,
     root: PathBuf,
     warnings: Vec<String>,
+    /// The provider and why it was chosen, when it was not recorded or replayed.
+    provider: Option<String>,
 }
 
-fn set_up(
+async fn set_up(
     args: &ExecArgs,
     env: &(dyn Fn(&str) -> Option<String> + Send + Sync),
     sandbox_helper: PathBuf,
@@ -210,7 +215,7 @@ fn set_up(
         .map_err(|error| UsageError(format!("cannot work in {}: {error}", dir.display())))?;
     let root = agentls_core::workspace::Workspace::root(&workspace).to_path_buf();
     let (config, warnings) = exec_config(args, &root, env)?;
-    let provider = build_provider(args, &config, env)?;
+    let (provider, described) = build_provider(args, &config, env).await?;
     let data_dir = agentls_core::agent::default_data_dir(env)
         .map_err(|error| UsageError(error.to_string()))?;
     let mut runner = SandboxedRunner::from_config(sandbox_helper, &config.sandbox);
@@ -237,6 +242,7 @@ fn set_up(
         agent,
         root,
         warnings,
+        provider: described,
     })
 }
 
@@ -348,21 +354,28 @@ fn to_json(value: impl serde::Serialize) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
 }
 
-fn build_provider(
+/// The provider the configuration and environment pick (`provider::discover`),
+/// wrapped in a recorder for `--record`; and what to tell the user about it.
+async fn build_provider(
     args: &ExecArgs,
     config: &Config,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Arc<dyn Provider>, UsageError> {
-    let provider = provider::from_config(&config.provider, env)
-        .map_err(|error| UsageError(error.to_string()))?;
+    env: &(dyn Fn(&str) -> Option<String> + Send + Sync),
+) -> Result<(Arc<dyn Provider>, Option<String>), UsageError> {
+    let usage = |error: agentls_core::model::ProviderError| UsageError(error.to_string());
+    let discovered = provider::discover(&config.provider, env)
+        .await
+        .map_err(usage)?;
+    let described =
+        (config.provider.kind != Some(ProviderKind::Replay)).then(|| discovered.describe());
+    let provider = discovered.settings.into_provider().map_err(usage)?;
     match &args.record {
         Some(path) => {
             let recording = RecordingProvider::new(provider, path).map_err(|error| {
                 UsageError(format!("cannot record to {}: {error}", path.display()))
             })?;
-            Ok(Arc::new(recording))
+            Ok((Arc::new(recording), described))
         }
-        None => Ok(provider),
+        None => Ok((provider, described)),
     }
 }
 
@@ -406,6 +419,15 @@ impl Printer {
         } else {
             self.line(&format!("error: {message}"))
         }
+    }
+
+    /// A line of context for a person (text mode only: JSON readers have the
+    /// events).
+    fn note(&mut self, message: &str) -> std::io::Result<()> {
+        if self.json {
+            return Ok(());
+        }
+        self.line(message)
     }
 
     fn warning(&mut self, message: &str) -> std::io::Result<()> {

@@ -44,14 +44,14 @@ impl Server {
     }
 
     async fn thread_start(&self, params: ext::ThreadStartParams) -> Result<ext::ThreadStartResult> {
-        handlers::thread_start::handle(&self.world, params)
+        handlers::thread_start::handle(&self.world, params).await
     }
 
     async fn thread_resume(
         &self,
         params: ext::ThreadResumeParams,
     ) -> Result<ext::ThreadResumeResult> {
-        handlers::thread_resume::handle(&self.world, params)
+        handlers::thread_resume::handle(&self.world, params).await
     }
 
     async fn thread_list(&self, params: ext::ThreadListParams) -> Result<ext::ThreadListResult> {

@@ -49,12 +49,21 @@ impl TestEnv {
         self.vars.insert(name.to_string(), value.into());
         self
     }
+
+    /// A model provider is configured (an OpenAI-compatible server at a port
+    /// nothing listens on), so the server does not warn, at `initialized`, that
+    /// none is: for tests about other things that check every message shown.
+    pub fn provider_configured(self) -> Self {
+        self.var("AGENTLS_PROVIDER", "openai-chat")
+            .var("AGENTLS_BASE_URL", "http://127.0.0.1:9/v1")
+    }
 }
 
 impl TestClient {
-    /// The server in this process, over a duplex pipe, with an empty environment.
+    /// The server in this process, over a duplex pipe, with an environment that
+    /// holds only a configured provider (`TestEnv::provider_configured`).
     pub fn in_process() -> Self {
-        Self::in_process_with_env(TestEnv::new())
+        Self::in_process_with_env(TestEnv::new().provider_configured())
     }
 
     pub fn in_process_with_env(env: TestEnv) -> Self {

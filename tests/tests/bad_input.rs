@@ -189,7 +189,11 @@ async fn every_kind_of_bad_input_in_process() {
 
 #[tokio::test]
 async fn every_kind_of_bad_input_against_the_binary() {
-    every_kind_of_bad_input(TestClient::spawn_binary(TestEnv::new(), &[])).await;
+    every_kind_of_bad_input(TestClient::spawn_binary(
+        TestEnv::new().provider_configured(),
+        &[],
+    ))
+    .await;
 }
 
 #[tokio::test]

@@ -144,7 +144,9 @@ async fn invalid_configuration_is_shown_by_key_and_defaults_are_kept() {
     .unwrap();
     let config_home = tempfile::tempdir().unwrap();
     let mut client = TestClient::in_process_with_env(
-        TestEnv::new().var("XDG_CONFIG_HOME", config_home.path().to_str().unwrap()),
+        TestEnv::new()
+            .provider_configured()
+            .var("XDG_CONFIG_HOME", config_home.path().to_str().unwrap()),
     );
     client
         .initialize_with(json!({
@@ -189,7 +191,7 @@ async fn invalid_configuration_is_shown_by_key_and_defaults_are_kept() {
 
 #[tokio::test]
 async fn the_binary_serves_a_session_over_stdio_and_exits_zero() {
-    let mut client = TestClient::spawn_binary(TestEnv::new(), &["--stdio"]);
+    let mut client = TestClient::spawn_binary(TestEnv::new().provider_configured(), &["--stdio"]);
     let response = client.initialize(utf8_capable(), None).await;
     assert_eq!(response["result"]["serverInfo"]["name"], "agentls");
     assert_eq!(client.shutdown_and_exit().await, 0);
@@ -197,7 +199,7 @@ async fn the_binary_serves_a_session_over_stdio_and_exits_zero() {
 
 #[tokio::test]
 async fn the_binary_exits_one_when_stdin_closes_without_exit() {
-    let mut client = TestClient::spawn_binary(TestEnv::new(), &[]);
+    let mut client = TestClient::spawn_binary(TestEnv::new().provider_configured(), &[]);
     client.initialize(json!({}), None).await;
     assert_eq!(client.close_input().await, 1);
 }

@@ -537,7 +537,7 @@ async fn a_silent_stream_fails_with_idle_timeout() {
 }
 
 #[tokio::test]
-async fn an_unreachable_provider_is_a_connection_error_naming_the_url() {
+async fn a_local_provider_that_refuses_the_connection_is_not_retried_and_says_so() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
@@ -549,14 +549,22 @@ async fn an_unreachable_provider_is_a_connection_error_naming_the_url() {
         let error = call(provider.as_ref(), request(vec![user("hi")]))
             .await
             .error();
-        let ProviderError::Connection { url, .. } = &error else {
+        let ProviderError::Refused { url, .. } = &error else {
             panic!("{format:?}: {error:?}");
         };
         assert_eq!(
             *url,
             format!("http://127.0.0.1:{port}/v1{}", format.endpoint())
         );
-        assert!(error.is_retryable());
+        // Retrying cannot start the server: the user hears at once what to do.
+        assert!(!error.is_retryable());
+        assert!(
+            error.to_string().starts_with(&format!(
+                "nothing is listening at http://127.0.0.1:{port}/v1"
+            )),
+            "{error}"
+        );
+        assert!(error.to_string().contains("start the server"), "{error}");
     }
 }
 

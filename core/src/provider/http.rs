@@ -272,15 +272,40 @@ impl Endpoint {
 fn connection_error(url: &str, key: Option<&str>, error: reqwest::Error) -> ProviderError {
     let error = error.without_url();
     let mut message = error.to_string();
+    let mut refused = false;
     let mut source = std::error::Error::source(&error);
     while let Some(cause) = source {
         message.push_str(": ");
         message.push_str(&cause.to_string());
+        refused |= cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused);
         source = cause.source();
     }
-    ProviderError::Connection {
-        url: url.to_string(),
-        message: fault::redact(&message, key),
+    let message = fault::redact(&message, key);
+    let url = url.to_string();
+    // A refused connection to this machine means the server is not running:
+    // retrying for a minute only delays saying so. Remote hosts may be
+    // restarting or behind a flaky network: those are retried.
+    if refused && is_local(&url) {
+        ProviderError::Refused { url, message }
+    } else {
+        ProviderError::Connection { url, message }
+    }
+}
+
+/// Whether `url` points at this machine.
+fn is_local(url: &str) -> bool {
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    match parsed.host_str() {
+        Some("localhost") => true,
+        Some(host) => host
+            .trim_matches(|c| c == '[' || c == ']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.is_loopback()),
+        None => false,
     }
 }
 

@@ -23,6 +23,7 @@
 mod anthropic;
 #[cfg(test)]
 mod chunked;
+pub mod discovery;
 mod fault;
 mod http;
 mod openai_chat;
@@ -43,6 +44,7 @@ use crate::config::{ProviderConfig, ProviderKind};
 use crate::model::{Provider, ProviderError, ResponseStream};
 
 pub use anthropic::AnthropicProvider;
+pub use discovery::{discover, Discovered, NO_PROVIDER};
 pub use openai_chat::OpenAiChatProvider;
 pub use openai_responses::OpenAiResponsesProvider;
 pub use record::{Exchange, ExchangeOutcome, RecordedError, RecordingProvider, ReplayProvider};

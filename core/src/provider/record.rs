@@ -67,6 +67,10 @@ pub enum RecordedError {
         url: String,
         message: String,
     },
+    Refused {
+        url: String,
+        message: String,
+    },
     StreamEnded,
     IdleTimeout {
         ms: u64,
@@ -111,6 +115,7 @@ impl From<&ProviderError> for RecordedError {
             ProviderError::Connection { url, message } => {
                 RecordedError::Connection { url, message }
             }
+            ProviderError::Refused { url, message } => RecordedError::Refused { url, message },
             ProviderError::StreamEnded => RecordedError::StreamEnded,
             ProviderError::IdleTimeout(timeout) => RecordedError::IdleTimeout {
                 ms: millis(timeout),
@@ -149,6 +154,7 @@ impl From<RecordedError> for ProviderError {
             RecordedError::Connection { url, message } => {
                 ProviderError::Connection { url, message }
             }
+            RecordedError::Refused { url, message } => ProviderError::Refused { url, message },
             RecordedError::StreamEnded => ProviderError::StreamEnded,
             RecordedError::IdleTimeout { ms } => {
                 ProviderError::IdleTimeout(Duration::from_millis(ms))

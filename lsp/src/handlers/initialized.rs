@@ -1,5 +1,9 @@
 //! `initialized`: the client may now be told about configuration problems found
-//! during `initialize`, and the workspace index starts building.
+//! during `initialize`, the workspace index starts building, and the model
+//! provider is chosen, so a user with none configured is told what to set before
+//! the first task rather than by a failed one.
+
+use lsp_types::MessageType;
 
 use crate::notice;
 use crate::state::lock;
@@ -11,4 +15,13 @@ pub(crate) async fn handle(world: &World) {
     world
         .symbols
         .start(world.state.clone(), world.client.clone());
+    let world = world.clone();
+    tokio::spawn(async move {
+        if let Err(error) = world.tasks.provider(&world.state).await {
+            world
+                .client
+                .show_message(MessageType::WARNING, format!("agentls: {error}"))
+                .await;
+        }
+    });
 }

@@ -30,8 +30,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use agentls_core::agent::{self, Agent, AgentError, ThreadHandle, ThreadOptions, ThreadSummary};
+use agentls_core::config::ProviderConfig;
 use agentls_core::context::SharedIndex;
+use agentls_core::model::Provider;
 use agentls_core::protocol::{ContextItem, Op, ReviewDecision, ThreadId, ThreadItem};
+use agentls_core::provider::{self, Discovered};
 use agentls_core::rollout::RolloutError;
 use agentls_core::sandbox::SandboxedRunner;
 use lsp_types::ProgressToken;
@@ -137,6 +140,9 @@ pub(crate) struct TaskOverview {
 pub(crate) struct Tasks {
     inner: Arc<Mutex<Inner>>,
     counters: Arc<Counters>,
+    /// The provider last chosen and the `[provider]` configuration it was
+    /// chosen for. An async lock: choosing may probe local servers.
+    provider: Arc<tokio::sync::Mutex<Option<(ProviderConfig, Discovered)>>>,
     /// The workspace symbol index every thread's agent searches.
     index: SharedIndex,
 }
@@ -153,6 +159,7 @@ impl Tasks {
         Tasks {
             inner: Arc::default(),
             counters: Arc::default(),
+            provider: Arc::default(),
             index,
         }
     }
@@ -183,7 +190,11 @@ impl Tasks {
         }
         let handle = match &request.thread {
             Some(id) => self.handle(id)?,
-            None => self.spawn_thread(state, client, &request.root, None)?.0,
+            None => {
+                let provider = self.provider(state).await?;
+                self.spawn_thread(state, client, &request.root, None, provider)?
+                    .0
+            }
         };
         let id = handle.id().clone();
         {
@@ -211,17 +222,19 @@ impl Tasks {
     }
 
     /// A new thread with no turn yet (`agent/threadStart`).
-    pub(crate) fn start_thread(
+    pub(crate) async fn start_thread(
         &self,
         state: &Arc<State>,
         client: &Client,
         root: &Path,
     ) -> Result<ThreadId, TaskError> {
-        Ok(self.spawn_thread(state, client, root, None)?.0.id().clone())
+        let provider = self.provider(state).await?;
+        let (handle, _) = self.spawn_thread(state, client, root, None, provider)?;
+        Ok(handle.id().clone())
     }
 
     /// Continues a thread from its rollout (`agent/threadResume`).
-    pub(crate) fn resume_thread(
+    pub(crate) async fn resume_thread(
         &self,
         state: &Arc<State>,
         client: &Client,
@@ -235,7 +248,8 @@ impl Tasks {
             return agent::thread_items(&state.data_dir()?, id)
                 .map_err(|error| TaskError::Setup(error.to_string()));
         }
-        let (_, items) = self.spawn_thread(state, client, root, Some(id))?;
+        let provider = self.provider(state).await?;
+        let (_, items) = self.spawn_thread(state, client, root, Some(id), provider)?;
         Ok(items)
     }
 
@@ -386,9 +400,10 @@ impl Tasks {
         client: &Client,
         root: &Path,
         resume: Option<&ThreadId>,
+        provider: Arc<dyn Provider>,
     ) -> Result<(ThreadHandle, Vec<ThreadItem>), TaskError> {
         let changes = Arc::new(Mutex::new(TurnChanges::default()));
-        let agent = self.build_agent(state, client, root, changes.clone())?;
+        let agent = self.build_agent(state, client, root, changes.clone(), provider)?;
         let thread = match resume {
             Some(id) => agent.resume_thread(id),
             None => agent.start_thread(ThreadOptions::default()),
@@ -546,6 +561,31 @@ fn untitled() -> TaskInfo {
 }
 
 impl Tasks {
+    /// The model provider for a new thread, as `provider::discover` picks it from
+    /// the configuration as it is now. A choice is kept while the `[provider]`
+    /// configuration stays the same; a failure is not, so a local server started
+    /// later is found by the next task.
+    pub(crate) async fn provider(&self, state: &State) -> Result<Arc<dyn Provider>, TaskError> {
+        let config = state.config().provider;
+        let mut chosen = self.provider.lock().await;
+        let discovered = match &*chosen {
+            Some((for_config, discovered)) if *for_config == config => discovered.clone(),
+            _ => {
+                let env = |name: &str| (state.env)(name);
+                let discovered = provider::discover(&config, &env)
+                    .await
+                    .map_err(|error| TaskError::Setup(error.to_string()))?;
+                tracing::info!(provider = %discovered.describe(), "model provider chosen");
+                *chosen = Some((config, discovered.clone()));
+                discovered
+            }
+        };
+        discovered
+            .settings
+            .into_provider()
+            .map_err(|error| TaskError::Setup(error.to_string()))
+    }
+
     /// An agent for one thread, from the configuration as it is now.
     fn build_agent(
         &self,
@@ -553,11 +593,9 @@ impl Tasks {
         client: &Client,
         root: &Path,
         changes: Arc<Mutex<TurnChanges>>,
+        provider: Arc<dyn Provider>,
     ) -> Result<Agent, TaskError> {
         let config = state.config();
-        let env = |name: &str| (state.env)(name);
-        let provider = agentls_core::provider::from_config(&config.provider, &env)
-            .map_err(|error| TaskError::Setup(error.to_string()))?;
         let mut runner =
             SandboxedRunner::from_config(state.sandbox_helper.clone(), &config.sandbox);
         if let Some(key_env) = &config.provider.api_key_env {
