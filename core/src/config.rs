@@ -43,8 +43,9 @@ pub enum ProviderKind {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ProviderConfig {
-    /// `None` picks one: `OPENAI_API_KEY` set → OpenAI Responses, else
-    /// `ANTHROPIC_API_KEY` → Anthropic, else Ollama on 127.0.0.1:11434.
+    /// `None` picks one (`provider::discover`): `OPENAI_API_KEY` set → OpenAI
+    /// Responses, else `ANTHROPIC_API_KEY` → Anthropic, else a local server that
+    /// answers (Ollama, llama.cpp, LM Studio), else a message saying what to set.
     pub kind: Option<ProviderKind>,
     /// Default per kind.
     pub base_url: Option<String>,

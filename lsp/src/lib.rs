@@ -9,6 +9,7 @@
 #![warn(unreachable_pub)]
 
 mod context_page;
+pub mod doctor;
 pub mod document;
 pub mod edits;
 mod errors;

@@ -19,9 +19,15 @@ struct Cli {
     /// Speak LSP over stdin/stdout (the default; accepted because editors pass it).
     #[arg(long, global = false)]
     stdio: bool,
-    /// Append logs to this file instead of stderr.
-    #[arg(long, value_name = "PATH")]
+    /// Append logs to this file. The server logs to stderr (the editor's log);
+    /// `exec` and `doctor` log to agentls.log in the data directory, so the
+    /// terminal shows only what they say.
+    #[arg(long, value_name = "PATH", global = true)]
     log_file: Option<PathBuf>,
+    /// Log at this level (a tracing filter: error, warn, info, debug, trace,
+    /// or agentls=debug) to stderr, or to --log-file.
+    #[arg(long, value_name = "LEVEL", global = true)]
+    log_level: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -39,6 +45,10 @@ enum Command {
     /// `[sandbox] pass_env` and provider `api_key_env`); the working directory is
     /// the workspace root. `--explain` shows the decisions.
     Sandbox(agentls_core::sandbox::SandboxArgs),
+    /// Check what agentls would do here: configuration read, the provider chosen
+    /// and whether it answers, the sandbox on this host, data and log files, and
+    /// the editors on PATH. Exit status 0 when a task could run, 1 otherwise.
+    Doctor(agentls::doctor::DoctorArgs),
     /// Configure an editor to start agentls: `agentls setup helix [--dry-run]
     /// [--config-dir DIR]` adds it to Helix's languages.toml.
     Setup(agentls::setup::SetupArgs),
@@ -55,10 +65,19 @@ fn main() -> ExitCode {
         // Edits one file and reports on the terminal: no server, no runtime.
         return setup(args);
     }
-    let user_config_level = user_log_settings();
-    let log_file = cli.log_file.clone().or(user_config_level.1);
-    if let Err(error) = agentls::logging::init(log_file.as_deref(), user_config_level.0.as_deref())
-    {
+    let (config_level, config_file) = user_log_settings();
+    let level = cli.log_level.clone().or(config_level);
+    // A command run in a terminal says what matters itself; its logs go to a
+    // file unless asked for on stderr (--log-level, AGENTLS_LOG).
+    let terminal_command = matches!(cli.command, Some(Command::Exec(_) | Command::Doctor(_)));
+    let asked_for_stderr = cli.log_level.is_some()
+        || std::env::var("AGENTLS_LOG").is_ok_and(|level| !level.is_empty());
+    let log_file = cli.log_file.clone().or(config_file).or_else(|| {
+        (terminal_command && !asked_for_stderr)
+            .then(default_log_file)
+            .flatten()
+    });
+    if let Err(error) = agentls::logging::init(log_file.as_deref(), level.as_deref()) {
         // Logging is not up yet: stderr is the only place left to say so.
         #[allow(clippy::print_stderr)]
         {
@@ -79,6 +98,14 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Some(Command::Sandbox(_) | Command::Setup(_)) => ExitCode::from(2),
+        Some(Command::Doctor(args)) => {
+            let env = |name: &str| std::env::var(name).ok();
+            let mut stdout = std::io::stdout();
+            match runtime.block_on(agentls::doctor::run(&args, &env, &mut stdout)) {
+                Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+                Err(_) => ExitCode::from(1),
+            }
+        }
         Some(Command::Exec(args)) => match runtime.block_on(agentls::exec::run(args)) {
             Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
             Err(error) => {
@@ -98,6 +125,15 @@ fn main() -> ExitCode {
             ExitCode::from(end.exit_code() as u8)
         }
     }
+}
+
+/// `agentls.log` in the data directory (created if need be), where `exec` and
+/// `doctor` log by default; `None` when there is no data directory.
+fn default_log_file() -> Option<PathBuf> {
+    let env = |name: &str| std::env::var(name).ok();
+    let dir = agentls_core::agent::default_data_dir(&env).ok()?;
+    std::fs::create_dir_all(&dir).ok()?;
+    Some(dir.join("agentls.log"))
 }
 
 /// The log level and file from the user's config file, read before the server
