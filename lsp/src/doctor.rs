@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use agentls_core::config::{self, ConfigLayer, ConfigSource, ProviderKind};
 use agentls_core::provider::{self, discovery};
-use agentls_core::sandbox::sandbox_support;
+use agentls_core::sandbox::{sandbox_support, LandlockSupport};
 use serde::Serialize;
 
 /// How long the provider gets to answer its model list.
@@ -166,12 +166,21 @@ pub async fn examine(
 
     let provider = examine_provider(&merged.provider, env).await;
     let support = sandbox_support().clone();
+    let landlock = match &support.landlock {
+        LandlockSupport::Full { abi } => format!("Landlock ABI {abi}"),
+        LandlockSupport::Partial { abi } => format!("Landlock ABI {abi} (partial)"),
+        LandlockSupport::Unavailable { .. } => "no Landlock".to_string(),
+    };
+    let seccomp = if support.seccomp {
+        "seccomp"
+    } else {
+        "no seccomp"
+    };
     let summary = match support.warning() {
-        None => {
-            "commands are confined (Landlock and seccomp): writes only in the workspace, no network"
-                .to_string()
-        }
-        Some(warning) => warning.message,
+        None => format!(
+            "{landlock}, {seccomp}: commands are confined (writes only in the workspace, no network)"
+        ),
+        Some(warning) => format!("{landlock}, {seccomp}: {}", warning.message),
     };
     let data_dir = agentls_core::agent::default_data_dir(env).ok();
     let log = match (&merged.log.file, &data_dir) {

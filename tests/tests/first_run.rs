@@ -430,3 +430,20 @@ fn doctor_with_a_bad_config_file_names_it() {
     assert!(stdout.contains("config.toml"), "{stdout}");
     assert_eq!(output.status.code(), Some(1), "{stdout}");
 }
+
+#[test]
+fn a_base_url_that_is_not_a_url_is_named_at_once() {
+    let home = tempfile::tempdir().unwrap();
+    let output = fresh_command(home.path(), &closed_url(), &["exec", "say hi"])
+        .env("AGENTLS_BASE_URL", "not a url")
+        .current_dir(home.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(2), "{stdout}");
+    assert_eq!(
+        stdout.trim(),
+        "error: agentls exec: provider.base_url \"not a url\" is not an http(s) URL: write it \
+         like http://127.0.0.1:11434/v1 (it comes from AGENTLS_BASE_URL, --base-url or a config file)"
+    );
+}

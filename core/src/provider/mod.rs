@@ -220,6 +220,9 @@ impl ProviderSettings {
             .unwrap_or(defaults.base_url)
             .trim_end_matches('/')
             .to_string();
+        if kind != ProviderKind::Replay {
+            check_base_url(&base_url)?;
+        }
         let model = config
             .model
             .clone()
@@ -256,6 +259,22 @@ impl ProviderSettings {
             }
         })
     }
+}
+
+/// A base URL must be an absolute `http(s)://host…` URL: anything else would
+/// fail every request the same way, after every retry.
+fn check_base_url(base_url: &str) -> Result<(), ProviderError> {
+    let parsed = reqwest::Url::parse(base_url);
+    let usable = parsed
+        .as_ref()
+        .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.host_str().is_some());
+    if usable {
+        return Ok(());
+    }
+    Err(ProviderError::NotConfigured(format!(
+        "provider.base_url {base_url:?} is not an http(s) URL: write it like \
+         http://127.0.0.1:11434/v1 (it comes from AGENTLS_BASE_URL, --base-url or a config file)"
+    )))
 }
 
 /// Builds the provider `config` describes, reading API keys through `env` (pass
