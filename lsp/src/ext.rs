@@ -42,6 +42,7 @@ pub(crate) mod command {
     pub(crate) const APPROVE_FOR_THREAD: &str = "agentls.approveForThread";
     pub(crate) const DENY: &str = "agentls.deny";
     pub(crate) const SHOW_CONTEXT: &str = "agentls.showContext";
+    pub(crate) const SHOW_LAST_ANSWER: &str = "agentls.showLastAnswer";
 
     /// Every command the server registers in its `initialize` answer.
     pub(crate) const ALL: &[&str] = &[
@@ -56,6 +57,7 @@ pub(crate) mod command {
         APPROVE_FOR_THREAD,
         DENY,
         SHOW_CONTEXT,
+        SHOW_LAST_ANSWER,
     ];
 }
 

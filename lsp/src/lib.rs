@@ -20,6 +20,7 @@ mod launch;
 pub mod logging;
 mod notice;
 mod outgoing;
+mod seen_diagnostics;
 mod server;
 pub mod setup;
 mod state;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use tower_lsp_server::Client;
 
+use crate::seen_diagnostics::SeenDiagnostics;
 use crate::state::{EnvLookup, State};
 use crate::symbols::Symbols;
 use crate::tasks::Tasks;
@@ -17,6 +18,8 @@ pub(crate) struct World {
     pub state: Arc<State>,
     pub tasks: Tasks,
     pub symbols: Symbols,
+    /// The diagnostics clients sent in code action requests, per version.
+    pub diagnostics: SeenDiagnostics,
 }
 
 impl World {
@@ -27,6 +30,7 @@ impl World {
             state: Arc::new(State::new(env)),
             tasks: Tasks::new(symbols.index.clone()),
             symbols,
+            diagnostics: SeenDiagnostics::default(),
         }
     }
 }

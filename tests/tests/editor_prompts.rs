@@ -295,7 +295,10 @@ async fn long_answers_without_show_document_name_the_markdown_file() {
     let (summary, path) = message
         .split_once(" The full answer is in ")
         .unwrap_or_else(|| panic!("the message names no file: {message}"));
-    assert_eq!(summary, "agentls: Explain this done: add");
+    assert_eq!(
+        summary,
+        "agentls: Explain this done: add (\"Agent: Show last answer\" shows it all)"
+    );
     let path = PathBuf::from(path);
     assert!(
         path.starts_with(session.data.path().join("agentls/answers")),

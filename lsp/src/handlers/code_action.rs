@@ -7,7 +7,9 @@ use lsp_types::{
 use serde_json::{json, Value};
 use tower_lsp_server::jsonrpc::Result;
 
-use crate::ext::command::{APPROVE, APPROVE_FOR_THREAD, DENY, SHOW_CONTEXT, STOP, UNDO};
+use crate::ext::command::{
+    APPROVE, APPROVE_FOR_THREAD, DENY, SHOW_CONTEXT, SHOW_LAST_ANSWER, STOP, UNDO,
+};
 use crate::ext::TaskArgs;
 use crate::tasks::kind::{self, TaskKind};
 use crate::validate;
@@ -59,13 +61,29 @@ pub(crate) fn handle(
         })
         .unwrap_or(Value::Null)
     };
+    // The diagnostics the client sent, and those it sent earlier for this
+    // version on the same lines (Helix sends only those under the cursor).
+    let version = snapshot.version();
+    world
+        .diagnostics
+        .remember(uri, version, &params.context.diagnostics);
+    let mut line_diagnostics = params.context.diagnostics.clone();
+    for seen in
+        world
+            .diagnostics
+            .on_lines(uri, version, params.range.start.line, params.range.end.line)
+    {
+        if !line_diagnostics.contains(&seen) {
+            line_diagnostics.push(seen);
+        }
+    }
     let text = snapshot.text();
     for task in TaskKind::ALL {
         let (offered, action_kind, diagnostics) = match task {
             TaskKind::Fix => (
-                !params.context.diagnostics.is_empty(),
+                !line_diagnostics.is_empty(),
                 CodeActionKind::QUICKFIX,
-                params.context.diagnostics.clone(),
+                line_diagnostics.clone(),
             ),
             TaskKind::Implement => (
                 kind::has_unfinished_code(text, &params.range),
@@ -102,6 +120,14 @@ pub(crate) fn handle(
             CodeActionKind::REFACTOR_REWRITE,
             SHOW_CONTEXT,
             vec![args(params.context.diagnostics.clone())],
+        ));
+    }
+    if overview.has_answer && wanted(&CodeActionKind::REFACTOR_REWRITE) {
+        actions.push(action(
+            "Agent: Show last answer".to_string(),
+            CodeActionKind::REFACTOR_REWRITE,
+            SHOW_LAST_ANSWER,
+            Vec::new(),
         ));
     }
     if overview.can_undo && wanted(&CodeActionKind::REFACTOR_REWRITE) {

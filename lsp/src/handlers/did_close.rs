@@ -7,6 +7,7 @@ use crate::world::World;
 
 pub(crate) async fn handle(world: &World, params: DidCloseTextDocumentParams) {
     world.symbols.document_closed(&params.text_document.uri);
+    world.diagnostics.forget(&params.text_document.uri);
     if let Err(error) = world.state.documents.close(&params.text_document.uri) {
         notice::document_fault(&world.client, error.to_string()).await;
     }

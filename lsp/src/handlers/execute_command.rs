@@ -10,7 +10,9 @@ use serde_json::Value;
 use tower_lsp_server::jsonrpc::Result;
 
 use crate::errors;
-use crate::ext::command::{self, APPROVE, APPROVE_FOR_THREAD, DENY, SHOW_CONTEXT, STOP, UNDO};
+use crate::ext::command::{
+    self, APPROVE, APPROVE_FOR_THREAD, DENY, SHOW_CONTEXT, SHOW_LAST_ANSWER, STOP, UNDO,
+};
 use crate::ext::{ContextParams, Decided, Empty, Stopped, TaskStarted};
 use crate::tasks::kind::TaskKind;
 use crate::tasks::TaskError;
@@ -40,6 +42,11 @@ pub(crate) async fn handle(world: &World, params: ExecuteCommandParams) -> Resul
             tokio::spawn(context_page::show(world.clone(), context));
             Ok(reply(Empty {}))
         }
+        SHOW_LAST_ANSWER => world
+            .tasks
+            .show_last_answer(state, client)
+            .await
+            .map(|()| reply(Empty {})),
         STOP => {
             let stopped = world.tasks.stop_all().await;
             if stopped == 0 {

@@ -30,9 +30,12 @@ pub(crate) fn handle(world: &World, params: InitializeParams) -> InitializeResul
         show_message_request: window
             .and_then(|window| window.show_message.as_ref())
             .is_some(),
+        // Helix 25.07 opens `window/showDocument` but does not announce it; if a
+        // request fails anyway, the path is named instead.
         show_document: window
             .and_then(|window| window.show_document.as_ref())
-            .is_some_and(|show| show.support),
+            .is_some_and(|show| show.support)
+            || client_is(&params, "helix"),
         work_done_progress: window
             .and_then(|window| window.work_done_progress)
             .unwrap_or(false),
@@ -147,4 +150,12 @@ fn load_configuration(state: &State, roots: &[PathBuf], init: Option<&serde_json
         tracing::warn!(%problem, "configuration problem");
     }
     lock(&state.pending_problems).extend(problems);
+}
+
+/// Whether the client said it is `name` (`clientInfo.name`, any case).
+pub(crate) fn client_is(params: &InitializeParams, name: &str) -> bool {
+    params
+        .client_info
+        .as_ref()
+        .is_some_and(|info| info.name.eq_ignore_ascii_case(name))
 }

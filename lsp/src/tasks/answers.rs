@@ -17,6 +17,18 @@ use crate::state::State;
 const SHORT_ANSWER_CHARS: usize = 400;
 const SHORT_ANSWER_LINES: usize = 4;
 
+/// The last answer a task gave, kept so "Agent: Show last answer" can bring it
+/// back (Helix has no message history).
+#[derive(Clone, Debug)]
+pub(crate) struct LastAnswer {
+    pub title: String,
+    pub text: String,
+    /// The Markdown file it was written to, when that worked.
+    pub path: Option<PathBuf>,
+}
+
+/// Says the answer (short: a message; long: a Markdown file opened in the editor
+/// or named) and returns it as the last answer.
 pub(super) async fn deliver(
     state: &State,
     client: &Client,
@@ -25,8 +37,20 @@ pub(super) async fn deliver(
     info: &TaskInfo,
     answer: &str,
     changed: &[PathBuf],
-) {
+) -> Option<LastAnswer> {
     let answer = answer.trim();
+    let written = (!answer.is_empty())
+        .then(|| write_answer(state, thread, turn_id, info, answer))
+        .and_then(|written| {
+            written
+                .map_err(|error| tracing::warn!(%error, "could not write the answer file"))
+                .ok()
+        });
+    let last = (!answer.is_empty()).then(|| LastAnswer {
+        title: info.title.clone(),
+        text: answer.to_string(),
+        path: written.clone(),
+    });
     let changed_note = match changed {
         [] => String::new(),
         [one] => format!(" Changed {}.", state.relative(one)),
@@ -42,21 +66,17 @@ pub(super) async fn deliver(
                 format!("agentls: {}: {answer}{changed_note}", info.title),
             )
             .await;
-        return;
+        return last;
     }
-    let path = match write_answer(state, thread, turn_id, info, answer) {
-        Ok(path) => path,
-        Err(error) => {
-            tracing::warn!(%error, "could not write the answer file");
-            // Still show it: a long message beats none.
-            client
-                .show_message(
-                    MessageType::INFO,
-                    format!("agentls: {}:{changed_note}\n{answer}", info.title),
-                )
-                .await;
-            return;
-        }
+    let Some(path) = written else {
+        // Still show it: a long message beats none.
+        client
+            .show_message(
+                MessageType::INFO,
+                format!("agentls: {}:{changed_note}\n{answer}", info.title),
+            )
+            .await;
+        return last;
     };
     let shown = show_document(state, client, &path).await;
     let summary = first_sentence(answer);
@@ -64,12 +84,34 @@ pub(super) async fn deliver(
         format!("agentls: {} done: {summary}{changed_note}", info.title)
     } else {
         format!(
-            "agentls: {} done: {summary}{changed_note} The full answer is in {}",
+            "agentls: {} done: {summary}{changed_note} (\"Agent: Show last answer\" shows it all) The full answer is in {}",
             info.title,
             path.display()
         )
     };
     client.show_message(MessageType::INFO, message).await;
+    last
+}
+
+/// "Agent: Show last answer": the answer's file opened in the editor where the
+/// client can (`showDocument`), else the answer itself as a message.
+pub(super) async fn show(state: &State, client: &Client, last: &LastAnswer) {
+    if let Some(path) = &last.path {
+        if show_document(state, client, path).await {
+            return;
+        }
+    }
+    let place = last
+        .path
+        .as_ref()
+        .map(|path| format!("\n(also in {})", path.display()))
+        .unwrap_or_default();
+    client
+        .show_message(
+            MessageType::INFO,
+            format!("agentls: {}:\n{}{place}", last.title, last.text),
+        )
+        .await;
 }
 
 fn write_answer(

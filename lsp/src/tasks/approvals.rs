@@ -67,6 +67,58 @@ impl PendingApproval {
     }
 }
 
+/// The longest a command is shown at the start of a message meant for a
+/// status line; the whole command follows in the detail.
+const SHORT_COMMAND_CHARS: usize = 20;
+
+/// What a status line shows for sure (Helix cuts at the window's width).
+const STATUS_LINE_COLUMNS: usize = 80;
+
+impl PendingApproval {
+    /// The `showMessage` that announces the approval (see `announcement`).
+    pub(crate) fn announcement(&self, helix: bool) -> String {
+        announcement(
+            self.id,
+            &self.command(),
+            self.escalation,
+            &self.question(),
+            helix,
+        )
+    }
+}
+
+/// An approval's announcement. Helix shows one status line, cut at the
+/// window's width, and no history: it gets only what to do, in 80 columns (the
+/// full command is in the code action's title, the reason in the progress
+/// message). Other editors get the same lead, then who asks, where and why.
+fn announcement(id: u64, command: &str, escalation: bool, question: &str, helix: bool) -> String {
+    let verb = if escalation {
+        "run unsandboxed"
+    } else {
+        "approve"
+    };
+    if helix {
+        let head = format!("agentls: {verb} `");
+        let tail = "`? space a → Agent: Approve or Deny";
+        let room = STATUS_LINE_COLUMNS - head.chars().count() - tail.chars().count();
+        return format!("{head}{}{tail}", shorten(command, room));
+    }
+    format!(
+        "agentls: {verb} `{}`? \"Agent: Approve\" or agentls.approve {id}. {question} \
+         (\"Agent: Deny\" or agentls.deny {id} refuses)",
+        shorten(command, SHORT_COMMAND_CHARS)
+    )
+}
+
+/// `text` cut to `chars` characters, the cut marked with `…`.
+fn shorten(text: &str, chars: usize) -> String {
+    if text.chars().count() <= chars {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(chars.saturating_sub(1)).collect();
+    format!("{cut}…")
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(super) fn register(
     tasks: &Tasks,
@@ -102,17 +154,12 @@ pub(super) fn register(
 /// Announces the approval and starts waiting for an answer on a task of its own.
 pub(super) async fn ask(tasks: Tasks, state: Arc<State>, client: Client, pending: PendingApproval) {
     let session = state.session();
+    let helix = session
+        .client_name
+        .as_deref()
+        .is_some_and(|name| name.eq_ignore_ascii_case("helix"));
     client
-        .show_message(
-            MessageType::WARNING,
-            format!(
-                "{} Answer with the code action \"Agent: Approve: run `{}`\" or \"Agent: Deny\", \
-                 or the command `agentls.approve {id}` / `agentls.deny {id}`.",
-                pending.question(),
-                pending.command(),
-                id = pending.id
-            ),
-        )
+        .show_message(MessageType::WARNING, pending.announcement(helix))
         .await;
     let timeout = Duration::from_secs(state.config().approvals.timeout_secs);
     tokio::spawn(async move {
@@ -190,4 +237,47 @@ pub(crate) fn display_command(argv: &[String]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const COMMAND: &str = "python3 -m pytest tests/test_calc.py -k 'addition and not slow' -x";
+    const QUESTION: &str = "agentls (Fix this) wants to run `python3 -m pytest tests/test_calc.py -k 'addition and not slow' -x` in /work/calc. Reason: run the tests.";
+
+    #[test]
+    fn helix_gets_what_to_do_within_80_columns() {
+        for (command, escalation) in [(COMMAND, false), (COMMAND, true), ("make", false)] {
+            let message = announcement(12, command, escalation, QUESTION, true);
+            assert!(message.chars().count() <= 80, "{message}");
+            assert!(
+                message.ends_with("? space a → Agent: Approve or Deny"),
+                "{message}"
+            );
+        }
+        expect_test::expect![
+            "agentls: approve `python3 -m pytest tests/te…`? space a → Agent: Approve or Deny"
+        ]
+        .assert_eq(&announcement(12, COMMAND, false, QUESTION, true));
+        expect_test::expect![
+            "agentls: run unsandboxed `python3 -m pytest …`? space a → Agent: Approve or Deny"
+        ]
+        .assert_eq(&announcement(12, COMMAND, true, QUESTION, true));
+    }
+
+    #[test]
+    fn other_editors_get_the_instruction_first_then_who_where_and_why() {
+        let message = announcement(12, COMMAND, false, QUESTION, false);
+        let lead: String = message.chars().take(80).collect();
+        assert!(
+            lead.contains("\"Agent: Approve\" or agentls.approve 12"),
+            "{message}"
+        );
+        assert!(message.contains(QUESTION), "{message}");
+        assert!(
+            message.ends_with("(\"Agent: Deny\" or agentls.deny 12 refuses)"),
+            "{message}"
+        );
+    }
 }

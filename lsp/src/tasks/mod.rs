@@ -40,6 +40,7 @@ use agentls_core::sandbox::SandboxedRunner;
 use lsp_types::ProgressToken;
 use tower_lsp_server::Client;
 
+pub(crate) use answers::LastAnswer;
 pub(crate) use approvals::{display_command, PendingApproval};
 
 use crate::edits::Checkpoint;
@@ -131,6 +132,8 @@ const MAX_IDLE_THREADS: usize = 16;
 pub(crate) struct TaskOverview {
     pub running_turns: usize,
     pub can_undo: bool,
+    /// A task has answered: "Agent: Show last answer" has something to show.
+    pub has_answer: bool,
     pub approvals: Vec<PendingApproval>,
 }
 
@@ -145,6 +148,8 @@ pub(crate) struct Tasks {
     provider: Arc<tokio::sync::Mutex<Option<(ProviderConfig, Discovered)>>>,
     /// The workspace symbol index every thread's agent searches.
     index: SharedIndex,
+    /// The last answer a task gave ("Agent: Show last answer").
+    last_answer: Arc<Mutex<Option<LastAnswer>>>,
 }
 
 #[derive(Default)]
@@ -160,6 +165,7 @@ impl Tasks {
             inner: Arc::default(),
             counters: Arc::default(),
             provider: Arc::default(),
+            last_answer: Arc::default(),
             index,
         }
     }
@@ -173,6 +179,7 @@ impl Tasks {
                 .filter(|entry| entry.running.is_some() || !entry.queued.is_empty())
                 .count(),
             can_undo: !inner.checkpoints.is_empty(),
+            has_answer: lock(&self.last_answer).is_some(),
             approvals: inner.approvals.values().cloned().collect(),
         }
     }
@@ -365,6 +372,23 @@ impl Tasks {
             }
         });
         Ok(result)
+    }
+
+    fn remember_answer(&self, answer: LastAnswer) {
+        *lock(&self.last_answer) = Some(answer);
+    }
+
+    /// "Agent: Show last answer": opens it, or says it; an error when no task
+    /// has answered yet.
+    pub(crate) async fn show_last_answer(
+        &self,
+        state: &State,
+        client: &Client,
+    ) -> Result<(), TaskError> {
+        let last = lock(&self.last_answer).clone();
+        let last = last.ok_or_else(|| TaskError::Setup("no agent task has answered yet".into()))?;
+        answers::show(state, client, &last).await;
+        Ok(())
     }
 
     fn check_not_busy(&self, path: &Path) -> Result<(), TaskError> {

@@ -168,7 +168,16 @@ async fn relay(
                 // running while the user decides: no elapsed-time reports.
                 view.command = None;
                 view.escalating = sandbox_escalation.then(|| display_command(&argv));
-                let message = format!("waiting for approval to run `{}`", display_command(&argv));
+                // Helix shows this (with display-progress-messages) where its
+                // one-line announcement has no room for the reason.
+                let why = reason
+                    .as_deref()
+                    .map(|reason| format!(": {reason}"))
+                    .unwrap_or_default();
+                let message = format!(
+                    "waiting for approval to run `{}`{why}",
+                    display_command(&argv)
+                );
                 report(client, view, &message).await;
             }
             let Some(pending) = approvals::register(
@@ -288,7 +297,7 @@ async fn relay(
             }
             if let Some(view) = view {
                 end_progress(client, &view, "done").await;
-                super::answers::deliver(
+                let answer = super::answers::deliver(
                     state,
                     client,
                     id,
@@ -298,6 +307,9 @@ async fn relay(
                     &changes.files,
                 )
                 .await;
+                if let Some(answer) = answer {
+                    tasks.remember_answer(answer);
+                }
             }
         }
         Event::TurnInterrupted { turn_id, reason } => {

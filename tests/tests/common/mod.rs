@@ -34,6 +34,8 @@ pub struct Options {
     pub binary: bool,
     /// Files written before the server starts (and indexes the workspace).
     pub files: Vec<(&'static str, &'static str)>,
+    /// `clientInfo.name` in `initialize` (`helix`, `Neovim`…).
+    pub client_name: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -43,6 +45,7 @@ impl Default for Options {
             approvals: json!({ "policy": "untrusted", "timeout_secs": 30 }),
             binary: false,
             files: Vec::new(),
+            client_name: None,
         }
     }
 }
@@ -88,24 +91,25 @@ impl Session {
             TestClient::in_process_with_env(env)
         };
         let mut editor = Editor::new(client);
-        let init = editor
-            .client
-            .initialize_with(json!({
-                "processId": null,
-                "rootUri": agentls_tests::client::file_uri(&root),
-                "capabilities": options.capabilities,
-                "initializationOptions": {
-                    "provider": {
-                        "kind": "openai-responses",
-                        "base_url": fake.base_url(),
-                        "model": "test-model",
-                        "api_key_env": FAKE_API_KEY_ENV,
-                        "retry_base_ms": 10,
-                    },
-                    "approvals": options.approvals,
+        let mut params = json!({
+            "processId": null,
+            "rootUri": agentls_tests::client::file_uri(&root),
+            "capabilities": options.capabilities,
+            "initializationOptions": {
+                "provider": {
+                    "kind": "openai-responses",
+                    "base_url": fake.base_url(),
+                    "model": "test-model",
+                    "api_key_env": FAKE_API_KEY_ENV,
+                    "retry_base_ms": 10,
                 },
-            }))
-            .await;
+                "approvals": options.approvals,
+            },
+        });
+        if let Some(name) = options.client_name {
+            params["clientInfo"] = json!({ "name": name, "version": "25.07.1" });
+        }
+        let init = editor.client.initialize_with(params).await;
         assert!(
             init["result"]["capabilities"]["executeCommandProvider"]["commands"]
                 .as_array()
