@@ -20,6 +20,7 @@ pub struct Config {
     pub approvals: ApprovalsConfig,
     pub sandbox: SandboxConfig,
     pub context: ContextConfig,
+    pub documents: DocumentsConfig,
     pub compaction: CompactionConfig,
     pub log: LogConfig,
 }
@@ -154,6 +155,24 @@ impl Default for ContextConfig {
         ContextConfig {
             budget_tokens: 6000,
             index_cache: true,
+        }
+    }
+}
+
+/// `[documents]`: what the server keeps of the editor's open documents.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DocumentsConfig {
+    /// Syntax trees are kept for the documents used most recently within this
+    /// many MiB (estimated), beyond the one in use; the rest are parsed again
+    /// when needed. 0 keeps only the tree in use.
+    pub tree_budget_mib: u64,
+}
+
+impl Default for DocumentsConfig {
+    fn default() -> Self {
+        DocumentsConfig {
+            tree_budget_mib: 32,
         }
     }
 }

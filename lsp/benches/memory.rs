@@ -1,12 +1,123 @@
-//! Resident memory of the `agentls` binary: after `initialize` with no documents,
-//! and after opening 1,000 files of 1,000 lines each. Not a timing benchmark: it
-//! prints the figures (read from /proc/<pid>/status) and the ratio of resident
-//! memory to the text's size. Linux only.
+//! Memory on what users open. Two parts, both printed (not a timing benchmark):
+//!
+//! 1. Resident memory of the release `agentls` binary (`VmRSS` from
+//!    /proc/<pid>/status, Linux only), driven over stdio like an editor: after
+//!    `initialize` with no documents; with 1,000 real source files open (Rust
+//!    from the cargo registry's sources, Python from the system's standard
+//!    library, the TypeScript of editors/vscode); after every one of them was
+//!    edited once and `agent/context` (the context a task sends the model; no
+//!    model is called) ran on 10 of them; and again `AGENTLS_BENCH_LATER_SECS`
+//!    (default 60) seconds later. The same files opened as `plaintext` (no tree,
+//!    no symbols) give the baseline row.
+//! 2. Where the memory goes: the same files through the document store and the
+//!    symbol index in this process, with a counting allocator (live heap bytes
+//!    after each step).
+//!
+//! `cargo bench -p agentls --bench memory`; the figures go in docs/benchmarks.md.
+//! `AGENTLS_BENCH_TREE_BUDGET_MIB` sets `[documents] tree_budget_mib` for the
+//! server runs.
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::ffi::c_void;
 use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::time::{Duration, Instant};
 
+use agentls::document::DocumentStore;
+use agentls_core::context::SharedIndex;
+use lsp_types::{Position, Range, TextDocumentContentChangeEvent, Uri};
 use serde_json::{json, Value};
+
+/// Counts the bytes the process has live on the heap.
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+// SAFETY: every call is forwarded to `System` unchanged; only a counter is added.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: the caller's contract is `System`'s.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: the caller's contract is `System`'s.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
+        // SAFETY: the caller's contract is `System`'s.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// What tree-sitter's C code has live (its trees, parsers, query cursors), which
+/// does not go through Rust's allocator: counted by the sizes glibc reports.
+static C_LIVE: AtomicIsize = AtomicIsize::new(0);
+
+extern "C" {
+    fn malloc(size: usize) -> *mut c_void;
+    fn calloc(count: usize, size: usize) -> *mut c_void;
+    fn realloc(ptr: *mut c_void, size: usize) -> *mut c_void;
+    fn free(ptr: *mut c_void);
+    fn malloc_usable_size(ptr: *mut c_void) -> usize;
+}
+
+unsafe extern "C" fn counted_malloc(size: usize) -> *mut c_void {
+    // SAFETY: plain libc calls; `malloc_usable_size` accepts null.
+    unsafe {
+        let ptr = malloc(size);
+        C_LIVE.fetch_add(malloc_usable_size(ptr) as isize, Ordering::Relaxed);
+        ptr
+    }
+}
+
+unsafe extern "C" fn counted_calloc(count: usize, size: usize) -> *mut c_void {
+    // SAFETY: as above.
+    unsafe {
+        let ptr = calloc(count, size);
+        C_LIVE.fetch_add(malloc_usable_size(ptr) as isize, Ordering::Relaxed);
+        ptr
+    }
+}
+
+unsafe extern "C" fn counted_realloc(ptr: *mut c_void, size: usize) -> *mut c_void {
+    // SAFETY: `ptr` comes from the functions above (tree-sitter's contract).
+    unsafe {
+        let before = malloc_usable_size(ptr) as isize;
+        let ptr = realloc(ptr, size);
+        C_LIVE.fetch_add(malloc_usable_size(ptr) as isize - before, Ordering::Relaxed);
+        ptr
+    }
+}
+
+unsafe extern "C" fn counted_free(ptr: *mut c_void) {
+    // SAFETY: as above.
+    unsafe {
+        C_LIVE.fetch_sub(malloc_usable_size(ptr) as isize, Ordering::Relaxed);
+        free(ptr);
+    }
+}
+
+fn live() -> isize {
+    LIVE.load(Ordering::Relaxed) + C_LIVE.load(Ordering::Relaxed)
+}
+
+fn mib(bytes: f64) -> String {
+    format!("{:.1} MiB", bytes / (1024.0 * 1024.0))
+}
 
 struct Client {
     stdin: std::process::ChildStdin,
@@ -40,6 +151,8 @@ impl Client {
         serde_json::from_slice(&body).expect("json")
     }
 
+    /// Sends a request and waits for its answer, answering the server's own
+    /// requests (progress tokens) with `null` meanwhile.
     fn request(&mut self, method: &str, params: Value) -> Value {
         let id = self.next_id;
         self.next_id += 1;
@@ -48,6 +161,9 @@ impl Client {
             let message = self.recv();
             if message["id"] == id && message.get("method").is_none() {
                 return message;
+            }
+            if message.get("method").is_some() && message.get("id").is_some() {
+                self.send(&json!({"jsonrpc": "2.0", "id": message["id"], "result": null}));
             }
         }
     }
@@ -62,63 +178,352 @@ fn resident_kib(pid: u32) -> u64 {
         .expect("VmRSS")
 }
 
-fn file_text(index: usize) -> String {
-    (0..1000)
-        .map(|line| format!("let value_{index}_{line} = compute({line}); // some text\n"))
+/// Resident memory once the server has gone quiet (the index is refreshed on a
+/// debounce, in the background): sampled every 250 ms until four samples in a
+/// row are within 1 % of each other, at most 60 s.
+fn settled_kib(pid: u32) -> u64 {
+    let started = Instant::now();
+    let mut samples = vec![resident_kib(pid)];
+    while started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(250));
+        samples.push(resident_kib(pid));
+        let last = &samples[samples.len().saturating_sub(4)..];
+        let (low, high) = (
+            *last.iter().min().unwrap_or(&0),
+            *last.iter().max().unwrap_or(&0),
+        );
+        if last.len() == 4 && (high - low) * 100 <= high {
+            break;
+        }
+    }
+    *samples.last().unwrap_or(&0)
+}
+
+/// A source file to open: where it came from, its language id, its text.
+struct Source {
+    path: PathBuf,
+    language_id: &'static str,
+    text: String,
+}
+
+fn cargo_registry() -> Option<PathBuf> {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))?;
+    let mut registries: Vec<PathBuf> = std::fs::read_dir(cargo_home.join("registry").join("src"))
+        .ok()?
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.is_dir())
+        .collect();
+    registries.sort();
+    registries.into_iter().next()
+}
+
+/// Files under `dir` with extension `extension`, in path order, recursively.
+fn files_under(dir: &Path, extension: &str, found: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<PathBuf> = entries.flatten().map(|entry| entry.path()).collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            files_under(&path, extension, found);
+        } else if path.extension().is_some_and(|found| found == extension) {
+            found.push(path);
+        }
+    }
+}
+
+/// Takes files from `paths` in order, 1 to 256 KiB of UTF-8 (what a person
+/// opens, not generated tables), up to `count`.
+fn take(paths: Vec<PathBuf>, language_id: &'static str, count: usize) -> Vec<Source> {
+    paths
+        .into_iter()
+        .filter_map(|path| {
+            let size = std::fs::metadata(&path).ok()?.len();
+            if !(1024..=256 * 1024).contains(&size) {
+                return None;
+            }
+            let text = std::fs::read_to_string(&path).ok()?;
+            Some(Source {
+                path,
+                language_id,
+                text,
+            })
+        })
+        .take(count)
         .collect()
+}
+
+/// 1,000 real files: every TypeScript file of editors/vscode/src, 150 Python
+/// files of the standard library, the rest Rust from the cargo registry (the
+/// crates in name order, each crate's files in path order).
+fn sources() -> Option<Vec<Source>> {
+    let registry = cargo_registry()?;
+    let mut typescript = Vec::new();
+    files_under(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../editors/vscode/src"),
+        "ts",
+        &mut typescript,
+    );
+    let mut sources = take(typescript, "typescript", 50);
+    let mut python = Vec::new();
+    for dir in ["/usr/lib/python3.11", "/usr/lib/python3"] {
+        files_under(Path::new(dir), "py", &mut python);
+        if !python.is_empty() {
+            break;
+        }
+    }
+    sources.extend(take(python, "python", 150));
+    let mut rust = Vec::new();
+    files_under(&registry, "rs", &mut rust);
+    let wanted = 1000 - sources.len();
+    sources.extend(take(rust, "rust", wanted));
+    (sources.len() == 1000).then_some(sources)
+}
+
+fn uri_of(path: &Path) -> String {
+    format!("file://{}", path.display())
+}
+
+struct Server {
+    child: std::process::Child,
+    client: Client,
+}
+
+impl Server {
+    fn start(tree_budget_mib: Option<&str>) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_agentls"));
+        command
+            .env("AGENTLS_LOG", "warn")
+            .env("XDG_CONFIG_HOME", "/nonexistent")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut child = command.spawn().expect("spawn agentls");
+        let mut client = Client {
+            stdin: child.stdin.take().expect("stdin"),
+            stdout: BufReader::new(child.stdout.take().expect("stdout")),
+            next_id: 1,
+        };
+        let options = match tree_budget_mib {
+            Some(mib) => {
+                json!({"documents": {"tree_budget_mib": mib.parse::<u64>().expect("a number of MiB")}})
+            }
+            None => json!({}),
+        };
+        client.request(
+            "initialize",
+            json!({"processId": null, "rootUri": null, "capabilities": {}, "initializationOptions": options}),
+        );
+        client.send(&json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}));
+        Server { child, client }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn open_all(&mut self, sources: &[Source], plain: bool) {
+        for source in sources {
+            let language_id = if plain {
+                "plaintext"
+            } else {
+                source.language_id
+            };
+            let uri = if plain {
+                format!("{}.txt", uri_of(&source.path))
+            } else {
+                uri_of(&source.path)
+            };
+            self.client.send(&json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
+                "textDocument": {"uri": uri, "languageId": language_id, "version": 1, "text": source.text}
+            }}));
+        }
+        // Answered only once every notification before it is applied.
+        self.client.request("agentls/barrier", json!({}));
+    }
+
+    fn stop(mut self) {
+        self.client.request("shutdown", Value::Null);
+        self.client
+            .send(&json!({"jsonrpc": "2.0", "method": "exit"}));
+        let _ = self.child.wait();
+    }
 }
 
 #[allow(clippy::print_stdout)] // a benchmark's report goes to stdout
 fn main() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_agentls"))
-        .env_remove("AGENTLS_LOG")
-        .env("AGENTLS_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn agentls");
-    let pid = child.id();
-    let mut client = Client {
-        stdin: child.stdin.take().expect("stdin"),
-        stdout: BufReader::new(child.stdout.take().expect("stdout")),
-        next_id: 1,
+    let Some(sources) = sources() else {
+        println!(
+            "memory bench: fewer than 1,000 source files found (cargo registry sources under \
+             $CARGO_HOME/registry/src, run `cargo fetch`); nothing measured"
+        );
+        return;
     };
-    client.request(
-        "initialize",
-        json!({"processId": null, "rootUri": null, "capabilities": {}}),
+    let text_bytes: usize = sources.iter().map(|source| source.text.len()).sum();
+    let lines: usize = sources
+        .iter()
+        .map(|source| source.text.lines().count())
+        .sum();
+    let count = |id: &str| {
+        sources
+            .iter()
+            .filter(|source| source.language_id == id)
+            .count()
+    };
+    println!(
+        "1,000 files: {} Rust, {} Python, {} TypeScript; {lines} lines, {} of text",
+        count("rust"),
+        count("python"),
+        count("typescript"),
+        mib(text_bytes as f64)
     );
-    client.send(&json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}));
-    let idle = resident_kib(pid);
+    let budget = std::env::var("AGENTLS_BENCH_TREE_BUDGET_MIB").ok();
+    let later = std::env::var("AGENTLS_BENCH_LATER_SECS")
+        .ok()
+        .and_then(|secs| secs.parse().ok())
+        .unwrap_or(60u64);
+    let ratio = |kib: u64| kib as f64 * 1024.0 / text_bytes as f64;
 
-    let mut text_bytes = 0usize;
-    for index in 0..1000 {
-        let text = file_text(index);
-        text_bytes += text.len();
-        // Plain text, so the figure is the store's; `.rs` files also keep a tree.
-        client.send(&json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
-            "textDocument": {"uri": format!("file:///bench/file_{index}.txt"), "languageId": "plaintext", "version": 1, "text": text}
+    // The baseline: the same bytes as plain text.
+    let mut plain = Server::start(budget.as_deref());
+    plain.open_all(&sources, true);
+    let plain_kib = settled_kib(plain.pid());
+    plain.stop();
+
+    let mut server = Server::start(budget.as_deref());
+    let idle = settled_kib(server.pid());
+    server.open_all(&sources, false);
+    let opened = settled_kib(server.pid());
+    for (index, source) in sources.iter().enumerate() {
+        let line = source.text.lines().count() as u32 / 2;
+        server.client.send(&json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+            "textDocument": {"uri": uri_of(&source.path), "version": 2},
+            "contentChanges": [{"range": {"start": {"line": line, "character": 0}, "end": {"line": line, "character": 0}}, "text": format!("// edited {index}\n")}]
         }}));
     }
-    // A request after the notifications returns only once they are all applied.
-    client.request(
-        "agent/documentState",
-        json!({"uri": "file:///bench/file_999.txt"}),
-    );
-    let loaded = resident_kib(pid);
-    let text_kib = text_bytes as u64 / 1024;
+    for source in sources.iter().step_by(100) {
+        let line = source.text.lines().count() as u32 / 3;
+        let answer = server.client.request(
+            "agent/context",
+            json!({"uri": uri_of(&source.path), "range": {"start": {"line": line, "character": 0}, "end": {"line": line, "character": 0}}}),
+        );
+        assert!(answer.get("result").is_some(), "agent/context: {answer}");
+    }
+    let edited = settled_kib(server.pid());
+    std::thread::sleep(Duration::from_secs(later));
+    let after = resident_kib(server.pid());
+    server.stop();
+
+    let budget_note = match &budget {
+        Some(mib) => format!("tree budget {mib} MiB"),
+        None => "default tree budget".to_string(),
+    };
+    println!("server ({budget_note}), resident:");
     println!(
-        "resident after initialize, no documents: {:.1} MiB",
-        idle as f64 / 1024.0
+        "  after initialize, no documents: {}",
+        mib(idle as f64 * 1024.0)
     );
     println!(
-        "resident with 1,000 open 1,000-line files: {:.1} MiB for {:.1} MiB of text: {:.2}x the text (growth over idle: {:.2}x)",
-        loaded as f64 / 1024.0,
-        text_kib as f64 / 1024.0,
-        loaded as f64 / text_kib as f64,
-        (loaded - idle) as f64 / text_kib as f64,
+        "  the 1,000 files open as plaintext: {} = {:.2}x the text",
+        mib(plain_kib as f64 * 1024.0),
+        ratio(plain_kib)
     );
-    client.request("shutdown", Value::Null);
-    client.send(&json!({"jsonrpc": "2.0", "method": "exit"}));
-    let _ = child.wait();
+    println!(
+        "  the 1,000 files open as source: {} = {:.2}x the text",
+        mib(opened as f64 * 1024.0),
+        ratio(opened)
+    );
+    println!(
+        "  after every file edited once and agent/context on 10: {} = {:.2}x the text",
+        mib(edited as f64 * 1024.0),
+        ratio(edited)
+    );
+    println!(
+        "  {later} s later: {} = {:.2}x the text",
+        mib(after as f64 * 1024.0),
+        ratio(after)
+    );
+
+    breakdown(&sources, text_bytes);
+}
+
+/// The live heap after each step of keeping the files open, in this process.
+#[allow(clippy::print_stdout)]
+fn breakdown(sources: &[Source], text_bytes: usize) {
+    // SAFETY: set before this process's first tree-sitter call (the server
+    // runs above were other processes); the functions are libc's, counted.
+    unsafe {
+        tree_sitter::set_allocator(
+            Some(counted_malloc),
+            Some(counted_calloc),
+            Some(counted_realloc),
+            Some(counted_free),
+        );
+    }
+    let store = DocumentStore::with_background_reparse(None);
+    let index = SharedIndex::new();
+    let uris: Vec<Uri> = sources
+        .iter()
+        .map(|source| Uri::from_str(&uri_of(&source.path)).expect("uri"))
+        .collect();
+    let mut step = live();
+    let mut report = |what: &str| {
+        let now = live();
+        println!(
+            "  {what}: {} ({:.2}x the text)",
+            mib((now - step) as f64),
+            (now - step) as f64 / text_bytes as f64
+        );
+        step = now;
+    };
+    println!("in-process heap ({} of text):", mib(text_bytes as f64));
+    for (source, uri) in sources.iter().zip(&uris) {
+        store
+            .open(uri.clone(), source.language_id, 1, source.text.clone())
+            .expect("open");
+    }
+    report("ropes (the store, no tree parsed)");
+    let index_one = |uri: &Uri, source: &Source| {
+        let snapshot = store.snapshot(uri).expect("open");
+        let language = snapshot.language().expect("a known language");
+        let text = snapshot.text().to_string();
+        match snapshot.tree() {
+            Some(tree) => index.update_from_tree(&source.path, language, &text, &tree),
+            None => index.update_file(&source.path, language, &text),
+        }
+    };
+    for uri in &uris {
+        store.snapshot(uri).expect("open").tree();
+    }
+    report("trees of every document, parsed");
+    for (source, uri) in sources.iter().zip(&uris) {
+        index_one(uri, source);
+    }
+    report("the symbol index fed from every buffer");
+    for (source, uri) in sources.iter().zip(&uris) {
+        let line = source.text.lines().count() as u32 / 2;
+        let at = Position::new(line, 0);
+        store
+            .change(
+                uri,
+                2,
+                vec![TextDocumentContentChangeEvent {
+                    range: Some(Range::new(at, at)),
+                    range_length: None,
+                    text: "// edited\n".to_string(),
+                }],
+            )
+            .expect("change");
+        store.snapshot(uri).expect("open").tree();
+        index_one(uri, source);
+    }
+    report("every document edited once, reparsed, re-indexed");
+    drop(index);
+    report("the index dropped");
+    drop(store);
+    report("the store dropped");
 }

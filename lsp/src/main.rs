@@ -122,6 +122,12 @@ fn main() -> ExitCode {
             let _ = cli.stdio;
             let end = runtime.block_on(agentls::serve(tokio::io::stdin(), tokio::io::stdout()));
             tracing::info!(?end, "session ended");
+            // Everything owed is out: `serve` returns after its writer flushed
+            // stdout, and rollout lines are written through as they happen.
+            // Nothing left may hold the process: stdin's blocking read (which
+            // only returns when the client closes it), an index build, a
+            // parse. Dropping the runtime would wait for each of them.
+            runtime.shutdown_background();
             ExitCode::from(end.exit_code() as u8)
         }
     }

@@ -244,7 +244,7 @@ async fn refresh(state: Arc<State>, symbols: Symbols) {
                 // The store's tree (parsed once per version, shared with every
                 // other reader) saves a second parse.
                 match snapshot.tree() {
-                    Some(tree) => index.update_from_tree(&path, language, &text, tree),
+                    Some(tree) => index.update_from_tree(&path, language, &text, &tree),
                     None => index.update_file(&path, language, &text),
                 }
             })
@@ -328,7 +328,8 @@ impl Symbols {
         let selected = tokio::task::spawn_blocking(move || {
             let text = snapshot.text().to_string();
             let mut request = SelectionRequest::new(&path, language, &text, start..end);
-            request.tree = snapshot.tree();
+            let tree = snapshot.tree();
+            request.tree = tree.as_ref();
             request.diagnostics = &diagnostics;
             request.recent_edits = &recent;
             request.budget_tokens = budget;

@@ -203,3 +203,21 @@ async fn the_binary_exits_one_when_stdin_closes_without_exit() {
     client.initialize(json!({}), None).await;
     assert_eq!(client.close_input().await, 1);
 }
+
+/// Editors keep the server's stdin open after `exit` (the issue 13 report: some
+/// processes lingered until stdin closed). `shutdown_and_exit` keeps the client's
+/// end of stdin open while it waits for the process to end, here with a Rust
+/// document open whose tree and index entry are being built in the background.
+#[tokio::test]
+async fn the_binary_exits_after_exit_while_stdin_stays_open_and_work_is_pending() {
+    let mut client = TestClient::spawn_binary(TestEnv::new(), &[]);
+    client.initialize(json!({}), None).await;
+    let text = "fn item() { let value = 1; }\n".repeat(20_000);
+    client
+        .notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": "file:///w/big.rs", "languageId": "rust", "version": 1, "text": text}}),
+        )
+        .await;
+    assert_eq!(client.shutdown_and_exit().await, 0);
+}

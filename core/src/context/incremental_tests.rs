@@ -336,3 +336,33 @@ fn context_incremental_renamed_impl_renames_its_methods_parent() {
     assert_eq!(symbols.definitions[1].parent.as_deref(), Some("Bar"));
     assert_eq!(symbols.definitions[2].parent.as_deref(), Some("Bar"));
 }
+
+/// The index keeps the text and tree of one buffer only (the one updated last):
+/// typing in two buffers by turns reads the other one whole, with the same
+/// symbols as a full read.
+#[test]
+fn context_incremental_two_buffers_by_turns_equal_full_reads() {
+    let index = SharedIndex::new();
+    let mut parser = Parser::new();
+    parser
+        .set_language(&Language::Rust.tree_sitter_language())
+        .expect("rust grammar");
+    let paths = [Path::new("/w/a.rs"), Path::new("/w/b.rs")];
+    for round in 0..4 {
+        for (number, path) in paths.iter().enumerate() {
+            let text = format!(
+                "fn first_{number}() {{ second_{round}(); }}\nfn second_{round}() {{ first_{number}(); }}\n"
+            );
+            let tree = parser.parse(&text, None).expect("no cancellation");
+            index.update_from_tree(path, Language::Rust, &text, &tree);
+            let full = FileSymbols::from_tree(path, Language::Rust, &text, &tree).expect("rust");
+            let read = index.read();
+            let held = read.file(path).expect("indexed");
+            assert_eq!(
+                format!("{held:?}"),
+                format!("{full:?}"),
+                "{path:?} round {round}"
+            );
+        }
+    }
+}

@@ -54,6 +54,10 @@ pub struct SymbolIndex {
     ids: HashMap<PathBuf, FileId>,
     free: Vec<FileId>,
     names: HashMap<Box<str>, Postings>,
+    /// The one file whose entry keeps its `source`: the buffer updated last,
+    /// the one being typed in. Every other buffer's text lives in the editor's
+    /// store only, and its next update reads it whole.
+    sourced: Option<FileId>,
 }
 
 /// A definition found by a lookup.
@@ -75,8 +79,10 @@ pub struct ReferenceHit<'i> {
 struct Entry {
     symbols: Arc<FileSymbols>,
     origin: Origin,
-    /// For an editor's buffer indexed from its tree, the text and tree the
-    /// symbols were read from: the next edit re-reads only what it touched.
+    /// For the editor's buffer indexed last from its tree, the text and tree
+    /// the symbols were read from: the next edit re-reads only what it touched.
+    /// One file at a time (`SymbolIndex::sourced`): a text copy and a tree per
+    /// open file cost many times the text.
     source: Option<Arc<IndexedSource>>,
 }
 
@@ -102,7 +108,7 @@ impl SymbolIndex {
     /// Replace the entries of `symbols.path`. A `Disk` insert leaves a file
     /// that holds `Buffer` symbols alone.
     pub fn insert(&mut self, symbols: FileSymbols, origin: Origin) {
-        self.insert_entry(Arc::new(symbols), origin, None);
+        self.insert_entry(Arc::new(compact(symbols)), origin, None);
     }
 
     fn insert_entry(
@@ -111,6 +117,7 @@ impl SymbolIndex {
         origin: Origin,
         source: Option<Arc<IndexedSource>>,
     ) {
+        let sourced = source.is_some();
         let entry = Entry {
             symbols,
             origin,
@@ -124,6 +131,9 @@ impl SymbolIndex {
             }
             self.relink(id, &entry.symbols);
             self.files[id as usize] = Some(entry);
+            if sourced {
+                self.set_sourced(id);
+            }
             return;
         }
         let id = match self.free.pop() {
@@ -136,6 +146,18 @@ impl SymbolIndex {
         self.link(id, &entry.symbols);
         self.ids.insert(entry.symbols.path.clone(), id);
         self.files[id as usize] = Some(entry);
+        if sourced {
+            self.set_sourced(id);
+        }
+    }
+
+    /// Makes `id` the one entry keeping its source; the previous one drops its.
+    fn set_sourced(&mut self, id: FileId) {
+        if let Some(previous) = self.sourced.replace(id).filter(|previous| *previous != id) {
+            if let Some(Some(entry)) = self.files.get_mut(previous as usize) {
+                entry.source = None;
+            }
+        }
     }
 
     /// Forget `path` (deleted, or no longer a source file).
@@ -143,6 +165,9 @@ impl SymbolIndex {
         if let Some(id) = self.ids.remove(path) {
             self.unlink(id);
             self.files[id as usize] = None;
+            if self.sourced == Some(id) {
+                self.sourced = None;
+            }
             self.free.push(id);
         }
     }
@@ -340,6 +365,15 @@ impl SymbolIndex {
     }
 }
 
+/// `symbols` without the spare capacity its lists grew while being read: the
+/// index holds them for the whole session.
+fn compact(mut symbols: FileSymbols) -> FileSymbols {
+    symbols.definitions.shrink_to_fit();
+    symbols.references.shrink_to_fit();
+    symbols.imports.shrink_to_fit();
+    symbols
+}
+
 /// The index as the server and the agent share it. Cheap to clone.
 #[derive(Clone, Default)]
 pub struct SharedIndex {
@@ -385,7 +419,7 @@ impl SharedIndex {
             None => FileSymbols::from_tree(path, language, text, tree),
         };
         drop(previous);
-        match symbols {
+        match symbols.map(compact) {
             Some(symbols) => {
                 let source = IndexedSource {
                     text: text.into(),
@@ -690,7 +724,7 @@ fn index_one(
             extractors.last_mut()?
         }
     };
-    let symbols = Arc::new(extractor.extract(path, &text)?);
+    let symbols = Arc::new(compact(extractor.extract(path, &text)?));
     Some((
         DiskSymbols {
             fingerprint,

@@ -14,6 +14,7 @@
 //! it for its tree or when the background step finds the document quiet
 //! (`reparse`), so a keystroke never waits the milliseconds a reparse takes.
 
+mod budget;
 mod position;
 mod reparse;
 mod syntax;
@@ -32,11 +33,13 @@ use lsp_types::{Position, Range, TextDocumentContentChangeEvent, Uri};
 use ropey::Rope;
 use tree_sitter::Tree;
 
+pub use budget::DEFAULT_TREE_BUDGET_BYTES;
 pub use position::{
     byte_to_position, char_to_position, position_to_byte, position_to_char, PositionEncoding,
 };
 pub use syntax::MAX_TREE_BYTES;
 
+use budget::TreeBudget;
 use reparse::BackgroundReparse;
 use syntax::Syntax;
 
@@ -129,6 +132,26 @@ struct Document {
     encoding: PositionEncoding,
     /// Whether the text may hold a CR without an LF after it (see `syntax`).
     lone_cr: bool,
+    /// The store's, counting the trees its documents hold.
+    budget: Arc<TreeBudget>,
+}
+
+impl Document {
+    /// This version's tree, parsed if it is not held (see `DocumentSnapshot::tree`).
+    fn tree(&self) -> Option<Tree> {
+        let (tree, parsed) = self.syntax.tree(&self.text);
+        if parsed {
+            self.budget.hold(
+                &self.uri,
+                self.version,
+                self.syntax.slot(),
+                self.text.len_bytes(),
+            );
+        } else if tree.is_some() {
+            self.budget.touch(&self.uri);
+        }
+        tree
+    }
 }
 
 impl DocumentSnapshot {
@@ -156,15 +179,17 @@ impl DocumentSnapshot {
     }
 
     /// The syntax tree of exactly this text; `None` for plain text and for
-    /// documents over `MAX_TREE_BYTES`.
+    /// documents over `MAX_TREE_BYTES`. The tree is a reference-counted handle
+    /// (cloning it copies no node).
     ///
-    /// Free when the tree is already parsed (by an earlier call on this version,
-    /// from any snapshot of it, or by the background step). Otherwise this call
-    /// reparses, reusing the last parsed tree: a few milliseconds for a
-    /// 10,000-line file, tens at `MAX_TREE_BYTES`. So call it from a request
-    /// handler or a blocking task, never from the notification path.
-    pub fn tree(&self) -> Option<&Tree> {
-        self.0.syntax.tree(&self.0.text)
+    /// Cheap when the tree is held (parsed by an earlier call on this version,
+    /// from any snapshot of it, or by the background step, and not dropped by
+    /// the tree budget since). Otherwise this call parses, reusing the last
+    /// parsed tree when it is still held: a few milliseconds for a 10,000-line
+    /// file, tens at `MAX_TREE_BYTES`. So call it from a request handler or a
+    /// blocking task, never from the notification path.
+    pub fn tree(&self) -> Option<Tree> {
+        self.0.tree()
     }
 
     /// Whether this version has a syntax tree, without parsing it.
@@ -224,6 +249,7 @@ pub struct DocumentStore {
     encoding: AtomicU8,
     /// `None` when trees are parsed on request only.
     background: Option<BackgroundReparse>,
+    budget: Arc<TreeBudget>,
 }
 
 impl Default for DocumentStore {
@@ -258,7 +284,15 @@ impl DocumentStore {
             writer: Mutex::new(()),
             encoding: AtomicU8::new(encoding_to_u8(PositionEncoding::default())),
             background: delay.and_then(BackgroundReparse::start),
+            budget: Arc::new(TreeBudget::new(DEFAULT_TREE_BUDGET_BYTES)),
         }
+    }
+
+    /// Sets the tree budget (`[documents] tree_budget_mib`): the estimated
+    /// bytes of syntax trees kept beyond the one in use. Trees over it are
+    /// dropped at once, least recently used first, and parsed again on request.
+    pub fn set_tree_budget(&self, bytes: usize) {
+        self.budget.set_limit(bytes);
     }
 
     /// Sets the encoding negotiated in `initialize`. Meant to be called before any
@@ -308,8 +342,12 @@ impl DocumentStore {
             syntax: Syntax::new(language, &rope, None),
             text: rope,
             encoding: self.encoding(),
+            budget: Arc::clone(&self.budget),
         };
-        match self.publish(document) {
+        self.budget.forget(&uri);
+        // No background parse: a document only opened may never need a tree,
+        // and a reader parses it on request.
+        match self.publish(document, false) {
             Some(previous) => Err(DocumentError::Reopened {
                 uri,
                 previous_version: previous.version(),
@@ -380,8 +418,19 @@ impl DocumentStore {
                 tree = None;
             }
         }
+        let holds_tree = tree.is_some();
         document.syntax = Syntax::new(document.language, &document.text, tree);
-        self.publish(document);
+        if holds_tree && document.syntax.has_tree() {
+            self.budget.hold(
+                uri,
+                version,
+                document.syntax.slot(),
+                document.text.len_bytes(),
+            );
+        } else {
+            self.budget.forget(uri);
+        }
+        self.publish(document, true);
         Ok(ChangeReport { version, warnings })
     }
 
@@ -391,6 +440,7 @@ impl DocumentStore {
         if let Some(background) = &self.background {
             background.forget(uri);
         }
+        self.budget.forget(uri);
         let removed = self
             .documents
             .write()
@@ -421,7 +471,8 @@ impl DocumentStore {
         document.text = Rope::from_str(&text);
         document.lone_cr = syntax::has_lone_cr(&document.text);
         document.syntax = Syntax::new(document.language, &document.text, None);
-        self.publish(document);
+        self.budget.forget(uri);
+        self.publish(document, false);
         Ok(ChangeReport {
             version,
             warnings: vec![DocumentWarning::SavedTextDiffers {
@@ -472,11 +523,16 @@ impl DocumentStore {
     }
 
     /// Swaps in `document`, returning the version it replaced, and schedules its
-    /// background reparse. The replaced one is dropped after the lock is released.
-    fn publish(&self, document: Document) -> Option<DocumentSnapshot> {
+    /// background reparse when `reparse` (an edited document: the one in use).
+    /// The replaced one is dropped after the lock is released.
+    fn publish(&self, document: Document, reparse: bool) -> Option<DocumentSnapshot> {
         let snapshot = DocumentSnapshot(Arc::new(document));
         if let Some(background) = &self.background {
-            background.schedule(&snapshot.0);
+            if reparse {
+                background.schedule(&snapshot.0);
+            } else {
+                background.forget(snapshot.uri());
+            }
         }
         let mut documents = self
             .documents

@@ -90,13 +90,13 @@ impl BackgroundReparse {
 }
 
 impl Drop for BackgroundReparse {
+    /// Tells the thread to stop, without waiting: it may be in a parse of tens
+    /// of milliseconds, and the process exiting must not wait for it (the
+    /// thread holds no state that outlives it).
     fn drop(&mut self) {
         self.shared.lock().stopping = true;
         self.shared.wake.notify_one();
-        if let Some(thread) = self.thread.take() {
-            // A panic in a parse has already been reported by the panic hook.
-            let _ = thread.join();
-        }
+        drop(self.thread.take());
     }
 }
 
@@ -144,7 +144,7 @@ fn run(shared: &Shared) {
         for document in ready {
             if let Some(document) = document.upgrade() {
                 let _span = tracing::trace_span!("reparse", uri = document.uri.as_str()).entered();
-                document.syntax.tree(&document.text);
+                document.tree();
             }
         }
         queue = shared.lock();

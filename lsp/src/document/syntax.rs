@@ -8,7 +8,7 @@
 //! flag per document keeps the fast path (rope line lookups) for everything else
 //! and counts LFs by scanning only for such documents.
 
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use agentls_core::language::Language;
 use ropey::Rope;
@@ -30,17 +30,29 @@ use tree_sitter::{InputEdit, Parser, Point, Tree};
 pub const MAX_TREE_BYTES: usize = 1024 * 1024;
 
 /// The syntax of one document version: the tree it will have, parsed at most
-/// once, on first request. Cloning shares the trees' nodes.
+/// once while the tree budget keeps it (see `budget`), on first request. Clones
+/// share the slot (they are the same version).
 #[derive(Clone)]
 pub(crate) struct Syntax {
     /// The grammar, `None` when this version has no tree (plain text or over
     /// `MAX_TREE_BYTES`).
     language: Option<Language>,
-    /// The last tree parsed for an earlier version, edited to this version's
-    /// text, for the reparse to reuse; `None` means a parse from scratch.
-    edited: Option<Tree>,
-    /// This version's tree once parsed; already set to `None` when there is none.
-    parsed: OnceLock<Option<Tree>>,
+    slot: Arc<TreeSlot>,
+}
+
+/// Where a version's tree is. Locked for a parse (concurrent readers of the
+/// same version wait for that one parse), otherwise only to clone or drop a tree.
+pub(crate) type TreeSlot = Mutex<Slot>;
+
+pub(crate) enum Slot {
+    /// No tree, ever: plain text, over `MAX_TREE_BYTES`, or no grammar.
+    None,
+    /// Not parsed yet. The tree, if any, is the last one parsed for an earlier
+    /// version, edited to this version's text, for the reparse to reuse; `None`
+    /// means a parse from scratch (a new document, or one whose tree the budget
+    /// dropped).
+    Pending(Option<Tree>),
+    Parsed(Tree),
 }
 
 /// How far a version's tree is, for `Debug` output.
@@ -48,7 +60,7 @@ pub(crate) struct Syntax {
 pub(crate) enum SyntaxState {
     /// No tree: plain text or over `MAX_TREE_BYTES`.
     None,
-    /// A tree on request; not parsed yet.
+    /// A tree on request; not parsed yet (or dropped by the budget).
     Pending,
     Parsed,
 }
@@ -61,13 +73,11 @@ impl Syntax {
         match language {
             Some(language) if text.len_bytes() <= MAX_TREE_BYTES => Syntax {
                 language: Some(language),
-                edited,
-                parsed: OnceLock::new(),
+                slot: Arc::new(Mutex::new(Slot::Pending(edited))),
             },
             _ => Syntax {
                 language: None,
-                edited: None,
-                parsed: OnceLock::from(None),
+                slot: Arc::new(Mutex::new(Slot::None)),
             },
         }
     }
@@ -78,30 +88,72 @@ impl Syntax {
         self.language.is_some()
     }
 
-    /// The tree of `text`, which must be the text this syntax was made for.
-    /// Parses on the first call (concurrent callers wait for that one parse).
-    pub(crate) fn tree(&self, text: &Rope) -> Option<&Tree> {
-        self.parsed
-            .get_or_init(|| parse(self.language?, text, self.edited.as_ref()))
-            .as_ref()
+    /// The slot, for the budget to drop its tree.
+    pub(crate) fn slot(&self) -> &Arc<TreeSlot> {
+        &self.slot
+    }
+
+    /// The tree of `text`, which must be the text this syntax was made for, and
+    /// whether this call parsed it. Parses on the first call (concurrent callers
+    /// wait for that one parse) and again after the budget dropped the tree.
+    pub(crate) fn tree(&self, text: &Rope) -> (Option<Tree>, bool) {
+        let mut slot = lock(&self.slot);
+        match &mut *slot {
+            Slot::None => (None, false),
+            Slot::Parsed(tree) => (Some(tree.clone()), false),
+            Slot::Pending(edited) => {
+                let parsed = self
+                    .language
+                    .and_then(|language| parse(language, text, edited.as_ref()));
+                *slot = match &parsed {
+                    Some(tree) => Slot::Parsed(tree.clone()),
+                    None => Slot::None,
+                };
+                let parsed_now = parsed.is_some();
+                (parsed, parsed_now)
+            }
+        }
     }
 
     /// The tree the next version edits: this version's own tree if parsed (the
     /// reparse then has fewer changes to look at), else the edited one.
     pub(crate) fn tree_to_edit(&self) -> Option<Tree> {
-        match self.parsed.get() {
-            Some(parsed) => parsed.clone(),
-            None => self.edited.clone(),
+        match &*lock(&self.slot) {
+            Slot::Parsed(tree) | Slot::Pending(Some(tree)) => Some(tree.clone()),
+            Slot::Pending(None) | Slot::None => None,
         }
     }
 
     pub(crate) fn state(&self) -> SyntaxState {
-        match self.parsed.get() {
-            Some(None) => SyntaxState::None,
-            Some(Some(_)) => SyntaxState::Parsed,
-            None => SyntaxState::Pending,
+        match &*lock(&self.slot) {
+            Slot::None => SyntaxState::None,
+            Slot::Parsed(_) => SyntaxState::Parsed,
+            Slot::Pending(_) => SyntaxState::Pending,
         }
     }
+}
+
+/// Drops the tree a slot holds, leaving it to be parsed from scratch on the
+/// next request. `false` when the slot is busy (being parsed): left alone.
+pub(crate) fn drop_tree(slot: &TreeSlot) -> bool {
+    let Ok(mut slot) = slot.try_lock() else {
+        return false;
+    };
+    let dropped = match &mut *slot {
+        Slot::Parsed(_) | Slot::Pending(Some(_)) => {
+            std::mem::replace(&mut *slot, Slot::Pending(None))
+        }
+        Slot::Pending(None) | Slot::None => return true,
+    };
+    drop(slot);
+    drop(dropped);
+    true
+}
+
+// Nothing holding a slot's lock can panic midway through changing it (a panic
+// in tree-sitter's parse leaves the previous state).
+fn lock(slot: &TreeSlot) -> std::sync::MutexGuard<'_, Slot> {
+    slot.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Idle parsers, reused so that each parse avoids reallocating their state.
@@ -316,6 +368,6 @@ mod tests {
         assert!(parse(Language::Rust, &rope, None).is_none());
         let syntax = Syntax::new(Some(Language::Rust), &rope, None);
         assert_eq!(syntax.state(), SyntaxState::None);
-        assert!(syntax.tree(&rope).is_none());
+        assert!(syntax.tree(&rope).0.is_none());
     }
 }

@@ -618,7 +618,7 @@ fn check_random_edits(
                 "{encoding:?} version {version}: {changes:?}\n{expected}"
             );
             assert_eq!(
-                nodes(tree),
+                nodes(&tree),
                 nodes(&fresh),
                 "{encoding:?} version {version}: {changes:?}"
             );
@@ -747,7 +747,7 @@ fn valid_edits_keep_the_typescript_tree_equal_to_a_fresh_parse() {
             let tree = snapshot.tree().expect("small document has a tree");
             assert!(!fresh.root_node().has_error(), "{text}");
             assert_eq!(
-                nodes(tree),
+                nodes(&tree),
                 nodes(&fresh),
                 "{encoding:?} version {version}: {changes:?}"
             );
@@ -818,7 +818,7 @@ fn check_tree_after_many_edits(
         let tree = snapshot.tree().expect("small document has a tree");
         let fresh = fresh_tree(language, &expected);
         assert_eq!(
-            nodes(tree),
+            nodes(&tree),
             nodes(&fresh),
             "version {version}, {request_every} notifications since the last parse\n{expected}"
         );
@@ -895,10 +895,12 @@ fn keystrokes_never_parse_and_snapshots_share_the_parse() {
     assert!(first.has_tree());
     assert!(first.tree().is_some());
     assert_eq!(second.0.syntax.state(), syntax::SyntaxState::Parsed);
-    assert!(std::ptr::eq(
-        first.tree().expect("parsed"),
-        second.tree().expect("parsed")
-    ));
+    // Each `Tree` handle has its own root, but the nodes below are shared.
+    let first_item = |snapshot: &DocumentSnapshot| {
+        let tree = snapshot.tree().expect("parsed");
+        tree.root_node().child(0).expect("an item").id()
+    };
+    assert_eq!(first_item(&first), first_item(&second));
     for version in 2..=100 {
         store
             .change(&document, version, vec![edit(pos(0, 3), pos(0, 4), "b")])
@@ -911,7 +913,7 @@ fn keystrokes_never_parse_and_snapshots_share_the_parse() {
         r#"DocumentSnapshot { uri: "file:///w/a.rs", version: 100, language_id: "rust", language: Some(Rust), len_bytes: 10, tree: Pending }"#
     );
     assert_eq!(
-        nodes(snapshot.tree().expect("rust")),
+        nodes(&snapshot.tree().expect("rust")),
         nodes(&fresh_tree(Language::Rust, "fn b() {}\n"))
     );
     // Plain text and oversized documents have nothing pending.
@@ -953,7 +955,7 @@ fn background_step_parses_the_latest_version_once_quiet() {
     let snapshot = store.snapshot(&document).expect("open");
     assert_eq!(snapshot.version(), 20);
     assert_eq!(
-        nodes(snapshot.tree().expect("go")),
+        nodes(&snapshot.tree().expect("go")),
         nodes(&fresh_tree(Language::Go, "package a\n\nconst X = 20\n"))
     );
     // Closing with a parse pending and dropping the store stop cleanly.
@@ -962,4 +964,83 @@ fn background_step_parses_the_latest_version_once_quiet() {
         .expect("valid");
     store.close(&document).expect("open");
     drop(store);
+}
+
+#[test]
+fn a_tree_budget_of_zero_keeps_only_the_tree_in_use_and_reparses_the_rest() {
+    let store = DocumentStore::with_background_reparse(None);
+    store.set_tree_budget(0);
+    let documents: Vec<Uri> = (0..3)
+        .map(|index| uri(&format!("file:///w/m{index}.rs")))
+        .collect();
+    for (index, document) in documents.iter().enumerate() {
+        store
+            .open(
+                document.clone(),
+                "rust",
+                1,
+                format!("fn f{index}() {{ let x = {index}; }}\n"),
+            )
+            .expect("first open");
+        assert!(store.snapshot(document).expect("open").tree().is_some());
+    }
+    // Only the last tree parsed is held.
+    assert_eq!(
+        tree_state(&store, &documents[0]),
+        syntax::SyntaxState::Pending
+    );
+    assert_eq!(
+        tree_state(&store, &documents[1]),
+        syntax::SyntaxState::Pending
+    );
+    assert_eq!(
+        tree_state(&store, &documents[2]),
+        syntax::SyntaxState::Parsed
+    );
+    assert!(store.budget.held_bytes() <= 32 * budget::TREE_BYTES_PER_TEXT_BYTE);
+    // A dropped tree comes back on request, equal to a fresh parse, and an edit
+    // to a document without a held tree parses its new text from scratch.
+    store
+        .change(&documents[0], 2, vec![edit(pos(0, 3), pos(0, 5), "g")])
+        .expect("valid");
+    assert_eq!(
+        nodes(
+            &store
+                .snapshot(&documents[0])
+                .expect("open")
+                .tree()
+                .expect("rust")
+        ),
+        nodes(&fresh_tree(Language::Rust, "fn g() { let x = 0; }\n"))
+    );
+    assert_eq!(
+        tree_state(&store, &documents[2]),
+        syntax::SyntaxState::Pending
+    );
+}
+
+#[test]
+fn the_tree_budget_is_exceeded_by_at_most_one_tree() {
+    let store = DocumentStore::with_background_reparse(None);
+    let text = "fn f() { let x = 1; }\n".repeat(50);
+    let one_tree = text.len() * budget::TREE_BYTES_PER_TEXT_BYTE;
+    store.set_tree_budget(3 * one_tree + one_tree / 2);
+    for index in 0..20 {
+        let document = uri(&format!("file:///w/b{index}.rs"));
+        store
+            .open(document.clone(), "rust", 1, text.clone())
+            .expect("first open");
+        store.snapshot(&document).expect("open").tree();
+        assert!(store.budget.held_bytes() <= 4 * one_tree);
+    }
+    let held = (0..20)
+        .filter(|index| {
+            tree_state(&store, &uri(&format!("file:///w/b{index}.rs")))
+                == syntax::SyntaxState::Parsed
+        })
+        .count();
+    assert_eq!(held, 3);
+    // Lowering the budget drops trees at once; closing forgets them.
+    store.set_tree_budget(0);
+    assert_eq!(store.budget.held_bytes(), 0);
 }

@@ -8,6 +8,12 @@ use crate::notice;
 use crate::state::write_lock;
 use crate::world::World;
 
+/// `[documents] tree_budget_mib` in bytes.
+pub(crate) fn tree_budget_bytes(config: &agentls_core::config::Config) -> usize {
+    usize::try_from(config.documents.tree_budget_mib.saturating_mul(1024 * 1024))
+        .unwrap_or(usize::MAX)
+}
+
 pub(crate) async fn handle(world: &World, params: DidChangeConfigurationParams) {
     let problems = {
         let mut config_state = write_lock(&world.state.config);
@@ -15,6 +21,10 @@ pub(crate) async fn handle(world: &World, params: DidChangeConfigurationParams) 
             config::editor_layer(&params.settings, ConfigSource::EditorSettings);
         let mut problems = config_state.remerge();
         crate::logging::set_level_from_config(config_state.merged.log.level.as_deref());
+        world
+            .state
+            .documents
+            .set_tree_budget(tree_budget_bytes(&config_state.merged));
         // The other layers' problems were shown when they were loaded.
         problems.retain(|problem| problem.source == ConfigSource::EditorSettings);
         problems
