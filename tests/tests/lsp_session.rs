@@ -38,7 +38,8 @@ async fn initialize_answers_capabilities_and_picks_utf8_when_offered() {
                 "agentls.approve",
                 "agentls.approveForThread",
                 "agentls.deny",
-                "agentls.showContext"
+                "agentls.showContext",
+                "agentls.showLastAnswer"
               ]
             },
             "experimental": {
