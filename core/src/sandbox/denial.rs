@@ -151,6 +151,7 @@ mod tests {
         SandboxSupport {
             landlock: LandlockSupport::Full { abi: 6 },
             seccomp: true,
+            containment: crate::sandbox::ProcessContainment::Subreaper,
         }
     }
 
@@ -162,6 +163,7 @@ mod tests {
         let no_landlock = SandboxSupport {
             landlock: LandlockSupport::Unavailable { reason: "x".into() },
             seccomp: true,
+            containment: crate::sandbox::ProcessContainment::Subreaper,
         };
         assert!(!looks_denied(
             SandboxPolicy::WorkspaceWrite,

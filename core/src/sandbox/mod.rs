@@ -18,6 +18,8 @@
 //! [`CommandRunner`]: crate::process::CommandRunner
 
 mod capture;
+#[cfg(target_os = "linux")]
+mod contain;
 mod denial;
 mod env_scrub;
 mod helper;
@@ -31,8 +33,8 @@ pub use env_scrub::{is_secret_env, SECRET_ENV_NAMES};
 pub use helper::{sandbox_main, SandboxArgs, SandboxArgsError, SANDBOX_SUBCOMMAND};
 pub use runner::{SandboxedRunner, DEFAULT_OUTPUT_CAP};
 pub use support::{
-    landlock_support, sandbox_support, LandlockSupport, SandboxSupport, SandboxWarning,
-    SandboxWarningKind,
+    landlock_support, sandbox_support, LandlockSupport, ProcessContainment, SandboxSupport,
+    SandboxWarning, SandboxWarningKind,
 };
 
 use std::fmt;
