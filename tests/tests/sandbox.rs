@@ -440,7 +440,13 @@ async fn sandbox_background_children_die_with_the_command() {
     let workspace = Workspace::new();
     let outcome = run(
         &runner(),
-        workspace.spec(SandboxPolicy::WorkspaceWrite, SLEEPER),
+        workspace.spec(
+            SandboxPolicy::WorkspaceWrite,
+            // The command waits until the sleep has printed its pid: it ends, and
+            // kills the sleep, only after that.
+            "mkfifo started; (read pid _ < /proc/self/stat; echo $pid; echo > started; \
+             exec sleep 1000) & read _ < started",
+        ),
     )
     .await;
     assert_eq!(outcome.exit_code, Some(0), "{}", show(&outcome));
@@ -845,4 +851,95 @@ async fn sandbox_escaped_processes_die_on_timeout() {
 #[tokio::test]
 async fn sandbox_escaped_processes_die_on_interrupt() {
     escape_attempts(Ending::Interrupt).await;
+}
+
+/// The escalation prompt is offered on `sandbox_denied`: failures that are not
+/// the sandbox's doing must not set it, a real refusal must.
+#[tokio::test]
+async fn sandbox_denied_only_when_the_sandbox_refused_something() {
+    let workspace = Workspace::new();
+    let runner = runner();
+    std::fs::write(
+        workspace.path().join("calc.py"),
+        "def add(a, b):\n    return a - b\n",
+    )
+    .unwrap();
+    std::fs::write(
+        workspace.path().join("test_calc.py"),
+        "import unittest\nfrom calc import add\n\nclass TestCalc(unittest.TestCase):\n    \
+         def test_add(self):\n        self.assertEqual(add(2, 2), 4)\n\n\
+         if __name__ == \"__main__\":\n    unittest.main()\n",
+    )
+    .unwrap();
+    std::fs::write(
+        workspace.path().join("broken.rs"),
+        "fn main() { let x: u8 = \"no\"; }\n",
+    )
+    .unwrap();
+    std::fs::write(workspace.path().join("run.sh"), "#!/bin/sh\necho ran\n").unwrap();
+    std::fs::write(workspace.path().join("secret.txt"), "s\n").unwrap();
+
+    let not_denied = [
+        ("a failing python test", "python3 test_calc.py"),
+        (
+            "a compiler error",
+            "rustc --edition 2021 broken.rs -o \"$TMPDIR/broken\"",
+        ),
+        // Root reads a mode-000 file anyway, but no one executes a file without
+        // an execute bit: a real EACCES on a path the policy allows.
+        (
+            "permission denied inside the workspace",
+            "chmod 000 secret.txt; cat secret.txt; ./run.sh",
+        ),
+        (
+            "a message that only mentions a denial",
+            "echo 'test_write_to_/etc: Permission denied (expected)'; exit 1",
+        ),
+        (
+            "an EPERM that is not about sockets",
+            "echo \"chmod: changing permissions of 'x': Operation not permitted\" >&2; exit 1",
+        ),
+    ];
+    for (what, script) in not_denied {
+        let outcome = run(
+            &runner,
+            workspace.spec(SandboxPolicy::WorkspaceWrite, script),
+        )
+        .await;
+        assert_ne!(outcome.exit_code, Some(0), "{what}: {}", show(&outcome));
+        assert!(!outcome.sandbox_denied, "{what}: {}", show(&outcome));
+        assert_eq!(describe_denial(&outcome), None, "{what}");
+    }
+
+    if !confines(&runner) {
+        return;
+    }
+    let outside = tempfile::tempdir().unwrap();
+    let denied = [
+        (
+            "a write outside the workspace",
+            format!("echo x > '{}/out'", outside.path().display()),
+        ),
+        (
+            "a python write outside the workspace",
+            format!(
+                "python3 -c \"open('{}/out', 'w').write('x')\"",
+                outside.path().display()
+            ),
+        ),
+        ("a write into .git", "echo x > .git/config".to_owned()),
+        (
+            "a connection",
+            "exec 3<>/dev/tcp/127.0.0.1/9 && echo connected".to_owned(),
+        ),
+    ];
+    for (what, script) in denied {
+        let outcome = run(
+            &runner,
+            workspace.spec(SandboxPolicy::WorkspaceWrite, &script),
+        )
+        .await;
+        assert_denied(&outcome);
+        assert!(outcome.sandbox_denied, "{what}: {}", show(&outcome));
+    }
 }

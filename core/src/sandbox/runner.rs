@@ -21,7 +21,7 @@ use crate::process::{
 };
 
 use super::capture::HeadTailCapture;
-use super::denial::looks_denied;
+use super::denial::{looks_denied, writable_unconfined, DenialContext};
 use super::env_scrub::scrub_env;
 use super::helper::{
     SandboxArgs, EXEC_FAILED_PREFIX, NOT_EXECUTABLE_EXIT, NOT_FOUND_EXIT, SANDBOX_SUBCOMMAND,
@@ -231,6 +231,7 @@ impl SandboxedRunner {
             status
         };
         helper.disarm();
+        let tmpdir_path = tmpdir.as_ref().map(|tmpdir| tmpdir.path.clone());
         if let Some(tmpdir) = tmpdir {
             tmpdir.remove().await;
         }
@@ -248,7 +249,24 @@ impl SandboxedRunner {
             duration: started.elapsed(),
         };
         helper_failure(&program, &outcome)?;
-        outcome.sandbox_denied = looks_denied(spec.policy, &self.support, &outcome);
+        // As the helper resolves them: relative to the working directory, which is
+        // the only root when none is given.
+        let writable_roots: Vec<PathBuf> = if spec.writable_roots.is_empty() {
+            vec![spec.cwd.clone()]
+        } else {
+            spec.writable_roots
+                .iter()
+                .map(|root| spec.cwd.join(root))
+                .collect()
+        };
+        let context = DenialContext {
+            policy: spec.policy,
+            support: &self.support,
+            cwd: &spec.cwd,
+            writable_roots: &writable_roots,
+            tmpdir: tmpdir_path.as_deref(),
+        };
+        outcome.sandbox_denied = looks_denied(&context, &outcome, &writable_unconfined);
         tracing::debug!(
             exit_code = ?outcome.exit_code,
             timed_out,
