@@ -34,6 +34,13 @@ fn confines(runner: &SandboxedRunner) -> bool {
     if runner.support().confines_commands() {
         return true;
     }
+    if let Some(abi) = kernel_landlock_abi() {
+        panic!(
+            "this kernel has Landlock ABI {abi}, yet the sandbox reports {:?}: the \
+             confinement tests would only exercise the fall-back",
+            runner.support()
+        );
+    }
     assert!(runner.every_command_needs_approval());
     assert!(runner.support().warning().is_some());
     let _ = writeln!(
@@ -942,4 +949,109 @@ async fn sandbox_denied_only_when_the_sandbox_refused_something() {
         assert_denied(&outcome);
         assert!(outcome.sandbox_denied, "{what}: {}", show(&outcome));
     }
+}
+
+/// The kernel's Landlock ABI, asked without agentls' code (Python's ctypes calls
+/// landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION), syscall 444
+/// on every architecture), so a bug in the sandbox's own probe cannot turn the
+/// confinement tests into tests of the fall-back.
+fn kernel_landlock_abi() -> Option<u32> {
+    let output = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import ctypes; print(ctypes.CDLL(None, use_errno=True).syscall(444, None, 0, 1))",
+        ])
+        .output()
+        .expect("python3 runs (the sandbox tests need it)");
+    assert!(output.status.success(), "{output:?}");
+    text(&output.stdout)
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .and_then(|abi| u32::try_from(abi).ok())
+}
+
+/// Whether the kernel gives this user a PID namespace with a mount namespace,
+/// asked of util-linux's unshare(1) (through a user namespace unless root).
+fn kernel_offers_pid_namespaces() -> bool {
+    let mut unshare = std::process::Command::new("unshare");
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|output| text(&output.stdout).trim() == "0");
+    if !root {
+        unshare.arg("--user").arg("--map-current-user");
+    }
+    unshare
+        .args(["--pid", "--mount", "--fork", "true"])
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// Where the kernel offers Landlock and namespaces, the full mechanism must have
+/// run: a kernel that has them and a sandbox that falls back anyway fails here.
+#[tokio::test]
+async fn sandbox_full_confinement_runs_where_the_kernel_offers_it() {
+    let Some(abi) = kernel_landlock_abi() else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "!!! SKIPPED: this kernel has no Landlock (landlock_create_ruleset failed); \
+             the full confinement cannot be checked here"
+        );
+        return;
+    };
+    let namespaces = kernel_offers_pid_namespaces();
+    let support = SandboxSupport::detect();
+    assert!(
+        support.confines_commands(),
+        "Landlock ABI {abi} in the kernel, but {support:?}"
+    );
+    assert!(
+        support.landlock.is_available(),
+        "Landlock ABI {abi} in the kernel, but {support:?}"
+    );
+    if namespaces {
+        assert!(
+            matches!(support.containment, ProcessContainment::PidNamespace { .. }),
+            "the kernel gives PID namespaces, but {support:?}"
+        );
+    } else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "!!! no PID namespaces for this user here: the subreaper is the containment"
+        );
+    }
+
+    let workspace = Workspace::new();
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().join("escaped");
+    let outcome = run(
+        &runner(),
+        workspace.spec(
+            SandboxPolicy::WorkspaceWrite,
+            &format!(
+                "grep -E '^(NoNewPrivs|Seccomp|NSpid):' /proc/self/status; echo x > '{}'",
+                target.display()
+            ),
+        ),
+    )
+    .await;
+    let status = text(&outcome.stdout);
+    assert!(status.contains("NoNewPrivs:\t1"), "{}", show(&outcome));
+    assert!(status.contains("Seccomp:\t2"), "{}", show(&outcome));
+    let nspid_levels = status
+        .lines()
+        .find_map(|line| line.strip_prefix("NSpid:"))
+        .map_or(0, |pids| pids.split_whitespace().count());
+    if namespaces {
+        assert_eq!(
+            nspid_levels,
+            2,
+            "not in a PID namespace: {}",
+            show(&outcome)
+        );
+    }
+    // Landlock, not file permissions, refused it: the directory is this user's own.
+    assert!(!target.exists(), "{}", show(&outcome));
+    assert_denied(&outcome);
 }

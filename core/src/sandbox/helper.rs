@@ -1,6 +1,7 @@
 //! The helper mode, `agentls sandbox --policy … -- CMD…`: the process confines
-//! itself and then becomes the command (exec), so the confinement is inherited by
-//! everything the command starts and the server that spawned it stays free.
+//! itself and then starts the command under its supervision (contain.rs), so the
+//! confinement is inherited by everything the command starts, everything it
+//! starts dies with it, and the server that spawned it stays free.
 
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Write};
@@ -164,14 +165,16 @@ impl SandboxArgs {
     }
 }
 
-/// Runs the helper mode: confines this process according to `args` and execs the
-/// command. Returns only when that fails, with the exit status to exit with (125:
-/// the sandbox could not be set up, 126/127: the command could not be executed);
-/// the reason is on stderr.
+/// Runs the helper mode: confines this process according to `args`, runs the
+/// command under its supervision and returns the exit status to exit with: the
+/// command's, 125 when the sandbox could not be set up, 126/127 when the command
+/// could not be executed (the reason is on stderr). When the command was ended by
+/// a signal, or the helper was told to stop by one, the helper ends itself with
+/// that signal instead of returning.
 ///
 /// Call it before starting any thread (no async runtime, no non-blocking log
-/// writer): entering a mount namespace requires a single-threaded process, and
-/// Landlock and seccomp confine only the calling thread until the exec.
+/// writer): entering namespaces and forking require a single-threaded process,
+/// and Landlock and seccomp confine only the calling thread.
 pub fn sandbox_main(args: SandboxArgs) -> i32 {
     let Some(program) = args.command.first() else {
         return fail_setup(&"no command given after `--`");

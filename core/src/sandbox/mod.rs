@@ -6,12 +6,15 @@
 //! - [`SandboxedRunner`] (in the server) implements [`CommandRunner`]: it starts
 //!   `<helper> sandbox --policy … -- CMD…` in a new session and process group, with
 //!   secret-looking environment variables removed, streams and caps the output,
-//!   and kills the whole group on timeout or when the command's main process exits.
+//!   stops the helper on timeout or interrupt, and judges on evidence whether the
+//!   sandbox refused something (`denial.rs`).
 //! - [`sandbox_main`] (the helper mode of the same binary, `agentls sandbox`)
 //!   scrubs the environment again with the runner's lists (so a user running it by
 //!   hand gets what the agent's commands get), confines *itself* —
 //!   `no_new_privs`, a mount namespace that makes `<root>/.git` read-only, Landlock,
-//!   seccomp — and then execs the command. The server is never confined.
+//!   seccomp — and then runs the command under its supervision (`contain.rs`):
+//!   init of a PID namespace, or a subreaper, so that every process the command
+//!   starts dies with it. The server is never confined.
 //!
 //! `docs/security.md` is the user-facing description of what this enforces.
 //!
