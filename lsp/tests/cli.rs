@@ -424,3 +424,52 @@ fn helix_config_toml_shows_progress_and_binds_only_commands_agentls_has() {
         &config["keys"]["normal"]["space"]["A"]
     );
 }
+
+/// The escape from issue 12, through the real `agentls sandbox`: a `setsid`,
+/// disowned sleep must not outlive the command. The sleep writes its pid (the
+/// host's, from `/proc/self/stat`) before the command exits.
+#[test]
+fn sandbox_kills_a_setsid_disowned_process_when_the_command_exits() {
+    let workspace = tempfile::tempdir().expect("temp dir");
+    let script = "mkfifo ready || exit 99\n\
+        setsid bash -c 'read pid _ < /proc/self/stat; echo $pid > pid; echo > ready; exec sleep 777' \
+        </dev/null >/dev/null 2>&1 & disown\n\
+        read _ < ready; exit 0";
+    let output = Command::new(env!("CARGO_BIN_EXE_agentls"))
+        .args([
+            "sandbox",
+            "--policy",
+            "workspace-write",
+            "--",
+            "bash",
+            "-c",
+            script,
+        ])
+        .current_dir(workspace.path())
+        .env_remove("AGENTLS_LOG")
+        .output()
+        .expect("run agentls sandbox");
+    assert!(output.status.success(), "{output:?}");
+    let pid = std::fs::read_to_string(workspace.path().join("pid"))
+        .expect("the escaped sleep wrote its pid")
+        .trim()
+        .to_owned();
+    // Bounded poll: the PID namespace is empty once `agentls sandbox` returns; the
+    // subreaper fall-back has reaped it by then too.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat"));
+        let gone = state.as_deref().map_or(true, |stat| {
+            stat.rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X']))
+        });
+        if gone {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pid {pid} outlived `agentls sandbox`: {state:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}

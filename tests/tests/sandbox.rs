@@ -16,7 +16,8 @@ use agentls_core::process::{
     SandboxPolicy,
 };
 use agentls_core::sandbox::{
-    describe_denial, LandlockSupport, SandboxSupport, SandboxWarningKind, SandboxedRunner,
+    describe_denial, LandlockSupport, ProcessContainment, SandboxSupport, SandboxWarningKind,
+    SandboxedRunner,
 };
 use tokio::sync::mpsc;
 
@@ -32,6 +33,13 @@ fn runner() -> SandboxedRunner {
 fn confines(runner: &SandboxedRunner) -> bool {
     if runner.support().confines_commands() {
         return true;
+    }
+    if let Some(abi) = kernel_landlock_abi() {
+        panic!(
+            "this kernel has Landlock ABI {abi}, yet the sandbox reports {:?}: the \
+             confinement tests would only exercise the fall-back",
+            runner.support()
+        );
     }
     assert!(runner.every_command_needs_approval());
     assert!(runner.support().warning().is_some());
@@ -128,6 +136,13 @@ fn is_gone(pid: u32) -> bool {
     }
     std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(true, |fds| fds.count() == 0)
 }
+
+/// Prints the pid of the shell (or subshell) it runs in, as the test sees it:
+/// `$$`, `$!` and `$BASHPID` are the command's PID namespace's numbers, while
+/// `/proc` is the host's.
+const PRINT_PID: &str = "read pid _ < /proc/self/stat; echo $pid";
+/// Starts `sleep 1000` in the background and prints its pid (see `PRINT_PID`).
+const SLEEPER: &str = "(read pid _ < /proc/self/stat; echo $pid; exec sleep 1000) &";
 
 fn pids(stdout: &[u8]) -> Vec<u32> {
     text(stdout)
@@ -386,7 +401,7 @@ async fn sandbox_timeout_kills_the_whole_group() {
     let workspace = Workspace::new();
     let mut spec = workspace.spec(
         SandboxPolicy::WorkspaceWrite,
-        "sleep 1000 & echo $!; (sleep 1000 & echo $!; wait) & echo $!; wait",
+        &format!("{SLEEPER} ({SLEEPER} {PRINT_PID}; wait) & wait"),
     );
     spec.timeout = Duration::from_secs(1);
     let outcome = run(&runner(), spec).await;
@@ -409,8 +424,10 @@ async fn sandbox_fork_bomb_is_killed_with_its_group() {
     // not bind root, so an unbounded one would take the machine down with it.
     let mut spec = workspace.spec(
         SandboxPolicy::WorkspaceWrite,
-        "bomb() { echo $BASHPID; if [ \"$1\" -gt 0 ]; then bomb $(($1 - 1)) & bomb $(($1 - 1)) & fi; \
-         sleep 1000 & echo $!; wait; }; bomb 5",
+        &format!(
+            "bomb() {{ {PRINT_PID}; if [ \"$1\" -gt 0 ]; then bomb $(($1 - 1)) & bomb $(($1 - 1)) & fi; \
+             {SLEEPER} wait; }}; bomb 5"
+        ),
     );
     spec.timeout = Duration::from_secs(3);
     let outcome = run(&runner(), spec).await;
@@ -430,7 +447,13 @@ async fn sandbox_background_children_die_with_the_command() {
     let workspace = Workspace::new();
     let outcome = run(
         &runner(),
-        workspace.spec(SandboxPolicy::WorkspaceWrite, "sleep 1000 & echo $!"),
+        workspace.spec(
+            SandboxPolicy::WorkspaceWrite,
+            // The command waits until the sleep has printed its pid: it ends, and
+            // kills the sleep, only after that.
+            "mkfifo started; (read pid _ < /proc/self/stat; echo $pid; echo > started; \
+             exec sleep 1000) & read _ < started",
+        ),
     )
     .await;
     assert_eq!(outcome.exit_code, Some(0), "{}", show(&outcome));
@@ -621,7 +644,7 @@ async fn sandbox_interrupted_command_is_killed_with_its_group() {
     let mut run = runner.run(
         workspace.spec(
             SandboxPolicy::WorkspaceWrite,
-            "exec 3>alive; sleep 1000 & echo $!; wait",
+            &format!("exec 3>alive; {SLEEPER} wait"),
         ),
         Some(sender),
     );
@@ -654,8 +677,17 @@ async fn sandbox_commands_cannot_signal_processes_outside() {
         workspace.spec(SandboxPolicy::WorkspaceWrite, &script),
     )
     .await;
-    match &runner.support().landlock {
-        LandlockSupport::Full { abi } if *abi >= 6 => {
+    match (&runner.support().containment, &runner.support().landlock) {
+        // The test's process is not even visible from the command's namespace.
+        (ProcessContainment::PidNamespace { .. }, _) => {
+            assert_ne!(outcome.exit_code, Some(0), "{}", show(&outcome));
+            assert!(
+                text(&outcome.stderr).contains("No such process"),
+                "{}",
+                show(&outcome)
+            );
+        }
+        (_, LandlockSupport::Full { abi }) if *abi >= 6 => {
             assert_ne!(outcome.exit_code, Some(0), "{}", show(&outcome));
             assert!(text(&outcome.stderr).contains("Operation not permitted"));
         }
@@ -663,4 +695,363 @@ async fn sandbox_commands_cannot_signal_processes_outside() {
     }
     let outcome = run(&runner, workspace.spec(SandboxPolicy::FullAccess, &script)).await;
     assert_eq!(outcome.exit_code, Some(0), "{}", show(&outcome));
+}
+
+/// A process that tries to outlive its command, started by the command's script.
+/// The escaped process writes its pid (read from `/proc/self/stat`: the host's
+/// `/proc`, so the host's pid even inside a PID namespace) to `<name>.pid`, then
+/// tells the command through the FIFO `<name>.ready` and becomes `sleep 777`.
+#[derive(Clone, Copy, Debug)]
+enum Escape {
+    SetsidDisown,
+    DoubleFork,
+    Nohup,
+    IgnoresSigterm,
+}
+
+const ESCAPES: [Escape; 4] = [
+    Escape::SetsidDisown,
+    Escape::DoubleFork,
+    Escape::Nohup,
+    Escape::IgnoresSigterm,
+];
+
+impl Escape {
+    fn name(self) -> &'static str {
+        match self {
+            Escape::SetsidDisown => "setsid-disown",
+            Escape::DoubleFork => "double-fork",
+            Escape::Nohup => "nohup",
+            Escape::IgnoresSigterm => "ignores-sigterm",
+        }
+    }
+
+    /// The script that starts the escape and returns once it is in place.
+    fn script(self) -> String {
+        let name = self.name();
+        let escaped = format!(
+            "read pid _ < /proc/self/stat; echo $pid > {name}.pid; echo > {name}.ready; exec sleep 777"
+        );
+        let start = match self {
+            Escape::SetsidDisown => {
+                format!("setsid bash -c '{escaped}' </dev/null >/dev/null 2>&1 & disown")
+            }
+            Escape::DoubleFork => {
+                format!("( bash -c '{escaped}' </dev/null >/dev/null 2>&1 & ) &")
+            }
+            Escape::Nohup => format!("nohup bash -c '{escaped}' </dev/null >/dev/null 2>&1 &"),
+            // Ignored signals stay ignored through exec: the sleep ignores
+            // SIGTERM, SIGINT and SIGHUP, and has left the process group.
+            Escape::IgnoresSigterm => format!(
+                "setsid bash -c 'trap \"\" TERM INT HUP; {escaped}' </dev/null >/dev/null 2>&1 &"
+            ),
+        };
+        format!("mkfifo {name}.ready || exit 99\n{start}\nread _ < {name}.ready || exit 98\n")
+    }
+}
+
+/// How the command ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ending {
+    Exit,
+    Timeout,
+    Interrupt,
+}
+
+/// The runners to try: this machine's containment, and the subreaper fall-back
+/// forced (where this machine has namespaces).
+fn containment_runners() -> Vec<SandboxedRunner> {
+    let detected = SandboxSupport::detect();
+    let mut runners = vec![runner()];
+    if detected.containment != ProcessContainment::Subreaper {
+        runners.push(runner().with_support(SandboxSupport {
+            containment: ProcessContainment::Subreaper,
+            ..detected
+        }));
+    }
+    runners
+}
+
+/// Polls until `pid` is gone, for at most `PROCESS_GONE_DEADLINE`.
+async fn assert_gone_soon(pid: u32, what: &str) {
+    let deadline = tokio::time::Instant::now() + PROCESS_GONE_DEADLINE;
+    while !is_gone(pid) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: pid {pid} still runs {PROCESS_GONE_DEADLINE:?} after its command ended"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+const PROCESS_GONE_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Runs `escape` under `runner`, ends the command as `ending` says, and checks
+/// that the escaped process died with it.
+async fn escape_attempt(runner: &SandboxedRunner, escape: Escape, ending: Ending) {
+    let workspace = Workspace::new();
+    let tail = match ending {
+        Ending::Exit => "exit 0",
+        Ending::Timeout => "sleep 1000",
+        Ending::Interrupt => "echo started; sleep 1000",
+    };
+    let mut spec = workspace.spec(
+        SandboxPolicy::WorkspaceWrite,
+        &format!("{}{tail}", escape.script()),
+    );
+    let what = format!(
+        "{} on {ending:?} with {:?}",
+        escape.name(),
+        runner.support().containment
+    );
+    match ending {
+        Ending::Exit => {
+            let outcome = run(runner, spec).await;
+            assert_eq!(outcome.exit_code, Some(0), "{what}: {}", show(&outcome));
+        }
+        Ending::Timeout => {
+            spec.timeout = Duration::from_secs(3);
+            let outcome = run(runner, spec).await;
+            assert!(outcome.timed_out, "{what}: {}", show(&outcome));
+            assert_eq!(outcome.exit_code, None, "{what}");
+        }
+        Ending::Interrupt => {
+            let (sender, mut receiver) = mpsc::channel(8);
+            let mut run = runner.run(spec, Some(sender));
+            let chunk = tokio::select! {
+                chunk = receiver.recv() => chunk.expect("the started line"),
+                outcome = &mut run => panic!("{what}: the command ended early: {outcome:?}"),
+            };
+            assert_eq!(text(&chunk.bytes), "started\n", "{what}");
+            drop(run);
+        }
+    }
+    let pid_file = workspace.path().join(format!("{}.pid", escape.name()));
+    let pid: u32 = std::fs::read_to_string(&pid_file)
+        .unwrap_or_else(|error| panic!("{what}: the escape never started ({error})"))
+        .trim()
+        .parse()
+        .unwrap_or_else(|error| panic!("{what}: a pid in {pid_file:?}: {error}"));
+    assert_gone_soon(pid, &what).await;
+}
+
+async fn escape_attempts(ending: Ending) {
+    let runners = containment_runners();
+    let attempts = runners.iter().flat_map(|runner| {
+        ESCAPES
+            .into_iter()
+            .map(move |escape| escape_attempt(runner, escape, ending))
+    });
+    futures::future::join_all(attempts).await;
+}
+
+#[tokio::test]
+async fn sandbox_escaped_processes_die_when_the_command_exits() {
+    escape_attempts(Ending::Exit).await;
+}
+
+#[tokio::test]
+async fn sandbox_escaped_processes_die_on_timeout() {
+    escape_attempts(Ending::Timeout).await;
+}
+
+#[tokio::test]
+async fn sandbox_escaped_processes_die_on_interrupt() {
+    escape_attempts(Ending::Interrupt).await;
+}
+
+/// The escalation prompt is offered on `sandbox_denied`: failures that are not
+/// the sandbox's doing must not set it, a real refusal must.
+#[tokio::test]
+async fn sandbox_denied_only_when_the_sandbox_refused_something() {
+    let workspace = Workspace::new();
+    let runner = runner();
+    std::fs::write(
+        workspace.path().join("calc.py"),
+        "def add(a, b):\n    return a - b\n",
+    )
+    .unwrap();
+    std::fs::write(
+        workspace.path().join("test_calc.py"),
+        "import unittest\nfrom calc import add\n\nclass TestCalc(unittest.TestCase):\n    \
+         def test_add(self):\n        self.assertEqual(add(2, 2), 4)\n\n\
+         if __name__ == \"__main__\":\n    unittest.main()\n",
+    )
+    .unwrap();
+    std::fs::write(
+        workspace.path().join("broken.rs"),
+        "fn main() { let x: u8 = \"no\"; }\n",
+    )
+    .unwrap();
+    std::fs::write(workspace.path().join("run.sh"), "#!/bin/sh\necho ran\n").unwrap();
+    std::fs::write(workspace.path().join("secret.txt"), "s\n").unwrap();
+
+    let not_denied = [
+        ("a failing python test", "python3 test_calc.py"),
+        (
+            "a compiler error",
+            "rustc --edition 2021 broken.rs -o \"$TMPDIR/broken\"",
+        ),
+        // Root reads a mode-000 file anyway, but no one executes a file without
+        // an execute bit: a real EACCES on a path the policy allows.
+        (
+            "permission denied inside the workspace",
+            "chmod 000 secret.txt; cat secret.txt; ./run.sh",
+        ),
+        (
+            "a message that only mentions a denial",
+            "echo 'test_write_to_/etc: Permission denied (expected)'; exit 1",
+        ),
+        (
+            "an EPERM that is not about sockets",
+            "echo \"chmod: changing permissions of 'x': Operation not permitted\" >&2; exit 1",
+        ),
+    ];
+    for (what, script) in not_denied {
+        let outcome = run(
+            &runner,
+            workspace.spec(SandboxPolicy::WorkspaceWrite, script),
+        )
+        .await;
+        assert_ne!(outcome.exit_code, Some(0), "{what}: {}", show(&outcome));
+        assert!(!outcome.sandbox_denied, "{what}: {}", show(&outcome));
+        assert_eq!(describe_denial(&outcome), None, "{what}");
+    }
+
+    if !confines(&runner) {
+        return;
+    }
+    let outside = tempfile::tempdir().unwrap();
+    let denied = [
+        (
+            "a write outside the workspace",
+            format!("echo x > '{}/out'", outside.path().display()),
+        ),
+        (
+            "a python write outside the workspace",
+            format!(
+                "python3 -c \"open('{}/out', 'w').write('x')\"",
+                outside.path().display()
+            ),
+        ),
+        ("a write into .git", "echo x > .git/config".to_owned()),
+        (
+            "a connection",
+            "exec 3<>/dev/tcp/127.0.0.1/9 && echo connected".to_owned(),
+        ),
+    ];
+    for (what, script) in denied {
+        let outcome = run(
+            &runner,
+            workspace.spec(SandboxPolicy::WorkspaceWrite, &script),
+        )
+        .await;
+        assert_denied(&outcome);
+        assert!(outcome.sandbox_denied, "{what}: {}", show(&outcome));
+    }
+}
+
+/// The kernel's Landlock ABI, asked without agentls' code (Python's ctypes calls
+/// landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION), syscall 444
+/// on every architecture), so a bug in the sandbox's own probe cannot turn the
+/// confinement tests into tests of the fall-back.
+fn kernel_landlock_abi() -> Option<u32> {
+    let output = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import ctypes; print(ctypes.CDLL(None, use_errno=True).syscall(444, None, 0, 1))",
+        ])
+        .output()
+        .expect("python3 runs (the sandbox tests need it)");
+    assert!(output.status.success(), "{output:?}");
+    text(&output.stdout)
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .and_then(|abi| u32::try_from(abi).ok())
+}
+
+/// Whether the kernel gives this user a PID namespace with a mount namespace,
+/// asked of util-linux's unshare(1) (through a user namespace unless root).
+fn kernel_offers_pid_namespaces() -> bool {
+    let mut unshare = std::process::Command::new("unshare");
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|output| text(&output.stdout).trim() == "0");
+    if !root {
+        unshare.arg("--user").arg("--map-current-user");
+    }
+    unshare
+        .args(["--pid", "--mount", "--fork", "true"])
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// Where the kernel offers Landlock and namespaces, the full mechanism must have
+/// run: a kernel that has them and a sandbox that falls back anyway fails here.
+#[tokio::test]
+async fn sandbox_full_confinement_runs_where_the_kernel_offers_it() {
+    let Some(abi) = kernel_landlock_abi() else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "!!! SKIPPED: this kernel has no Landlock (landlock_create_ruleset failed); \
+             the full confinement cannot be checked here"
+        );
+        return;
+    };
+    let namespaces = kernel_offers_pid_namespaces();
+    let support = SandboxSupport::detect();
+    assert!(
+        support.confines_commands(),
+        "Landlock ABI {abi} in the kernel, but {support:?}"
+    );
+    assert!(
+        support.landlock.is_available(),
+        "Landlock ABI {abi} in the kernel, but {support:?}"
+    );
+    if namespaces {
+        assert!(
+            matches!(support.containment, ProcessContainment::PidNamespace { .. }),
+            "the kernel gives PID namespaces, but {support:?}"
+        );
+    } else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "!!! no PID namespaces for this user here: the subreaper is the containment"
+        );
+    }
+
+    let workspace = Workspace::new();
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().join("escaped");
+    let outcome = run(
+        &runner(),
+        workspace.spec(
+            SandboxPolicy::WorkspaceWrite,
+            &format!(
+                "grep -E '^(NoNewPrivs|Seccomp|NSpid):' /proc/self/status; echo x > '{}'",
+                target.display()
+            ),
+        ),
+    )
+    .await;
+    let status = text(&outcome.stdout);
+    assert!(status.contains("NoNewPrivs:\t1"), "{}", show(&outcome));
+    assert!(status.contains("Seccomp:\t2"), "{}", show(&outcome));
+    let nspid_levels = status
+        .lines()
+        .find_map(|line| line.strip_prefix("NSpid:"))
+        .map_or(0, |pids| pids.split_whitespace().count());
+    if namespaces {
+        assert_eq!(
+            nspid_levels,
+            2,
+            "not in a PID namespace: {}",
+            show(&outcome)
+        );
+    }
+    // Landlock, not file permissions, refused it: the directory is this user's own.
+    assert!(!target.exists(), "{}", show(&outcome));
+    assert_denied(&outcome);
 }

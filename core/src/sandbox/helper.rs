@@ -1,16 +1,18 @@
 //! The helper mode, `agentls sandbox --policy … -- CMD…`: the process confines
-//! itself and then becomes the command (exec), so the confinement is inherited by
-//! everything the command starts and the server that spawned it stays free.
+//! itself and then starts the command under its supervision (contain.rs), so the
+//! confinement is inherited by everything the command starts, everything it
+//! starts dies with it, and the server that spawned it stays free.
 
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Write};
+#[cfg(not(target_os = "linux"))]
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
 use crate::process::SandboxPolicy;
 
 use super::env_scrub::{is_secret_env, scrub_env};
-use super::support::SandboxSupport;
+use super::support::{ProcessContainment, SandboxSupport};
 
 #[cfg(target_os = "linux")]
 use super::linux::WRITABLE_DEVICES;
@@ -70,6 +72,10 @@ pub struct SandboxArgs {
     /// not get (names only).
     #[arg(long)]
     pub explain: bool,
+    /// Supervise the command as a subreaper even where a PID namespace is
+    /// available (tests of the fall-back).
+    #[arg(long, hide = true)]
+    pub subreaper: bool,
     /// The command and its arguments (after `--` when the first starts with `-`).
     #[arg(
         value_name = "CMD",
@@ -97,6 +103,7 @@ impl SandboxArgs {
             pass_env: Vec::new(),
             secret_env: Vec::new(),
             explain: false,
+            subreaper: false,
             command,
         }
     }
@@ -149,20 +156,25 @@ impl SandboxArgs {
         if self.explain {
             args.push("--explain".into());
         }
+        if self.subreaper {
+            args.push("--subreaper".into());
+        }
         args.push("--".into());
         args.extend(self.command.iter().cloned());
         args
     }
 }
 
-/// Runs the helper mode: confines this process according to `args` and execs the
-/// command. Returns only when that fails, with the exit status to exit with (125:
-/// the sandbox could not be set up, 126/127: the command could not be executed);
-/// the reason is on stderr.
+/// Runs the helper mode: confines this process according to `args`, runs the
+/// command under its supervision and returns the exit status to exit with: the
+/// command's, 125 when the sandbox could not be set up, 126/127 when the command
+/// could not be executed (the reason is on stderr). When the command was ended by
+/// a signal, or the helper was told to stop by one, the helper ends itself with
+/// that signal instead of returning.
 ///
 /// Call it before starting any thread (no async runtime, no non-blocking log
-/// writer): entering a mount namespace requires a single-threaded process, and
-/// Landlock and seccomp confine only the calling thread until the exec.
+/// writer): entering namespaces and forking require a single-threaded process,
+/// and Landlock and seccomp confine only the calling thread.
 pub fn sandbox_main(args: SandboxArgs) -> i32 {
     let Some(program) = args.command.first() else {
         return fail_setup(&"no command given after `--`");
@@ -200,14 +212,14 @@ pub fn sandbox_main(args: SandboxArgs) -> i32 {
             removed: removed_names(&inherited, &kept),
             passed: passed_secret_names(&kept, &args.pass_env),
             support: super::support::sandbox_support(),
+            containment: match super::support::sandbox_support().containment_for(args.policy) {
+                ProcessContainment::PidNamespace { .. } if args.subreaper => {
+                    ProcessContainment::Subreaper
+                }
+                containment => containment,
+            },
         };
         report(&decisions);
-    }
-
-    if args.policy.is_enforcing() {
-        if let Err(error) = confine(args.policy, &writable_roots, tmpdir.as_deref()) {
-            return fail_setup(&error);
-        }
     }
 
     let mut command = std::process::Command::new(program);
@@ -215,7 +227,69 @@ pub fn sandbox_main(args: SandboxArgs) -> i32 {
     if let Some(tmpdir) = &tmpdir {
         command.env("TMPDIR", tmpdir);
     }
-    // `exec` only returns on failure.
+    run_confined(
+        args.policy,
+        &writable_roots,
+        tmpdir.as_deref(),
+        args.subreaper,
+        command,
+    )
+}
+
+/// Confines this process and runs `command` under the process containment this
+/// machine allows (contain.rs): every process the command starts dies with it.
+#[cfg(target_os = "linux")]
+fn run_confined(
+    policy: SandboxPolicy,
+    writable_roots: &[PathBuf],
+    tmpdir: Option<&Path>,
+    subreaper: bool,
+    command: std::process::Command,
+) -> i32 {
+    use super::contain;
+
+    // A full-access command sees the real system: no namespaces for it.
+    let namespaces = if policy.is_enforcing() {
+        match super::linux::enter_namespaces(!subreaper) {
+            Ok(Ok(namespaces)) => Some(namespaces),
+            Ok(Err(error)) => {
+                tracing::debug!(%error, "no namespaces here; supervising as a subreaper");
+                None
+            }
+            Err(error) => return fail_setup(&error),
+        }
+    } else {
+        None
+    };
+    let containment = match namespaces {
+        Some(namespaces) if namespaces.pid => ProcessContainment::PidNamespace {
+            user_namespace: namespaces.user,
+        },
+        _ => ProcessContainment::Subreaper,
+    };
+    if policy.is_enforcing() {
+        let in_mount_namespace = namespaces.is_some_and(|namespaces| namespaces.mount);
+        if let Err(error) =
+            super::linux::confine(policy, writable_roots, tmpdir, in_mount_namespace)
+        {
+            return fail_setup(&error);
+        }
+    }
+    contain::run(containment, command)
+}
+
+/// Elsewhere nothing confines or contains: the command replaces the helper.
+#[cfg(not(target_os = "linux"))]
+fn run_confined(
+    _policy: SandboxPolicy,
+    _writable_roots: &[PathBuf],
+    _tmpdir: Option<&Path>,
+    _subreaper: bool,
+    mut command: std::process::Command,
+) -> i32 {
+    // Nothing to enforce with here; the runner reports it (`SandboxSupport`) and the
+    // approval layer asks for every command instead.
+    tracing::debug!("no sandbox on this platform; running the command unconfined");
     let error = command.exec();
     let status = if error.kind() == io::ErrorKind::NotFound {
         NOT_FOUND_EXIT
@@ -224,7 +298,7 @@ pub fn sandbox_main(args: SandboxArgs) -> i32 {
     };
     report(&format_args!(
         "{EXEC_FAILED_PREFIX}`{}`: {error}",
-        Path::new(program).display()
+        Path::new(command.get_program()).display()
     ));
     status
 }
@@ -264,6 +338,7 @@ struct Decisions<'a> {
     removed: Vec<String>,
     passed: Vec<String>,
     support: &'a SandboxSupport,
+    containment: ProcessContainment,
 }
 
 impl std::fmt::Display for Decisions<'_> {
@@ -329,6 +404,7 @@ impl std::fmt::Display for Decisions<'_> {
         } else {
             writeln!(formatter, "  network: allowed")?;
         }
+        writeln!(formatter, "  processes: {}", self.containment.describe())?;
         writeln!(formatter, "  environment removed: {}", list(&self.removed))?;
         if !self.passed.is_empty() {
             writeln!(
@@ -347,27 +423,6 @@ impl std::fmt::Display for Decisions<'_> {
         }
         Ok(())
     }
-}
-
-#[cfg(target_os = "linux")]
-fn confine(
-    policy: SandboxPolicy,
-    writable_roots: &[PathBuf],
-    tmpdir: Option<&Path>,
-) -> Result<(), crate::process::SandboxError> {
-    super::linux::confine(policy, writable_roots, tmpdir)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn confine(
-    _policy: SandboxPolicy,
-    _writable_roots: &[PathBuf],
-    _tmpdir: Option<&Path>,
-) -> Result<(), crate::process::SandboxError> {
-    // Nothing to enforce with here; the runner reports it (`SandboxSupport`) and the
-    // approval layer asks for every command instead.
-    tracing::debug!("no sandbox on this platform; running the command unconfined");
-    Ok(())
 }
 
 fn fail_setup(error: &dyn std::fmt::Display) -> i32 {
@@ -395,6 +450,7 @@ mod tests {
             pass_env: vec!["GH_TOKEN".into()],
             secret_env: vec!["MY_LLM".into()],
             explain: true,
+            subreaper: true,
             command: vec!["bash".into(), "-c".into(), "--policy".into()],
         };
         assert_eq!(SandboxArgs::parse_from(args.to_args()), Ok(args));
@@ -455,6 +511,7 @@ mod tests {
             removed: removed_names(&inherited, &kept),
             passed: passed_secret_names(&kept, &pass_env),
             support: &SandboxSupport::unavailable("no Landlock in this test"),
+            containment: ProcessContainment::Subreaper,
         }
         .to_string();
         assert!(

@@ -73,16 +73,21 @@ pub(crate) fn detect_seccomp() -> bool {
 
 /// Confines the calling (single-threaded) process for `policy`. `writable_roots`
 /// includes the private temporary directory.
+/// `in_mount_namespace`: [`enter_namespaces`] already gave this process a private
+/// mount namespace (the `.git` bind mounts go there).
 pub(crate) fn confine(
     policy: SandboxPolicy,
     writable_roots: &[PathBuf],
     tmpdir: Option<&Path>,
+    in_mount_namespace: bool,
 ) -> Result<(), SandboxError> {
     set_no_new_privs()?;
     let writable: Vec<PathBuf> = match policy {
         SandboxPolicy::FullAccess => return Ok(()),
         SandboxPolicy::ReadOnly => Vec::new(),
-        SandboxPolicy::WorkspaceWrite => writable_paths(writable_roots, tmpdir)?,
+        SandboxPolicy::WorkspaceWrite => {
+            writable_paths(writable_roots, tmpdir, in_mount_namespace)?
+        }
     };
     restrict_file_system(&writable)?;
     install_network_filter()
@@ -110,7 +115,11 @@ fn set_no_new_privs() -> Result<(), SandboxError> {
 /// fall-back grants every entry of such a root except `.git`, instead of the root
 /// itself: `.git` stays protected, but new files directly in the root cannot be
 /// created.
-fn writable_paths(roots: &[PathBuf], tmpdir: Option<&Path>) -> Result<Vec<PathBuf>, SandboxError> {
+fn writable_paths(
+    roots: &[PathBuf],
+    tmpdir: Option<&Path>,
+    in_mount_namespace: bool,
+) -> Result<Vec<PathBuf>, SandboxError> {
     let git_dirs: Vec<PathBuf> = roots
         .iter()
         .filter(|root| Some(root.as_path()) != tmpdir)
@@ -120,7 +129,7 @@ fn writable_paths(roots: &[PathBuf], tmpdir: Option<&Path>) -> Result<Vec<PathBu
     if git_dirs.is_empty() {
         return Ok(roots.to_vec());
     }
-    match bind_read_only(&git_dirs)? {
+    match bind_read_only(&git_dirs, in_mount_namespace)? {
         Ok(()) => Ok(roots.to_vec()),
         Err(error) => {
             tracing::debug!(%error, "no mount namespace for a read-only .git; granting root entries instead");
@@ -148,10 +157,15 @@ fn writable_paths(roots: &[PathBuf], tmpdir: Option<&Path>) -> Result<Vec<PathBu
 /// Enters a private mount namespace and bind-mounts each path read-only over itself.
 /// The outer error is fatal (the process is in a state it cannot run commands
 /// from); the inner one means "no namespace here, use the fall-back".
-fn bind_read_only(paths: &[PathBuf]) -> Result<io::Result<()>, SandboxError> {
-    match enter_mount_namespace()? {
-        Ok(()) => {}
-        Err(error) => return Ok(Err(error)),
+fn bind_read_only(
+    paths: &[PathBuf],
+    in_mount_namespace: bool,
+) -> Result<io::Result<()>, SandboxError> {
+    if !in_mount_namespace {
+        match enter_mount_namespace()? {
+            Ok(()) => {}
+            Err(error) => return Ok(Err(error)),
+        }
     }
     // Our mounts must not propagate back to the namespace we came from.
     if let Err(error) = mount(None, Path::new("/"), libc::MS_REC | libc::MS_SLAVE) {
@@ -174,9 +188,45 @@ fn bind_read_only(paths: &[PathBuf]) -> Result<io::Result<()>, SandboxError> {
 /// `unshare(CLONE_NEWNS)`, or, for users without `CAP_SYS_ADMIN`, a user namespace
 /// that maps them to themselves plus a mount namespace.
 fn enter_mount_namespace() -> Result<io::Result<()>, SandboxError> {
+    unshare_maybe_as_user(libc::CLONE_NEWNS).map(|entered| entered.map(|_| ()))
+}
+
+/// The namespaces [`enter_namespaces`] got this process into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Namespaces {
+    /// A private mount namespace (for the read-only `.git`).
+    pub(crate) mount: bool,
+    /// The process's next child will be the init of a new PID namespace.
+    pub(crate) pid: bool,
+    /// Both came with an unprivileged user namespace mapping the user to itself.
+    pub(crate) user: bool,
+}
+
+/// Before confining (enforcing policies only): a new PID namespace for the
+/// command's processes (killing its init kills them all) and a private mount
+/// namespace; directly where this process may (root, `CAP_SYS_ADMIN`), else
+/// through an unprivileged user namespace. The inner error means "none here,
+/// supervise without" (see `contain.rs`); the outer one is fatal. Without `pid`
+/// (the subreaper was asked for), only the mount namespace.
+pub(crate) fn enter_namespaces(pid: bool) -> Result<io::Result<Namespaces>, SandboxError> {
+    let flags = if pid {
+        libc::CLONE_NEWNS | libc::CLONE_NEWPID
+    } else {
+        libc::CLONE_NEWNS
+    };
+    Ok(unshare_maybe_as_user(flags)?.map(|user| Namespaces {
+        mount: true,
+        pid,
+        user,
+    }))
+}
+
+/// `unshare(flags)`, or on `EPERM` `unshare(CLONE_NEWUSER | flags)` with the user
+/// mapped to itself. `Ok(Ok(true))`: a user namespace was needed.
+fn unshare_maybe_as_user(flags: libc::c_int) -> Result<io::Result<bool>, SandboxError> {
     // SAFETY: unshare(2) takes flags only.
-    if unsafe { libc::unshare(libc::CLONE_NEWNS) } == 0 {
-        return Ok(Ok(()));
+    if unsafe { libc::unshare(flags) } == 0 {
+        return Ok(Ok(false));
     }
     let error = io::Error::last_os_error();
     if error.raw_os_error() != Some(libc::EPERM) {
@@ -185,7 +235,7 @@ fn enter_mount_namespace() -> Result<io::Result<()>, SandboxError> {
     // SAFETY: getuid(2) and getgid(2) cannot fail and touch no memory.
     let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
     // SAFETY: unshare(2) takes flags only.
-    if unsafe { libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNS) } != 0 {
+    if unsafe { libc::unshare(libc::CLONE_NEWUSER | flags) } != 0 {
         return Ok(Err(io::Error::last_os_error()));
     }
     // From here on the process is in the new user namespace: without its uid map it
@@ -209,7 +259,7 @@ fn enter_mount_namespace() -> Result<io::Result<()>, SandboxError> {
     }
     write("/proc/self/uid_map", format!("{uid} {uid} 1"))?;
     write("/proc/self/gid_map", format!("{gid} {gid} 1"))?;
-    Ok(Ok(()))
+    Ok(Ok(true))
 }
 
 fn locked_flags(path: &Path) -> libc::c_ulong {

@@ -6,18 +6,23 @@
 //! - [`SandboxedRunner`] (in the server) implements [`CommandRunner`]: it starts
 //!   `<helper> sandbox --policy … -- CMD…` in a new session and process group, with
 //!   secret-looking environment variables removed, streams and caps the output,
-//!   and kills the whole group on timeout or when the command's main process exits.
+//!   stops the helper on timeout or interrupt, and judges on evidence whether the
+//!   sandbox refused something (`denial.rs`).
 //! - [`sandbox_main`] (the helper mode of the same binary, `agentls sandbox`)
 //!   scrubs the environment again with the runner's lists (so a user running it by
 //!   hand gets what the agent's commands get), confines *itself* —
 //!   `no_new_privs`, a mount namespace that makes `<root>/.git` read-only, Landlock,
-//!   seccomp — and then execs the command. The server is never confined.
+//!   seccomp — and then runs the command under its supervision (`contain.rs`):
+//!   init of a PID namespace, or a subreaper, so that every process the command
+//!   starts dies with it. The server is never confined.
 //!
 //! `docs/security.md` is the user-facing description of what this enforces.
 //!
 //! [`CommandRunner`]: crate::process::CommandRunner
 
 mod capture;
+#[cfg(target_os = "linux")]
+mod contain;
 mod denial;
 mod env_scrub;
 mod helper;
@@ -31,8 +36,8 @@ pub use env_scrub::{is_secret_env, SECRET_ENV_NAMES};
 pub use helper::{sandbox_main, SandboxArgs, SandboxArgsError, SANDBOX_SUBCOMMAND};
 pub use runner::{SandboxedRunner, DEFAULT_OUTPUT_CAP};
 pub use support::{
-    landlock_support, sandbox_support, LandlockSupport, SandboxSupport, SandboxWarning,
-    SandboxWarningKind,
+    landlock_support, sandbox_support, LandlockSupport, ProcessContainment, SandboxSupport,
+    SandboxWarning, SandboxWarningKind,
 };
 
 use std::fmt;

@@ -21,20 +21,20 @@ use crate::process::{
 };
 
 use super::capture::HeadTailCapture;
-use super::denial::looks_denied;
+use super::denial::{looks_denied, writable_unconfined, DenialContext};
 use super::env_scrub::scrub_env;
 use super::helper::{
     SandboxArgs, EXEC_FAILED_PREFIX, NOT_EXECUTABLE_EXIT, NOT_FOUND_EXIT, SANDBOX_SUBCOMMAND,
     SETUP_FAILED_EXIT, SETUP_FAILED_PREFIX,
 };
-use super::support::{sandbox_support, SandboxSupport};
+use super::support::{sandbox_support, ProcessContainment, SandboxSupport};
 
 /// How much of each of stdout and stderr is kept for the model (head and tail).
 pub const DEFAULT_OUTPUT_CAP: usize = 1024 * 1024;
 
-/// After the command's main process has exited and its group has been killed, how
-/// long to wait for the pipes to close. They close at once unless something left
-/// the group (`setsid`) while holding them; that process is then abandoned.
+/// How long the helper gets to stop the command's processes when told to, and,
+/// after it exited, how long to wait for the pipes to close (at once, unless
+/// something escaped the helper while holding them).
 const DRAIN_GRACE: Duration = Duration::from_secs(5);
 
 /// Size of one read from the command's pipes, and so of one streamed chunk at most.
@@ -144,6 +144,7 @@ impl SandboxedRunner {
             pass_env: self.pass_env.clone(),
             secret_env: self.secret_env.clone(),
             explain: false,
+            subreaper: self.support.containment == ProcessContainment::Subreaper,
             command: spec.argv.iter().map(OsString::from).collect(),
         };
 
@@ -157,7 +158,9 @@ impl SandboxedRunner {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .kill_on_drop(true);
+            // Dropped half-way, the helper is stopped by `Supervised`, gently
+            // enough that it can take the command's processes with it.
+            .kill_on_drop(false);
         // SAFETY: the closure runs in the forked child before exec and only calls
         // setsid(2), which is async-signal-safe. A new session makes the helper the
         // leader of a new process group (killed as a whole below) and detaches the
@@ -171,7 +174,7 @@ impl SandboxedRunner {
                 Ok(())
             });
         }
-        let mut child = command.spawn().map_err(|error| SandboxError::Spawn {
+        let child = command.spawn().map_err(|error| SandboxError::Spawn {
             program: self.helper.display().to_string(),
             message: if spec.cwd.is_dir() {
                 error.to_string()
@@ -179,10 +182,12 @@ impl SandboxedRunner {
                 format!("{error} (working directory `{}`)", spec.cwd.display())
             },
         })?;
-        let group = ProcessGroup::new(child.id());
-        tracing::debug!(pgid = ?group.pgid, "command started");
+        let mut helper = Supervised::new(child);
+        tracing::debug!(pgid = ?helper.pgid, "command started");
 
-        let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        let (Some(stdout), Some(stderr)) =
+            (helper.child().stdout.take(), helper.child().stderr.take())
+        else {
             // Both are `Stdio::piped()` above, so tokio always hands them out.
             return Err(SandboxError::Setup("no pipes to the command".into()));
         };
@@ -210,23 +215,23 @@ impl SandboxedRunner {
             let status = loop {
                 tokio::select! {
                     _ = &mut pumps, if !pumps_done => pumps_done = true,
-                    status = child.wait() => break status,
+                    status = helper.child().wait() => break status,
                     () = tokio::time::sleep_until(deadline) => {
                         timed_out = true;
-                        group.kill();
-                        break child.wait().await;
+                        break helper.stop().await;
                     }
                 }
             };
-            // Whatever the main process left running in its group goes with it, so
-            // the pipes close and no daemon outlives the command.
-            group.kill();
+            // The helper killed everything the command started before it exited;
+            // its group goes too, in case the helper itself was killed outright.
+            helper.kill_group();
             if !pumps_done && tokio::time::timeout(DRAIN_GRACE, &mut pumps).await.is_err() {
-                tracing::warn!("a process that left the command's group still holds its output; not waiting for it");
+                tracing::warn!("a process that escaped the helper still holds the command's output; not waiting for it");
             }
             status
         };
-        group.disarm();
+        helper.disarm();
+        let tmpdir_path = tmpdir.as_ref().map(|tmpdir| tmpdir.path.clone());
         if let Some(tmpdir) = tmpdir {
             tmpdir.remove().await;
         }
@@ -244,7 +249,24 @@ impl SandboxedRunner {
             duration: started.elapsed(),
         };
         helper_failure(&program, &outcome)?;
-        outcome.sandbox_denied = looks_denied(spec.policy, &self.support, &outcome);
+        // As the helper resolves them: relative to the working directory, which is
+        // the only root when none is given.
+        let writable_roots: Vec<PathBuf> = if spec.writable_roots.is_empty() {
+            vec![spec.cwd.clone()]
+        } else {
+            spec.writable_roots
+                .iter()
+                .map(|root| spec.cwd.join(root))
+                .collect()
+        };
+        let context = DenialContext {
+            policy: spec.policy,
+            support: &self.support,
+            cwd: &spec.cwd,
+            writable_roots: &writable_roots,
+            tmpdir: tmpdir_path.as_deref(),
+        };
+        outcome.sandbox_denied = looks_denied(&context, &outcome, &writable_unconfined);
         tracing::debug!(
             exit_code = ?outcome.exit_code,
             timed_out,
@@ -323,43 +345,98 @@ async fn pump(
     }
 }
 
-/// The command's process group. Killed on timeout, when the main process exits, and
-/// when the run is dropped half-way (an interrupted turn).
-struct ProcessGroup {
+/// The helper process (and its process group), owned while the command runs.
+/// The helper supervises the command (contain.rs): on `SIGTERM` it kills every
+/// process the command started, then itself. The group is killed as well, as a
+/// backstop, once the helper is gone or does not go.
+struct Supervised {
+    child: Option<tokio::process::Child>,
     pgid: Option<libc::pid_t>,
 }
 
-impl ProcessGroup {
-    fn new(pid: Option<u32>) -> ProcessGroup {
-        ProcessGroup {
-            pgid: pid.and_then(|pid| libc::pid_t::try_from(pid).ok()),
+impl Supervised {
+    fn new(child: tokio::process::Child) -> Supervised {
+        Supervised {
+            pgid: child.id().and_then(|pid| libc::pid_t::try_from(pid).ok()),
+            child: Some(child),
         }
     }
 
-    fn kill(&self) {
+    fn child(&mut self) -> &mut tokio::process::Child {
+        // `child` is only taken by `disarm` (which consumes self) and `drop`.
+        self.child
+            .as_mut()
+            .expect("the helper is owned until disarmed")
+    }
+
+    /// Timeout: asks the helper to stop the command, waits for it (bounded), and
+    /// kills the group if it does not go.
+    async fn stop(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        self.signal_helper(libc::SIGTERM);
+        if let Ok(status) = tokio::time::timeout(DRAIN_GRACE, self.child().wait()).await {
+            return status;
+        }
+        tracing::warn!(pgid = ?self.pgid, "the sandbox helper did not stop; killing its group");
+        self.kill_group();
+        self.child().wait().await
+    }
+
+    fn signal_helper(&self, signal: libc::c_int) {
+        let Some(pid) = self.pgid else { return };
+        // SAFETY: kill(2) takes integers. `pid` is our child, not yet reaped by
+        // this value (tokio reaps it only through `wait`), so it names the helper.
+        unsafe { libc::kill(pid, signal) };
+    }
+
+    fn kill_group(&self) {
         let Some(pgid) = self.pgid else { return };
-        // SAFETY: killpg(2) takes integers only. `pgid` is the helper's pid, which
-        // setsid made a group id; the group outlives its leader while any member
-        // lives. Once all are gone the call fails with ESRCH, harmless; the id could
-        // only name another group after the pid space wrapped around in between.
-        let result = unsafe { libc::killpg(pgid, libc::SIGKILL) };
-        if result != 0 {
-            let error = std::io::Error::last_os_error();
-            if error.raw_os_error() != Some(libc::ESRCH) {
-                tracing::warn!(pgid, %error, "could not kill the command's process group");
-            }
-        }
+        kill_group(pgid);
     }
 
-    /// The run finished normally and killed the group itself.
+    /// The run finished normally and cleaned up itself.
     fn disarm(mut self) {
         self.pgid = None;
+        self.child = None;
     }
 }
 
-impl Drop for ProcessGroup {
+fn kill_group(pgid: libc::pid_t) {
+    // SAFETY: killpg(2) takes integers only. `pgid` is the helper's pid, which
+    // setsid made a group id; the group outlives its leader while any member
+    // lives. Once all are gone the call fails with ESRCH, harmless; the id could
+    // only name another group after the pid space wrapped around in between.
+    let result = unsafe { libc::killpg(pgid, libc::SIGKILL) };
+    if result != 0 {
+        let error = std::io::Error::last_os_error();
+        if error.raw_os_error() != Some(libc::ESRCH) {
+            tracing::warn!(pgid, %error, "could not kill the command's process group");
+        }
+    }
+}
+
+/// Dropped half-way (an interrupted turn): stop the helper as on a timeout; the
+/// wait and the backstop run on the runtime, since a drop cannot wait.
+impl Drop for Supervised {
     fn drop(&mut self) {
-        self.kill();
+        let (Some(pgid), Some(mut child)) = (self.pgid, self.child.take()) else {
+            return;
+        };
+        self.signal_helper(libc::SIGTERM);
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if tokio::time::timeout(DRAIN_GRACE, child.wait())
+                        .await
+                        .is_err()
+                    {
+                        tracing::warn!(pgid, "the sandbox helper did not stop; killing its group");
+                    }
+                    kill_group(pgid);
+                    let _ = child.wait().await;
+                });
+            }
+            Err(_) => kill_group(pgid),
+        }
     }
 }
 

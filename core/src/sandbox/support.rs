@@ -5,6 +5,8 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
+use crate::process::SandboxPolicy;
+
 /// Whether the kernel's Landlock LSM can confine file-system access.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "kebab-case")]
@@ -47,12 +49,50 @@ pub struct SandboxWarning {
     pub message: String,
 }
 
+/// How a command's processes are kept from outliving it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ProcessContainment {
+    /// The command runs under the init of its own PID namespace (`user_namespace`:
+    /// inside an unprivileged user namespace, as a user without `CAP_SYS_ADMIN`).
+    PidNamespace { user_namespace: bool },
+    /// The helper is the subreaper of the command's processes and kills all its
+    /// descendants when the command ends.
+    Subreaper,
+    /// Not Linux: only the command's process group is killed; a process that
+    /// leaves it survives.
+    ProcessGroup,
+}
+
+impl ProcessContainment {
+    /// One line for `--explain` and the docs.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ProcessContainment::PidNamespace {
+                user_namespace: false,
+            } => "killed with the command (its own PID namespace)",
+            ProcessContainment::PidNamespace {
+                user_namespace: true,
+            } => "killed with the command (its own PID namespace, in a user namespace)",
+            ProcessContainment::Subreaper => {
+                "killed with the command (subreaper: every descendant is killed when it ends)"
+            }
+            ProcessContainment::ProcessGroup => {
+                "the command's process group is killed with it; a process that leaves the group survives"
+            }
+        }
+    }
+}
+
 /// Everything the sandbox can enforce here.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SandboxSupport {
     pub landlock: LandlockSupport,
     /// seccomp filters (the network ban).
     pub seccomp: bool,
+    /// How the processes of a command under an enforcing policy are kept from
+    /// outliving it.
+    pub containment: ProcessContainment,
 }
 
 impl SandboxSupport {
@@ -61,6 +101,7 @@ impl SandboxSupport {
         SandboxSupport {
             landlock: detect_landlock(),
             seccomp: detect_seccomp(),
+            containment: detect_containment(),
         }
     }
 
@@ -72,6 +113,18 @@ impl SandboxSupport {
                 reason: reason.into(),
             },
             seccomp: false,
+            containment: detect_containment(),
+        }
+    }
+
+    /// The containment a command under `policy` gets: a `full-access` command sees
+    /// the real system (every process, setuid programs), so it gets the subreaper.
+    pub fn containment_for(&self, policy: SandboxPolicy) -> ProcessContainment {
+        match self.containment {
+            ProcessContainment::PidNamespace { .. } if !policy.is_enforcing() => {
+                ProcessContainment::Subreaper
+            }
+            containment => containment,
         }
     }
 
@@ -153,6 +206,16 @@ fn detect_landlock() -> LandlockSupport {
             std::env::consts::OS
         ),
     }
+}
+
+#[cfg(target_os = "linux")]
+fn detect_containment() -> ProcessContainment {
+    super::contain::probe()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn detect_containment() -> ProcessContainment {
+    ProcessContainment::ProcessGroup
 }
 
 #[cfg(target_os = "linux")]
