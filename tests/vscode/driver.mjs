@@ -294,7 +294,11 @@ async function main() {
   const page = context.pages()[0] ?? (await context.newPage());
   try {
     // Nothing but 127.0.0.1.
-    await context.route(/^(?!https?:\/\/127\.0\.0\.1[:/]|data:|blob:)/, (route) => route.abort());
+    report.blocked_requests = [];
+    await context.route(/^(?!https?:\/\/127\.0\.0\.1[:/]|data:|blob:)/, (route) => {
+      report.blocked_requests.push(route.request().url());
+      return route.abort();
+    });
     await page.goto(`${url}/?folder=${encodeURIComponent(env.workspace)}`);
     await page.locator('.monaco-workbench .part.editor').waitFor({ timeout: 60_000 });
 
@@ -339,7 +343,12 @@ async function main() {
     await pick(page, 'Agent: Fix this');
 
     begin('answer the approval toast with Allow');
-    const toast = page.locator('.notifications-toasts .notification-toast', { hasText: env.command }).first();
+    // The server also announces the approval with a plain message (for clients
+    // without prompts): the toast to answer is the one with the buttons.
+    const toast = page
+      .locator('.notifications-toasts .notification-toast', { hasText: env.command })
+      .filter({ has: page.getByRole('button', { name: 'Allow', exact: true }) })
+      .first();
     await toast.waitFor({ state: 'visible', timeout: 60_000 });
     const buttons = await toast.locator('.monaco-button').allInnerTexts();
     report.approval = { message: (await toast.locator('.notification-list-item-message').innerText()).trim(), buttons };

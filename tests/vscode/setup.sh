@@ -57,6 +57,14 @@ fi
 PATH="$node_bin:$PATH" XDG_CONFIG_HOME="$cache/xdg-config" \
   "$code_server_dir/node_modules/.bin/code-server" --version | tail -n 1
 
-echo "== npm ci in tests/vscode and editors/vscode"
-(cd tests/vscode && npm ci --no-audit --no-fund --loglevel=error)
-(cd editors/vscode && npm ci --no-audit --no-fund --loglevel=error)
+# npm ci unless node_modules was installed after package-lock.json last changed.
+npm_ci() {
+  if [ "$1/node_modules/.package-lock.json" -nt "$1/package-lock.json" ]; then
+    echo "== $1/node_modules is up to date"
+  else
+    echo "== npm ci in $1"
+    (cd "$1" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+npm_ci tests/vscode
+npm_ci editors/vscode
