@@ -1,0 +1,379 @@
+//! A real VS Code: code-server 4.139.1 (VS Code 1.139) on 127.0.0.1, driven in
+//! Debian's headless Chromium by `tests/vscode/driver.mjs` (playwright-core).
+//! The extension is packaged with `@vscode/vsce` and installed with
+//! `code-server --install-extension`; a scripted diagnostics source (the
+//! extension in `tests/vscode/diagnostics/`) reports a failing test on the buggy
+//! line. The user runs "Agent: Fix this" from Ctrl+., allows the command in the
+//! approval toast, saves, then runs "Agent: Undo last agent change" and saves
+//! again. The fake provider plays the model.
+//!
+//! Everything it needs is installed by `tests/vscode/setup.sh` (which `.ci/run`
+//! runs) into `~/.cache/agentls-e2e`; without it the test fails saying what is
+//! missing.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use agentls_tests::client::agentls_binary;
+use agentls_tests::fake_provider::{
+    FakeProvider, Format, Script, ToolCall, FAKE_API_KEY, FAKE_API_KEY_ENV,
+};
+use serde_json::{json, Value};
+
+const NODE_VERSION: &str = "24.21.0";
+const CODE_SERVER_VERSION: &str = "4.139.1";
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// How long the whole driver may run (packaging, installing, starting
+/// code-server and the scenario) before it is killed; its own waits are shorter.
+const TIME_LIMIT: Duration = Duration::from_secs(300);
+
+const BUGGY: &str = "\
+pub fn add(a: i32, b: i32) -> i32 {
+    a - b
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn adds() {
+        assert_eq!(super::add(2, 3), 5);
+    }
+}
+";
+
+const FIXED: &str = "\
+pub fn add(a: i32, b: i32) -> i32 {
+    a + b
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn adds() {
+        assert_eq!(super::add(2, 3), 5);
+    }
+}
+";
+
+const PATCH: &str = "\
+*** Begin Patch
+*** Update File: src/lib.rs
+@@
+ pub fn add(a: i32, b: i32) -> i32 {
+-    a - b
++    a + b
+ }
+*** End Patch
+";
+
+const DIAGNOSTIC_MESSAGE: &str = "test tests::adds failed: add(2, 3) returned -1, expected 5";
+/// Not known-safe (it writes), so the `untrusted` policy asks.
+const COMMAND: [&str; 3] = ["mkdir", "-v", "scratch"];
+const REASON: &str = "Make a scratch directory to try the fix in";
+const FINAL_ANSWER: &str = "Fixed: `add` returned `a - b`; it now returns `a + b`.";
+
+/// Where `tests/vscode/setup.sh` put Node 24 and code-server, and the rest the
+/// driver needs; panics naming whatever is missing and how to install it.
+struct Tools {
+    node_bin: PathBuf,
+    code_server: PathBuf,
+}
+
+impl Tools {
+    fn find() -> Tools {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("tests/ is in the repository")
+            .to_path_buf();
+        let cache = std::env::var_os("AGENTLS_E2E_CACHE")
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache/agentls-e2e"))
+            })
+            .expect("HOME or AGENTLS_E2E_CACHE is set");
+        let node_bin = cache.join(format!("node-{NODE_VERSION}/node_modules/node/bin"));
+        let code_server = cache.join(format!(
+            "code-server-{CODE_SERVER_VERSION}/node_modules/.bin/code-server"
+        ));
+        let wanted = [
+            (node_bin.join("node"), format!("Node {NODE_VERSION}")),
+            (
+                code_server.clone(),
+                format!("code-server {CODE_SERVER_VERSION}"),
+            ),
+            (PathBuf::from(CHROMIUM), "Debian's chromium".to_string()),
+            (
+                repo.join("tests/vscode/node_modules/playwright-core/package.json"),
+                "playwright-core (npm ci in tests/vscode)".to_string(),
+            ),
+            (
+                repo.join("editors/vscode/node_modules/@vscode/vsce/package.json"),
+                "@vscode/vsce (npm ci in editors/vscode)".to_string(),
+            ),
+        ];
+        let missing: Vec<String> = wanted
+            .iter()
+            .filter(|(path, _)| !path.exists())
+            .map(|(path, what)| format!("{what}: no {}", path.display()))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "the VS Code end-to-end test cannot run; missing:\n  {}\nrun `bash tests/vscode/setup.sh` \
+             (.ci/run does): it installs chromium, libkrb5-dev and pkg-config with apt-get, \
+             node@{NODE_VERSION} and code-server@{CODE_SERVER_VERSION} with npm into {}, and runs \
+             npm ci in tests/vscode and editors/vscode",
+            missing.join("\n  "),
+            cache.display(),
+        );
+        Tools {
+            node_bin,
+            code_server,
+        }
+    }
+}
+
+// The harness captures stdout: the screenshots' folder and the report of a
+// passing run are shown on failure or with `--nocapture`.
+#[allow(clippy::print_stdout)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vscode_fix_this_allow_save_then_undo_in_the_real_workbench() {
+    let tools = Tools::find();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+
+    let workspace = tempfile::tempdir().unwrap();
+    let root = workspace.path().canonicalize().unwrap();
+    let file = root.join("src/lib.rs");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, BUGGY).unwrap();
+    std::fs::write(
+        root.join("Cargo.toml"),
+        "[package]\nname = \"adder\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .unwrap();
+
+    let fake = FakeProvider::start(Format::OpenAiResponses).await;
+    fake.push(Script::text_and_tool_calls(
+        "Let me set up a scratch directory first.",
+        [ToolCall::new(
+            "shell",
+            json!({ "command": COMMAND, "justification": REASON }),
+        )],
+    ))
+    .push(Script::tool_calls([ToolCall::new(
+        "apply_patch",
+        json!({ "input": PATCH }),
+    )]))
+    .push(Script::text(FINAL_ANSWER));
+
+    // Kept after a failure, for its screenshots and logs; removed after a pass.
+    let scratch = tempfile::Builder::new()
+        .prefix("agentls-vscode-e2e-")
+        .tempdir()
+        .unwrap()
+        .keep();
+    let dir = |name: &str| {
+        let path = scratch.join(name);
+        std::fs::create_dir_all(&path).unwrap();
+        path
+    };
+    let screenshots = scratch.join("screenshots");
+    let report_path = scratch.join("report.json");
+    let agentls_log = scratch.join("agentls.log");
+    let config = dir("config");
+    std::fs::create_dir_all(config.join("agentls")).unwrap();
+    std::fs::write(
+        config.join("agentls/config.toml"),
+        format!(
+            "[log]\nlevel = \"debug\"\nfile = {}\n",
+            Value::from(agentls_log.display().to_string())
+        ),
+    )
+    .unwrap();
+    println!(
+        "VS Code e2e: screenshots on failure go to {}",
+        screenshots.display()
+    );
+
+    let settings = json!({
+        "agentls.path": agentls_binary().display().to_string(),
+        "agentls.provider.kind": "openai-responses",
+        "agentls.provider.baseUrl": fake.base_url(),
+        "agentls.provider.model": "gpt-fake",
+        "agentls.provider.apiKeyEnv": FAKE_API_KEY_ENV,
+        "agentls.approvals.policy": "untrusted",
+    });
+    let diagnostic = json!({
+        "file": file.display().to_string(),
+        "line": 1, "start": 4, "end": 9,
+        "message": DIAGNOSTIC_MESSAGE,
+        "source": "cargo test",
+    });
+    let path = std::env::join_paths(
+        std::iter::once(tools.node_bin.clone()).chain(
+            std::env::var_os("PATH")
+                .iter()
+                .flat_map(std::env::split_paths),
+        ),
+    )
+    .unwrap();
+    let stdout = scratch.join("driver.stdout");
+    let stderr = scratch.join("driver.stderr");
+    let create = |path: &Path| std::fs::File::create(path).unwrap();
+
+    let mut command = tokio::process::Command::new(tools.node_bin.join("node"));
+    command
+        .arg(repo.join("tests/vscode/driver.mjs"))
+        .current_dir(repo.join("tests/vscode"))
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", dir("home"))
+        .env("XDG_CONFIG_HOME", &config)
+        .env("XDG_DATA_HOME", dir("data"))
+        .env("XDG_STATE_HOME", dir("state"))
+        .env("XDG_CACHE_HOME", dir("cache"))
+        .env(FAKE_API_KEY_ENV, FAKE_API_KEY)
+        .env("AGENTLS_E2E_CODE_SERVER", &tools.code_server)
+        .env("AGENTLS_E2E_CHROMIUM", CHROMIUM)
+        .env("AGENTLS_E2E_EXTENSION", repo.join("editors/vscode"))
+        .env("AGENTLS_E2E_SCRATCH", dir("driver"))
+        .env("AGENTLS_E2E_SCREENSHOTS", &screenshots)
+        .env("AGENTLS_E2E_REPORT", &report_path)
+        .env("AGENTLS_E2E_WORKSPACE", &root)
+        .env("AGENTLS_E2E_FILE", &file)
+        .env("AGENTLS_E2E_BUGGY", BUGGY)
+        .env("AGENTLS_E2E_FIXED", FIXED)
+        .env("AGENTLS_E2E_COMMAND", COMMAND.join(" "))
+        .env("AGENTLS_E2E_SETTINGS", settings.to_string())
+        .env("AGENTLS_E2E_DIAGNOSTIC", diagnostic.to_string())
+        .stdin(Stdio::null())
+        .stdout(create(&stdout))
+        .stderr(create(&stderr))
+        // Its own process group: code-server, its extension host, agentls and
+        // Chromium all go with it if it has to be killed.
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut child = command.spawn().expect("start node with the driver");
+    let group = child.id().expect("the driver's pid");
+    let status = tokio::time::timeout(TIME_LIMIT, child.wait()).await;
+    // Whatever it left behind, or all of it when it hangs.
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", "--", &format!("-{group}")])
+        .stderr(Stdio::null())
+        .status();
+
+    let read = |path: &Path| std::fs::read_to_string(path).unwrap_or_default();
+    let report: Value = serde_json::from_str(&read(&report_path)).unwrap_or(Value::Null);
+    let explain = || {
+        format!(
+            "--- scratch (kept): {}\n--- report\n{}\n--- driver stderr\n{}\n--- driver stdout\n{}\n--- code-server log (tail)\n{}\n--- agentls log (tail)\n{}",
+            scratch.display(),
+            serde_json::to_string_pretty(&report).unwrap_or_default(),
+            read(&stderr),
+            read(&stdout),
+            tail(&read(&scratch.join("driver/code-server.log")), 60),
+            tail(&read(&agentls_log), 80),
+        )
+    };
+    let check = |condition: bool, what: &str| {
+        assert!(condition, "{what}\n{}", explain());
+    };
+    match &status {
+        Err(_) => check(
+            false,
+            &format!("the driver was killed after {} s", TIME_LIMIT.as_secs()),
+        ),
+        Ok(Err(error)) => check(false, &format!("waiting for the driver: {error}")),
+        Ok(Ok(status)) => check(
+            status.success() && report["error"].is_null(),
+            &format!(
+                "the driver failed ({status}) at: {}",
+                report["error"].as_str().unwrap_or("(no report)")
+            ),
+        ),
+    }
+
+    // What the user saw in the workbench.
+    let menus = report["code_actions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let listed = |menu: usize, title: &str| {
+        menus
+            .get(menu)
+            .and_then(Value::as_array)
+            .is_some_and(|titles| titles.iter().any(|listed| listed == title))
+    };
+    check(
+        listed(0, "Agent: Fix this"),
+        "Ctrl+. on the diagnostic listed \"Agent: Fix this\"",
+    );
+    let approval = &report["approval"];
+    let message = approval["message"].as_str().unwrap_or_default();
+    check(
+        message.contains(&COMMAND.join(" ")) && message.contains(REASON),
+        "the approval toast names the command and the model's reason",
+    );
+    check(
+        approval["buttons"] == json!(["Allow", "Allow for this thread", "Deny"]),
+        "the approval toast offers Allow / Allow for this thread / Deny",
+    );
+    check(
+        report["editor_after"] == FIXED,
+        "the editor showed exactly the fixed text",
+    );
+    check(
+        report["disk_after_save"] == FIXED,
+        "Ctrl+S saved the fixed text to disk",
+    );
+    check(
+        listed(1, "Agent: Undo last agent change"),
+        "Ctrl+. after the fix listed \"Agent: Undo last agent change\"",
+    );
+    check(
+        report["editor_after_undo"] == BUGGY,
+        "after the undo the editor showed exactly the text from before the fix",
+    );
+    check(
+        report["disk_after_undo"] == BUGGY,
+        "Ctrl+S saved the reverted text to disk",
+    );
+    check(
+        root.join("scratch").is_dir(),
+        "the allowed command ran in the workspace",
+    );
+
+    // What the model was sent.
+    let requests = fake.requests();
+    check(
+        requests.len() == 3 && fake.remaining() == 0,
+        "the model was asked three times, one per scripted answer, and undo asked nothing",
+    );
+    check(
+        requests[0].body["input"]
+            .to_string()
+            .contains(DIAGNOSTIC_MESSAGE),
+        "the diagnostic VS Code sent with the code action reached the model",
+    );
+    let outputs: Vec<String> = requests[1]
+        .tool_outputs()
+        .into_iter()
+        .map(|(_, output)| output)
+        .collect();
+    check(
+        outputs.len() == 1
+            && outputs[0].contains("exit code: 0")
+            && outputs[0].contains("created directory"),
+        "the allowed command's output reached the model",
+    );
+    println!(
+        "VS Code e2e: what the workbench showed\n{}",
+        serde_json::to_string_pretty(&report).unwrap_or_default()
+    );
+    let _ = std::fs::remove_dir_all(&scratch);
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
