@@ -22,6 +22,10 @@ local function fix_this(bufnr)
   h.wait('the code action menu', 15000, function()
     return #h.report.code_actions > menus
   end)
+  local menu = h.report.code_actions[menus + 1]
+  if not vim.tbl_contains(menu.titles, 'Agent: Fix this') then
+    error('"Agent: Fix this" is not among the code actions: ' .. vim.inspect(menu.titles), 0)
+  end
   h.wait('the answer to the command of "Agent: Fix this"', 15000, function()
     return #h.report.execute_command > answers
   end)

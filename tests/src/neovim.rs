@@ -29,7 +29,7 @@ pub const CURRENT_UNDER_HOME: &str =
 /// The Neovim releases the plugin is tested on.
 #[derive(Clone, Copy, Debug)]
 pub enum Release {
-    /// Debian 12's 0.7.2, the `nvim` on `PATH`.
+    /// Debian 12's 0.7.2: the `nvim` on `PATH`, else `/usr/bin/nvim`.
     Debian,
     /// The current release, 0.11: `$AGENTLS_NVIM_CURRENT`, else `~/CURRENT_UNDER_HOME`.
     Current,
@@ -57,7 +57,16 @@ impl Neovim {
     /// fail rather than skip.
     pub fn release(release: Release) -> Neovim {
         let nvim = match release {
-            Release::Debian => Neovim::find(),
+            Release::Debian => {
+                // With a newer nvim first on PATH, Debian's is still where apt puts it.
+                let on_path = Neovim::find();
+                let debian = Path::new("/usr/bin/nvim");
+                if !on_path.version.starts_with(release.version_prefix()) && debian.is_file() {
+                    Neovim::at(debian.to_path_buf())
+                } else {
+                    on_path
+                }
+            }
             Release::Current => Neovim::current(),
         };
         assert!(
@@ -67,7 +76,7 @@ impl Neovim {
             nvim.version,
             release.version_prefix(),
             match release {
-                Release::Debian => "put Debian's nvim (/usr/bin) first on PATH",
+                Release::Debian => "install Debian's neovim (tests/install-neovim.sh)",
                 Release::Current => "point AGENTLS_NVIM_CURRENT at Neovim 0.11",
             }
         );
