@@ -71,7 +71,8 @@ local function install_handlers()
   end
 
   -- 0.7's own handler calls inputlist(), which blocks until someone types a number.
-  -- Pick the action the way that user would, and remember what was asked.
+  -- Pick the action the way that user would, and remember what was asked (a
+  -- client's own handler, as the plugin's on 0.10+, comes before this one).
   handlers['window/showMessageRequest'] = function(_, params)
     local titles = {}
     local chosen = vim.NIL
@@ -86,6 +87,7 @@ local function install_handlers()
       message = params.message,
       actions = titles,
       answered = chosen == vim.NIL and vim.NIL or chosen.title,
+      prompt = 'inputlist',
     })
     return chosen
   end
@@ -125,8 +127,26 @@ local function install_handlers()
   end
 
   -- The code action menu: 0.7's default is inputlist() too. Pick by title, as a
-  -- user would, and record the menu.
+  -- user would, and record the menu. The plugin's approval prompt on 0.10+ comes
+  -- here too (kind 'agentls.approval'): it is answered with `answer_approval_with`.
   vim.ui.select = function(items, opts, on_choice)
+    if opts.kind == 'agentls.approval' then
+      local titles, chosen = {}, nil
+      for _, item in ipairs(items) do
+        table.insert(titles, item.title)
+        if item.title == M.answer_approval_with and chosen == nil then
+          chosen = item
+        end
+      end
+      table.insert(M.report.show_message_request, {
+        message = opts.prompt,
+        actions = titles,
+        answered = chosen and chosen.title or vim.NIL,
+        prompt = 'vim.ui.select',
+      })
+      on_choice(chosen, nil)
+      return
+    end
     local menu = {}
     local chosen = nil
     for index, item in ipairs(items) do
@@ -218,7 +238,7 @@ end
 function M.buffer_text(bufnr)
   local lines = vim.api.nvim_buf_get_lines(bufnr, 0, -1, true)
   local text = table.concat(lines, '\n')
-  if vim.api.nvim_buf_get_option(bufnr, 'eol') then
+  if vim.bo[bufnr].eol then
     text = text .. '\n'
   end
   return text

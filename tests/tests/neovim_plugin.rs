@@ -1,10 +1,12 @@
-//! The Neovim plugin (`editors/neovim`) in Debian's Neovim 0.7.2, headless, with
+//! The Neovim plugin (`editors/neovim`) in Debian's Neovim 0.7.2 and in the current
+//! release, 0.11 (each test runs on both: `…_on_0_7`, `…_on_0_11`), headless, with
 //! the plugin directory on 'runtimepath' and the real agentls: `setup({})` attaches
 //! one agentls client to every file buffer; the `:Agent*` commands reach the
 //! server (an approval answered with `:AgentApprove` lets the command run and its
 //! output reach the model, `:AgentDeny` tells the model no, `:AgentStop` and
-//! `:AgentUndo` do what they say); progress is echoed, throttled. The fake
-//! provider plays the model; `tests/nvim/plugin_*.lua` play the user.
+//! `:AgentUndo` do what they say); an approval prompt is `vim.ui.select` on 0.11;
+//! progress is echoed, throttled. The fake provider plays the model;
+//! `tests/nvim/plugin_*.lua` play the user.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -13,7 +15,7 @@ use agentls_tests::client::agentls_binary;
 use agentls_tests::fake_provider::{
     FakeProvider, Format, RecordedRequest, Script, ToolCall, FAKE_API_KEY, FAKE_API_KEY_ENV,
 };
-use agentls_tests::neovim::{list, Neovim, ScenarioRun};
+use agentls_tests::neovim::{list, Neovim, Release, ScenarioRun};
 use serde_json::{json, Value};
 
 const BUGGY: &str = "\
@@ -55,8 +57,21 @@ fn strings(value: &Value) -> Vec<&str> {
         .unwrap_or_default()
 }
 
-fn echoed(report: &Value) -> Vec<&str> {
+/// The progress lines the plugin echoed (titled `Agent: …`). 0.11 echoes the
+/// server's `window/showMessage` too (`LSP[agentls][Info] …`), 0.7 prints it.
+fn progress_echoes(report: &Value) -> Vec<&Value> {
     list(report, "echoed")
+        .into_iter()
+        .filter(|echo| {
+            echo["text"]
+                .as_str()
+                .is_some_and(|text| text.starts_with("Agent: "))
+        })
+        .collect()
+}
+
+fn echoed(report: &Value) -> Vec<&str> {
+    progress_echoes(report)
         .iter()
         .filter_map(|echo| echo["text"].as_str())
         .collect()
@@ -65,15 +80,31 @@ fn echoed(report: &Value) -> Vec<&str> {
 /// The plugin's throttle: every progress line came at least the interval after
 /// the one before.
 fn check_throttled(run: &ScenarioRun, report: &Value) {
-    let times: Vec<u64> = list(report, "echoed")
+    let times: Vec<u64> = progress_echoes(report)
         .iter()
         .filter_map(|echo| echo["at"].as_u64())
         .collect();
     run.check(
-        times
-            .windows(2)
-            .all(|pair| pair[1] >= pair[0] + PROGRESS_INTERVAL_MS),
-        "progress lines are at least 200 ms apart",
+        !times.is_empty()
+            && times
+                .windows(2)
+                .all(|pair| pair[1] >= pair[0] + PROGRESS_INTERVAL_MS),
+        "progress lines were echoed, at least 200 ms apart",
+    );
+}
+
+/// The Neovim that ran the scenario is the release asked for (`Neovim::release`
+/// checked the binary's `--version`; this is what the editor itself said).
+fn check_release(run: &ScenarioRun, report: &Value, release: Release) {
+    let expected = match release {
+        Release::Debian => "0.7.",
+        Release::Current => "0.11.",
+    };
+    run.check(
+        report["nvim_version"]
+            .as_str()
+            .is_some_and(|version| version.starts_with(expected)),
+        &format!("the scenario ran in Neovim {expected}x"),
     );
 }
 
@@ -104,8 +135,17 @@ fn workspace() -> (tempfile::TempDir, PathBuf) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn neovim_plugin_setup_attaches_one_agentls_client_to_every_file_buffer() {
-    let nvim = Neovim::find();
+async fn neovim_plugin_setup_attaches_one_agentls_client_to_every_file_buffer_on_0_7() {
+    setup_attaches_one_agentls_client_to_every_file_buffer(Release::Debian).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn neovim_plugin_setup_attaches_one_agentls_client_to_every_file_buffer_on_0_11() {
+    setup_attaches_one_agentls_client_to_every_file_buffer(Release::Current).await;
+}
+
+async fn setup_attaches_one_agentls_client_to_every_file_buffer(release: Release) {
+    let nvim = Neovim::release(release);
     let (workspace, _) = workspace();
     // `setup({})` starts `agentls` from PATH, as a user's install does.
     let binary_dir = agentls_binary().parent().unwrap().to_path_buf();
@@ -124,6 +164,7 @@ async fn neovim_plugin_setup_attaches_one_agentls_client_to_every_file_buffer() 
         .run()
         .await;
     let report = run.report();
+    check_release(&run, report, release);
 
     let attached = &report["attached"];
     run.check(
@@ -200,8 +241,8 @@ struct Tasks {
     workspace: tempfile::TempDir,
 }
 
-async fn tasks(flow: &str, scripts: Vec<Script>) -> Tasks {
-    let nvim = Neovim::find();
+async fn tasks(release: Release, flow: &str, scripts: Vec<Script>) -> Tasks {
+    let nvim = Neovim::release(release);
     let (workspace, file) = workspace();
     let fake = FakeProvider::start(Format::OpenAiResponses).await;
     for script in scripts {
@@ -235,6 +276,7 @@ async fn tasks(flow: &str, scripts: Vec<Script>) -> Tasks {
         .env(FAKE_API_KEY_ENV, FAKE_API_KEY)
         .run()
         .await;
+    check_release(&run, run.report(), release);
     Tasks {
         run,
         fake,
@@ -285,7 +327,16 @@ fn check_task_basics(run: &ScenarioRun, report: &Value, root: &Path) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn neovim_plugin_agent_approve_runs_the_command_and_agent_undo_reverts() {
+async fn neovim_plugin_agent_approve_runs_the_command_and_agent_undo_reverts_on_0_7() {
+    agent_approve_runs_the_command_and_agent_undo_reverts(Release::Debian).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn neovim_plugin_agent_approve_runs_the_command_and_agent_undo_reverts_on_0_11() {
+    agent_approve_runs_the_command_and_agent_undo_reverts(Release::Current).await;
+}
+
+async fn agent_approve_runs_the_command_and_agent_undo_reverts(release: Release) {
     const COMMAND: [&str; 3] = ["mkdir", "-v", "scratch"];
     const FINAL_ANSWER: &str = "Fixed: `add` now returns `a + b`.";
     let Tasks {
@@ -293,6 +344,7 @@ async fn neovim_plugin_agent_approve_runs_the_command_and_agent_undo_reverts() {
         fake,
         workspace,
     } = tasks(
+        release,
         "approve",
         vec![
             Script::text_and_tool_calls(
@@ -347,7 +399,16 @@ async fn neovim_plugin_agent_approve_runs_the_command_and_agent_undo_reverts() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn neovim_plugin_agent_deny_tells_the_model_and_agent_stop_stops_the_task() {
+async fn neovim_plugin_agent_deny_tells_the_model_and_agent_stop_stops_the_task_on_0_7() {
+    agent_deny_tells_the_model_and_agent_stop_stops_the_task(Release::Debian).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn neovim_plugin_agent_deny_tells_the_model_and_agent_stop_stops_the_task_on_0_11() {
+    agent_deny_tells_the_model_and_agent_stop_stops_the_task(Release::Current).await;
+}
+
+async fn agent_deny_tells_the_model_and_agent_stop_stops_the_task(release: Release) {
     const COMMAND: [&str; 2] = ["touch", "denied.txt"];
     const FINAL_ANSWER: &str = "Understood: I will not create the file.";
     let Tasks {
@@ -355,6 +416,7 @@ async fn neovim_plugin_agent_deny_tells_the_model_and_agent_stop_stops_the_task(
         fake,
         workspace,
     } = tasks(
+        release,
         "deny_then_stop",
         vec![
             Script::text_and_tool_calls(
@@ -399,4 +461,84 @@ async fn neovim_plugin_agent_deny_tells_the_model_and_agent_stop_stops_the_task(
         "the echoed progress said the second task stopped",
     );
     run.check(report["buffer_after"] == BUGGY, "the buffer is untouched");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn neovim_plugin_approval_prompt_allow_runs_the_command_on_0_7() {
+    approval_prompt_allow_runs_the_command(Release::Debian).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn neovim_plugin_approval_prompt_allow_runs_the_command_on_0_11() {
+    approval_prompt_allow_runs_the_command(Release::Current).await;
+}
+
+/// `approval_prompt` left on: the server asks with `window/showMessageRequest`,
+/// which 0.7 can only answer with its blocking `inputlist()` (the harness stands
+/// in for the user typing the number) and the plugin asks with `vim.ui.select`
+/// on 0.10+, the editor free meanwhile.
+async fn approval_prompt_allow_runs_the_command(release: Release) {
+    const COMMAND: [&str; 3] = ["mkdir", "-v", "scratch"];
+    const FINAL_ANSWER: &str = "Fixed: `add` now returns `a + b`.";
+    let Tasks {
+        run,
+        fake,
+        workspace,
+    } = tasks(
+        release,
+        "prompt",
+        vec![
+            Script::text_and_tool_calls(
+                "Let me make a scratch directory first.",
+                [ToolCall::new(
+                    "shell",
+                    json!({ "command": COMMAND, "justification": "try the fix there" }),
+                )],
+            ),
+            Script::tool_calls([ToolCall::new("apply_patch", json!({ "input": PATCH }))]),
+            Script::text(FINAL_ANSWER),
+        ],
+    )
+    .await;
+    let report = run.report();
+
+    let asked = list(report, "show_message_request");
+    let prompt = match release {
+        Release::Debian => "inputlist",
+        Release::Current => "vim.ui.select",
+    };
+    run.check(
+        asked.len() == 1
+            && asked[0]["prompt"] == prompt
+            && asked[0]["message"]
+                .as_str()
+                .is_some_and(|message| message.contains("mkdir -v scratch"))
+            && strings(&asked[0]["actions"]) == ["Allow", "Allow for this thread", "Deny"]
+            && asked[0]["answered"] == "Allow",
+        &format!("the approval was asked once with {prompt}, naming the command, and Allow picked"),
+    );
+    run.check(
+        workspace.path().join("src/scratch").is_dir() || workspace.path().join("scratch").is_dir(),
+        "Allow let the command run",
+    );
+    let requests = fake.requests();
+    run.check(
+        requests.len() == 3 && fake.remaining() == 0,
+        "the model was asked three times, one per scripted answer",
+    );
+    run.check(
+        tool_outputs(&requests[1])
+            .first()
+            .is_some_and(|output| output.contains("created directory")),
+        "the allowed command's output reached the model",
+    );
+    run.check(
+        report["buffer_after"] == FIXED,
+        "the fix landed in the buffer",
+    );
+    let messages = report["messages"].as_str().unwrap_or_default();
+    run.check(
+        messages.contains(FINAL_ANSWER),
+        ":messages shows the task's final message",
+    );
 }

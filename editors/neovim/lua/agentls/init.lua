@@ -6,8 +6,10 @@
 --- - echoes agentls's `$/progress` in the message area, at most one line per 200 ms;
 --- - reloads a buffer quietly when the file on disk holds exactly its text (the
 ---   agent writes saved files it edits), and asks as usual otherwise;
+--- - asks approvals with vim.ui.select on 0.10+ (0.7 can only block in inputlist);
 --- - adds :AgentActions (the `Agent: ` code actions; a range uses those lines or the
----   visual selection), :AgentApprove, :AgentDeny, :AgentStop and :AgentUndo;
+---   visual selection; 0.10+ sends it every diagnostic there, whatever its source),
+---   :AgentApprove, :AgentDeny, :AgentStop and :AgentUndo;
 --- - maps keys only when `opts.keymaps` asks for them.
 ---
 --- Options (all optional):
@@ -28,16 +30,21 @@
 ---   lsp             more client configuration, merged over the plugin's: on_attach,
 ---                   cmd_env, capabilities, handlers… (vim.lsp.start_client / vim.lsp.config)
 ---
---- For Neovim 0.7.2 (Debian 12, what tests/tests/neovim_plugin.rs runs) through
---- 0.11, by feature detection: it uses vim.lsp.config and
---- vim.lsp.enable where they exist (0.11), else vim.lsp.start (0.8+), else
---- start_client and buf_attach_client; the LspProgress event (0.10+), else User
---- LspProgressUpdate; code action filters and ranges from 0.10.
+--- For Neovim 0.7.2 (Debian 12) through 0.11 (tests/tests/neovim_plugin.rs runs
+--- both), by feature detection: it uses vim.lsp.config and vim.lsp.enable where
+--- they exist (0.11), else vim.lsp.start (0.8+), else start_client and
+--- buf_attach_client; the LspProgress event (0.10+), else User
+--- LspProgressUpdate; code action filters, ranges and explicit diagnostics from
+--- 0.10; server requests run in a coroutine from 0.10, so the approval prompt can
+--- wait for vim.ui.select there.
 
 local M = {}
 
 local NAME = 'agentls'
 local PROGRESS_INTERVAL_MS = 200
+-- The `kind` of the approval prompt given to vim.ui.select, for pickers that style it.
+local APPROVAL_KIND = 'agentls.approval'
+local uv = vim.uv or vim.loop
 
 local DEFAULTS = {
   cmd = { 'agentls', '--stdio' },
@@ -90,7 +97,7 @@ local function root_for(bufnr, markers)
   local dir = name ~= '' and vim.fn.fnamemodify(name, ':p:h') or nil
   while markers and dir do
     for _, marker in ipairs(markers) do
-      if vim.loop.fs_stat(dir .. '/' .. marker) then
+      if uv.fs_stat(dir .. '/' .. marker) then
         return dir
       end
     end
@@ -100,6 +107,32 @@ local function root_for(bufnr, markers)
   return vim.fn.getcwd()
 end
 
+--- window/showMessageRequest on 0.10+, where Neovim calls server requests' handlers
+--- in a coroutine: the handler yields until the user picks in vim.ui.select, so the
+--- editor never blocks. Neovim's own handler does this too, but falls back to the
+--- blocking inputlist() outside a coroutine; this one answers with the announced
+--- commands instead. Dismissing the prompt is a deny (vim.NIL).
+local function ask_with_select(_, params)
+  local co, is_main = coroutine.running()
+  if not co or is_main then
+    vim.notify('agentls: answer with :AgentApprove or :AgentDeny: ' .. params.message, vim.log.levels.WARN)
+    return vim.NIL
+  end
+  vim.ui.select(params.actions or {}, {
+    prompt = params.message,
+    kind = APPROVAL_KIND,
+    format_item = function(action)
+      return action.title
+    end,
+  }, function(choice)
+    -- A picker may answer before the yield below (vim.ui.select's default does).
+    vim.schedule(function()
+      coroutine.resume(co, choice or vim.NIL)
+    end)
+  end)
+  return coroutine.yield()
+end
+
 local function client_config(opts)
   local config = vim.tbl_extend('force', {
     name = NAME,
@@ -107,6 +140,11 @@ local function client_config(opts)
     -- 0.7 sends `settings` nowhere by itself: the configuration goes at initialize.
     init_options = opts.settings,
   }, opts.lsp)
+  if vim.fn.has('nvim-0.10') == 1 then
+    config.handlers = vim.tbl_extend('keep', config.handlers or {}, {
+      ['window/showMessageRequest'] = ask_with_select,
+    })
+  end
   if not opts.approval_prompt then
     -- Without window.showMessage the server never asks and waits for
     -- agentls.approve / agentls.deny. vim.NIL, not nil, in case Neovim merges
@@ -153,6 +191,16 @@ local function start_clients(opts, group)
     -- No `filetypes`: enabled for every buffer with a file (its own buftype check).
     vim.lsp.config(NAME, config)
     vim.lsp.enable(NAME)
+    if vim.v.vim_did_enter == 0 then
+      -- enable() attaches the buffers already open only after VimEnter (setup
+      -- from `-c`, `-S` or a plugin loaded during startup would miss them);
+      -- vim.lsp.start reuses the client by name and root, as enable's does.
+      for _, bufnr in ipairs(vim.api.nvim_list_bufs()) do
+        if vim.api.nvim_buf_is_loaded(bufnr) and vim.bo[bufnr].filetype ~= '' then
+          attach(bufnr, opts)
+        end
+      end
+    end
     return
   end
   vim.api.nvim_create_autocmd('FileType', {
@@ -177,7 +225,7 @@ local function throttled_echo()
     scheduled = false
     if pending then
       vim.api.nvim_echo({ { pending } }, false, {})
-      last, pending = vim.loop.now(), nil
+      last, pending = uv.now(), nil
     end
   end
   return function(text)
@@ -185,7 +233,7 @@ local function throttled_echo()
     if scheduled then
       return
     end
-    local wait = last + PROGRESS_INTERVAL_MS - vim.loop.now()
+    local wait = last + PROGRESS_INTERVAL_MS - uv.now()
     if wait <= 0 then
       flush()
     else
@@ -295,10 +343,45 @@ local function command_range(command)
   return first, last
 end
 
+--- A vim.diagnostic diagnostic as LSP's Diagnostic. Columns stay bytes: agentls
+--- negotiates UTF-8 positions with Neovim.
+local function lsp_diagnostic(diagnostic)
+  if diagnostic.user_data and diagnostic.user_data.lsp then
+    return diagnostic.user_data.lsp
+  end
+  return {
+    range = {
+      start = { line = diagnostic.lnum, character = diagnostic.col },
+      ['end'] = { line = diagnostic.end_lnum or diagnostic.lnum, character = diagnostic.end_col or diagnostic.col },
+    },
+    -- vim.diagnostic.severity and LSP's DiagnosticSeverity share their numbers.
+    severity = diagnostic.severity,
+    message = diagnostic.message,
+    source = diagnostic.source,
+    code = diagnostic.code,
+  }
+end
+
+--- Every diagnostic on lines `first` to `last` (1-based), from every source. 0.10+
+--- code_action() sends each client only the diagnostics of its own namespaces, and
+--- agentls publishes none: without these it never sees a linter's or another
+--- server's diagnostic, and offers no "Fix this".
+local function diagnostics_on(bufnr, first, last)
+  local found = {}
+  for lnum = first - 1, last - 1 do
+    for _, diagnostic in ipairs(vim.diagnostic.get(bufnr, { lnum = lnum })) do
+      table.insert(found, lsp_diagnostic(diagnostic))
+    end
+  end
+  return found
+end
+
 local function code_actions(command)
   local first, last = command_range(command)
   if vim.fn.has('nvim-0.10') == 1 then
+    local cursor = vim.api.nvim_win_get_cursor(0)[1]
     vim.lsp.buf.code_action({
+      context = { diagnostics = diagnostics_on(0, first and first[1] or cursor, last and last[1] or cursor) },
       filter = function(action)
         return action.title:find('^Agent: ') ~= nil
       end,
