@@ -195,6 +195,18 @@ impl RolloutWriter {
     }
 }
 
+impl RolloutWriter {
+    /// Forces what was appended to stable storage (`fdatasync`). Every line is
+    /// already written through, so a killed process loses nothing; this is for a
+    /// machine that loses power. The loop calls it at turn boundaries and before
+    /// an edit leaves for the editor, not per line (one sync costs milliseconds).
+    pub fn sync(&mut self) -> Result<(), RolloutError> {
+        self.file
+            .sync_data()
+            .map_err(|error| io_error(&self.path, error))
+    }
+}
+
 /// A thread read back from its rollout.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LoadedThread {

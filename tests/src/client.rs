@@ -245,6 +245,28 @@ impl TestClient {
         self.wait().await
     }
 
+    /// Kills the spawned binary with SIGKILL, as `kill -9` does, and waits for it
+    /// to be gone. Panics for the in-process server, which cannot be killed.
+    pub async fn kill(&mut self) {
+        match &mut self.server {
+            ServerHandle::Binary(child) => child.kill().await.expect("kill agentls"),
+            ServerHandle::InProcess(_) => panic!("only the spawned binary can be killed"),
+        }
+    }
+
+    /// Every message that arrived and was not read yet, up to the end of the
+    /// server's output (after `kill`, what the server sent before it died).
+    pub async fn rest(&mut self) -> Vec<Value> {
+        let mut messages: Vec<Value> = self.pending.drain(..).collect();
+        loop {
+            match tokio::time::timeout(RECV_TIMEOUT, self.incoming.recv()).await {
+                Ok(Some(message)) => messages.push(message),
+                Ok(None) => return messages,
+                Err(_) => panic!("the server's output did not end"),
+            }
+        }
+    }
+
     async fn wait(mut self) -> i32 {
         let waited = tokio::time::timeout(RECV_TIMEOUT, async {
             match &mut self.server {

@@ -29,6 +29,8 @@ pub enum ApplyMode {
     Strict,
     /// Drops a stale edit but answers `applied: true` (Neovim 0.7).
     DropStaleButSayApplied,
+    /// Never answers (a hung editor); the request is kept in `ignored`.
+    Hold,
 }
 
 /// An open buffer.
@@ -208,6 +210,10 @@ impl Editor {
                 Some(Answer::Ignore) | None => self.ignored.push(message.clone()),
             },
             "window/showDocument" => self.client.respond(&id, json!({"success": true})).await,
+            "workspace/applyEdit" if self.apply_mode == ApplyMode::Hold => {
+                self.apply_requests.push(message["params"].clone());
+                self.ignored.push(message.clone());
+            }
             "workspace/applyEdit" => {
                 self.apply_requests.push(message["params"].clone());
                 if let Some(mut hook) = self.before_apply.take() {
@@ -283,7 +289,8 @@ impl Editor {
         if let Some(version) = version {
             if version != i64::from(buffer.version) {
                 return match self.apply_mode {
-                    ApplyMode::Strict => Err(format!(
+                    // `Hold` never gets here: its edits are not applied.
+                    ApplyMode::Strict | ApplyMode::Hold => Err(format!(
                         "version {version} of {uri} is stale: the buffer is at {}",
                         buffer.version
                     )),

@@ -165,6 +165,28 @@ pub enum Script {
     /// A complete answer whose events go out one per permit of `gate`
     /// (benchmarks time what the server does with each).
     Gated { answer: Answer, gate: Gate },
+    /// `200` and its headers, then these bytes as they are, one chunk each (a
+    /// hostile or broken provider: lines that are not SSE, JSON that does not
+    /// parse, an event cut in half), then the terminating chunk when `clean`, else
+    /// the connection drops.
+    Raw { chunks: Vec<String>, clean: bool },
+    /// An answer's SSE events (one string each, as `render` makes them) passed
+    /// through `mangle` before they go out, then ended as `Raw` is.
+    Mangled {
+        answer: Answer,
+        mangle: Mangle,
+        clean: bool,
+    },
+}
+
+/// What a `Script::Mangled` does to its events.
+#[derive(Clone, Copy, Debug)]
+pub struct Mangle(pub fn(Vec<String>) -> Vec<String>);
+
+impl PartialEq for Mangle {
+    fn eq(&self, other: &Mangle) -> bool {
+        std::ptr::fn_addr_eq(self.0, other.0)
+    }
 }
 
 /// Lets a `Script::Gated` stream out one event per permit.
@@ -276,11 +298,38 @@ impl Script {
         Script::Stall
     }
 
+    /// A 200 stream carrying `chunks` verbatim, ended cleanly.
+    pub fn raw(chunks: impl IntoIterator<Item = impl Into<String>>) -> Script {
+        Script::Raw {
+            chunks: chunks.into_iter().map(Into::into).collect(),
+            clean: true,
+        }
+    }
+
     /// This answer, ended cleanly after `events` SSE events.
     pub fn cut_after(self, events: usize) -> Script {
         Script::Cut {
             answer: self.into_answer(),
             events,
+        }
+    }
+
+    /// This answer with its events passed through `mangle`, ended cleanly.
+    pub fn mangled(self, mangle: fn(Vec<String>) -> Vec<String>) -> Script {
+        Script::Mangled {
+            answer: self.into_answer(),
+            mangle: Mangle(mangle),
+            clean: true,
+        }
+    }
+
+    /// This answer with its events passed through `mangle`, then the connection
+    /// drops.
+    pub fn mangled_then_dropped(self, mangle: fn(Vec<String>) -> Vec<String>) -> Script {
+        Script::Mangled {
+            answer: self.into_answer(),
+            mangle: Mangle(mangle),
+            clean: false,
         }
     }
 
@@ -660,6 +709,19 @@ async fn connection(mut socket: TcpStream, connection: u64, shared: Arc<Shared>)
             Script::Gated { answer, gate } => {
                 let events = render(format, &answer, &ids(&answer), &context);
                 write_gated(&mut socket, &head, &events, &gate).await
+            }
+            Script::Raw { chunks, clean } => {
+                let ending = if clean { Ending::Clean } else { Ending::Abrupt };
+                write_stream(&mut socket, &head, &chunks, ending).await
+            }
+            Script::Mangled {
+                answer,
+                mangle,
+                clean,
+            } => {
+                let events = (mangle.0)(render(format, &answer, &ids(&answer), &context));
+                let ending = if clean { Ending::Clean } else { Ending::Abrupt };
+                write_stream(&mut socket, &head, &events, ending).await
             }
             Script::Stall => {
                 if socket.write_all(head.as_bytes()).await.is_ok() {

@@ -141,6 +141,21 @@ impl ThreadState {
     }
 
     /// Append to the model history (and the rollout).
+    /// Sync the rollout to disk (`RolloutWriter::sync`); a failure is reported
+    /// like a failed write.
+    pub(crate) async fn sync_rollout(&mut self) {
+        if let Err(error) = self.rollout.sync() {
+            tracing::error!(%error, thread_id = %self.meta.id, "rollout sync failed");
+            if !self.rollout_failed {
+                self.rollout_failed = true;
+                self.emit(Event::Warning {
+                    message: format!("the thread could not be saved to disk: {error}"),
+                })
+                .await;
+            }
+        }
+    }
+
     pub(crate) async fn push_history(&mut self, item: ResponseItem) {
         self.record(RolloutLine::History { item: item.clone() })
             .await;

@@ -31,11 +31,20 @@ pub(crate) async fn run(
     while index < calls.len() {
         let call = &calls[index];
         tracing::debug!(tool = %call.name, call_id = %call.call_id, "tool call");
+        if let Some(error) = tools::oversized_arguments(&call.name, call.arguments.len()) {
+            answer_error(state, turn, call, error).await?;
+            index += 1;
+            continue;
+        }
         match tools::kind_of(&call.name) {
             Some(ToolKind::ReadOnly) => {
                 let batch = calls[index..]
                     .iter()
-                    .take_while(|call| tools::kind_of(&call.name) == Some(ToolKind::ReadOnly))
+                    .take_while(|call| {
+                        tools::kind_of(&call.name) == Some(ToolKind::ReadOnly)
+                            && tools::oversized_arguments(&call.name, call.arguments.len())
+                                .is_none()
+                    })
                     .count();
                 run_read_only(state, inbox, turn, &calls[index..index + batch]).await?;
                 index += batch;
@@ -86,7 +95,7 @@ async fn answer_error(
         kind: ThreadItemKind::ToolCall {
             call_id: call.call_id.clone(),
             tool: call.name.clone(),
-            arguments: call.arguments.clone(),
+            arguments: shown_arguments(&call.arguments),
             output: Some(message.clone()),
             is_error: true,
         },
@@ -95,6 +104,16 @@ async fn answer_error(
     state.answer(call, message, true).await;
     state.complete_item(&turn.id, item).await;
     Ok(())
+}
+
+/// A refused call's arguments as its item shows them: oversized ones are not
+/// copied into events and the rollout.
+fn shown_arguments(arguments: &str) -> String {
+    if arguments.len() > tools::MAX_ARGUMENT_BYTES {
+        "{}".to_string()
+    } else {
+        arguments.to_string()
+    }
 }
 
 async fn run_read_only(
@@ -231,6 +250,8 @@ async fn apply_patch(
             )
         })
         .collect();
+    // The call is in the rollout already; on disk before the edit can land.
+    state.sync_rollout().await;
     let outcome = inbox.run(workspace.apply(changes)).await?;
     // What changed: everything, or the files that landed before a fault.
     let changed: Vec<PathBuf> = match &outcome {

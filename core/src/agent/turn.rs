@@ -45,6 +45,7 @@ pub(crate) async fn run_turn(
                 at,
             })
             .await;
+        state.sync_rollout().await;
         state
             .emit(Event::TurnStarted {
                 turn_id: turn.id.clone(),
@@ -141,7 +142,7 @@ async fn add_user_message(
 async fn record_sample(state: &mut ThreadState, turn: &mut Turn, sample: Sample) -> Vec<Call> {
     let mut calls = Vec::new();
     for (item, item_id) in sample.items.into_iter().zip(sample.item_ids) {
-        state.push_history(item.clone()).await;
+        state.push_history(without_oversized_arguments(&item)).await;
         match (item, item_id) {
             (
                 ResponseItem::Message {
@@ -190,6 +191,24 @@ async fn record_sample(state: &mut ThreadState, turn: &mut Turn, sample: Sample)
             .await;
     }
     calls
+}
+
+/// The item as the history keeps it: a call's arguments past
+/// `tools::MAX_ARGUMENT_BYTES` become `{}` (the call is refused, and the bytes
+/// would otherwise go out again with every request of the thread).
+fn without_oversized_arguments(item: &ResponseItem) -> ResponseItem {
+    match item {
+        ResponseItem::FunctionCall {
+            call_id,
+            name,
+            arguments,
+        } if arguments.len() > crate::tools::MAX_ARGUMENT_BYTES => ResponseItem::FunctionCall {
+            call_id: call_id.clone(),
+            name: name.clone(),
+            arguments: "{}".to_string(),
+        },
+        other => other.clone(),
+    }
 }
 
 fn add_usage(total: &mut TokenUsage, usage: &TokenUsage) {
@@ -256,6 +275,7 @@ async fn finish(state: &mut ThreadState, turn: &Turn, result: Result<(), Halt>) 
             outcome,
         })
         .await;
+    state.sync_rollout().await;
     state.emit(event).await;
     ended
 }

@@ -538,7 +538,16 @@ pub fn source_files(roots: &[PathBuf], include_ignored: bool) -> Vec<(PathBuf, L
             .standard_filters(!include_ignored)
             .require_git(false)
             .build();
-        for entry in walker.flatten() {
+        // Links are not followed (`ignore`'s default), so a loop or a link out
+        // of the root is never entered; FIFOs, sockets and devices are not files.
+        for entry in walker {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(error) => {
+                    tracing::info!(%error, "index: skipped what the walk could not read");
+                    continue;
+                }
+            };
             if !entry.file_type().is_some_and(|kind| kind.is_file()) {
                 continue;
             }
@@ -548,10 +557,13 @@ pub fn source_files(roots: &[PathBuf], include_ignored: bool) -> Vec<(PathBuf, L
             if language == Language::Bash {
                 continue;
             }
-            if entry
+            if let Some(n_bytes) = entry
                 .metadata()
-                .is_ok_and(|metadata| metadata.len() > MAX_FILE_BYTES)
+                .ok()
+                .map(|metadata| metadata.len())
+                .filter(|&n_bytes| n_bytes > MAX_FILE_BYTES)
             {
+                tracing::info!(path = %entry.path().display(), n_bytes, "index: skipped a file too large to index");
                 continue;
             }
             files.push((entry.into_path(), language));
@@ -695,13 +707,35 @@ pub fn build(
 
 /// One file read from disk: its symbols from the cache when its bytes match the
 /// entry there (then `true`), else parsed.
+/// The bytes of `path` if it is still a regular file of at most
+/// `MAX_FILE_BYTES` when opened: the walk saw a file, but it may have been
+/// replaced since by a FIFO (opened without blocking, then refused, where a plain
+/// read would wait forever for a writer) or grown past the limit.
+fn read_regular_file(path: &Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    let metadata = file.metadata().ok()?;
+    if !metadata.is_file() || metadata.len() > MAX_FILE_BYTES {
+        tracing::info!(path = %path.display(), "index: skipped, no longer a regular file of indexable size");
+        return None;
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).ok()?;
+    (bytes.len() as u64 <= MAX_FILE_BYTES).then_some(bytes)
+}
+
 fn index_one(
     path: &Path,
     language: Language,
     cache: &IndexCache,
     extractors: &mut Vec<Extractor>,
 ) -> Option<(DiskSymbols, bool)> {
-    let bytes = std::fs::read(path).ok()?;
+    let bytes = read_regular_file(path)?;
     let fingerprint = Fingerprint::of(&bytes);
     if let Some(symbols) = cache.get(path, language, fingerprint) {
         let symbols = Arc::clone(symbols);

@@ -1,6 +1,7 @@
 //! The streaming pipeline every provider shares: body bytes → idle timeout →
-//! SSE events (`eventsource-stream`) → a format's decoder → `ResponseEvent`s, with
-//! a stream that ends before its closing event reported as `StreamEnded`.
+//! whole lines (at most `MAX_LINE_BYTES`) → SSE events (`eventsource-stream`) →
+//! a format's decoder → `ResponseEvent`s, with a stream that ends before its
+//! closing event reported as `StreamEnded`.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -8,7 +9,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use eventsource_stream::{Event, EventStreamError, Eventsource};
 use futures::{Stream, StreamExt};
 use tracing::Instrument;
@@ -57,6 +58,66 @@ impl Stream for IdleTimeout {
                 Poll::Ready(()) => Poll::Ready(Some(Err(ProviderError::IdleTimeout(self.timeout)))),
                 Poll::Pending => Poll::Pending,
             },
+        }
+    }
+}
+
+/// The longest SSE line taken: a single event of tens of megabytes (a large tool
+/// call's arguments, escaped) passes, an endless line from a broken provider is
+/// a `Malformed` error instead of unbounded memory.
+pub(crate) const MAX_LINE_BYTES: usize = 64 << 20;
+
+/// Hands the SSE parser only whole lines. `eventsource-stream` re-parses its
+/// whole buffer from the start on every chunk, so a 20 MB event arriving in
+/// 16 KiB chunks cost quadratic time (minutes in a debug build, long enough to
+/// trip the idle timeout) and any length of memory; here each byte is scanned
+/// once and a line is capped.
+struct WholeLines {
+    inner: ByteStream,
+    /// The start of a line whose end has not arrived.
+    partial: BytesMut,
+    failed: bool,
+}
+
+impl Stream for WholeLines {
+    type Item = Result<Bytes, ProviderError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.failed {
+            return Poll::Ready(None);
+        }
+        loop {
+            match self.inner.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(chunk))) => {
+                    let scanned = self.partial.len();
+                    self.partial.extend_from_slice(&chunk);
+                    // `\r` and `\n` are ASCII, so the cut is a UTF-8 boundary too.
+                    // A `\r` that ends the chunk may be half of a `\r\n`: it waits.
+                    let new = &self.partial[scanned..];
+                    let last_end = new.iter().rposition(|&byte| byte == b'\n').or_else(|| {
+                        new[..new.len().saturating_sub(1)]
+                            .iter()
+                            .rposition(|&byte| byte == b'\r')
+                    });
+                    if let Some(position) = last_end {
+                        let lines = self.partial.split_to(scanned + position + 1);
+                        return Poll::Ready(Some(Ok(lines.freeze())));
+                    }
+                    if self.partial.len() > MAX_LINE_BYTES {
+                        self.failed = true;
+                        let n_bytes = self.partial.len();
+                        self.partial = BytesMut::new();
+                        return Poll::Ready(Some(Err(ProviderError::Malformed(format!(
+                            "an event line of more than {n_bytes} bytes (the limit is {MAX_LINE_BYTES})"
+                        )))));
+                    }
+                }
+                Poll::Ready(None) if !self.partial.is_empty() => {
+                    let rest = self.partial.split();
+                    return Poll::Ready(Some(Ok(rest.freeze())));
+                }
+                other => return other,
+            }
         }
     }
 }
@@ -135,6 +196,11 @@ where
         }),
         None => body,
     };
+    let body: ByteStream = Box::pin(WholeLines {
+        inner: body,
+        partial: BytesMut::new(),
+        failed: false,
+    });
     let state = State {
         events: body.eventsource(),
         decoder,
@@ -182,4 +248,69 @@ pub(crate) fn event_type(event: &Event) -> Result<std::borrow::Cow<'_, str>, Pro
         return Ok(std::borrow::Cow::Borrowed(&event.event));
     }
     parse::<Typed>(event).map(|typed| std::borrow::Cow::Owned(typed.kind))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::chunked::decode_in_chunks;
+    use crate::provider::WireFormat;
+
+    fn delta(text: &str) -> String {
+        format!(
+            "event: response.output_text.delta\ndata: {}\n\n",
+            serde_json::json!({"type": "response.output_text.delta", "delta": text})
+        )
+    }
+
+    #[test]
+    fn sse_a_20_mb_event_in_small_chunks_decodes_whole() {
+        let text = "y".repeat(20 << 20);
+        let body = delta(&text);
+        let events = decode_in_chunks(WireFormat::OpenAiResponses, &body, 16 * 1024);
+        match events.first() {
+            Some(Ok(ResponseEvent::OutputTextDelta { delta })) => assert_eq!(delta.len(), 20 << 20),
+            other => panic!(
+                "{:?}",
+                other.map(|event| format!("{event:?}").chars().take(200).collect::<String>())
+            ),
+        }
+        // No closing event: the stream ended early.
+        assert_eq!(events.last(), Some(&Err(ProviderError::StreamEnded)));
+    }
+
+    #[test]
+    fn sse_crlf_split_between_chunks_is_one_line_end() {
+        let body = delta("a").replace('\n', "\r\n") + &delta("b").replace('\n', "\r\n");
+        for chunk_size in 1..body.len() {
+            let events = decode_in_chunks(WireFormat::OpenAiResponses, &body, chunk_size);
+            let texts: Vec<String> = events
+                .iter()
+                .filter_map(|event| match event {
+                    Ok(ResponseEvent::OutputTextDelta { delta }) => Some(delta.clone()),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(texts, ["a", "b"], "chunks of {chunk_size}");
+        }
+    }
+
+    #[test]
+    fn sse_a_line_past_the_limit_is_malformed_not_buffered() {
+        let chunk = Bytes::from(vec![b'x'; 1 << 20]);
+        let n_chunks = MAX_LINE_BYTES / chunk.len() + 2;
+        let body = futures::stream::iter(
+            std::iter::once(Ok(Bytes::from_static(b"data: ")))
+                .chain(std::iter::repeat_n(chunk, n_chunks).map(Ok)),
+        );
+        let events: Vec<_> = futures::executor::block_on(
+            crate::provider::decode_sse(WireFormat::OpenAiChat, body).collect(),
+        );
+        match events.as_slice() {
+            [Err(ProviderError::Malformed(message))] => {
+                assert!(message.contains("event line of more than"), "{message}")
+            }
+            other => panic!("{} events: {:?}", other.len(), other.first()),
+        }
+    }
 }

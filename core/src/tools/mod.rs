@@ -37,6 +37,22 @@ pub enum ToolError {
     Fatal(String),
 }
 
+/// The longest arguments a tool call may have: above any model's output limit,
+/// so only a broken or hostile provider sends more. Such a call is not run; its
+/// arguments are not kept in the history (every later request would carry them)
+/// and the model is told.
+pub const MAX_ARGUMENT_BYTES: usize = 1 << 20;
+
+/// Why a call whose arguments are longer than [`MAX_ARGUMENT_BYTES`] did not run.
+pub fn oversized_arguments(name: &str, n_bytes: usize) -> Option<ToolError> {
+    (n_bytes > MAX_ARGUMENT_BYTES).then(|| {
+        ToolError::Respond(format!(
+            "the arguments of this {name} call are {n_bytes} bytes, more than the limit of \
+             {MAX_ARGUMENT_BYTES}; nothing was run: send a smaller call"
+        ))
+    })
+}
+
 /// How the loop runs a tool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ToolKind {

@@ -24,10 +24,42 @@ pub fn resolve_in_workspace(root: &Path, raw: &str) -> Result<PathBuf, ToolError
         Ok(resolved)
     } else {
         Err(ToolError::Respond(format!(
-            "{trimmed} is outside the workspace root {}",
+            "{} is outside the workspace root {}",
+            shorten(trimmed),
             root.display()
         )))
     }
+}
+
+/// Resolve `raw` as `resolve_in_workspace` does, for a path the agent writes:
+/// also refused inside a `.git` folder (its config and hooks run code outside
+/// any sandbox the next time the user runs git).
+pub fn resolve_writable(root: &Path, raw: &str) -> Result<PathBuf, ToolError> {
+    let resolved = resolve_in_workspace(root, raw)?;
+    let relative = resolved.strip_prefix(normalize(root)).unwrap_or(&resolved);
+    if relative
+        .components()
+        .any(|component| component.as_os_str() == ".git")
+    {
+        return Err(ToolError::Respond(format!(
+            "{} is inside .git, which the agent may not change",
+            shorten(raw.trim())
+        )));
+    }
+    Ok(resolved)
+}
+
+/// A path as named in an error: a path of 10 MB is not echoed whole.
+fn shorten(raw: &str) -> String {
+    const MAX: usize = 200;
+    if raw.len() <= MAX {
+        return raw.to_string();
+    }
+    let mut end = MAX;
+    while !raw.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &raw[..end], raw.len())
 }
 
 /// How a path inside the workspace is shown to the model: relative to the root,
@@ -102,6 +134,46 @@ mod tests {
                 .map_err(|message| ToolError::Respond(message.to_string()));
             assert_eq!(got, expected, "{raw:?}");
         }
+    }
+
+    #[test]
+    fn tools_paths_writable_refuses_git_and_shortens_long_paths() {
+        let root = Path::new("/ws");
+        let cases: &[(&str, Result<&str, &str>)] = &[
+            ("src/.gitignore", Ok("/ws/src/.gitignore")),
+            (
+                ".github/workflows/ci.yml",
+                Ok("/ws/.github/workflows/ci.yml"),
+            ),
+            (
+                ".git/config",
+                Err(".git/config is inside .git, which the agent may not change"),
+            ),
+            (
+                "./src/../.git/hooks/pre-commit",
+                Err(
+                    "./src/../.git/hooks/pre-commit is inside .git, which the agent may not change",
+                ),
+            ),
+            (
+                "/ws/vendor/dep/.git/HEAD",
+                Err("/ws/vendor/dep/.git/HEAD is inside .git, which the agent may not change"),
+            ),
+            ("../x", Err("../x is outside the workspace root /ws")),
+        ];
+        for (raw, expected) in cases {
+            let got = resolve_writable(root, raw);
+            let expected = expected
+                .map(PathBuf::from)
+                .map_err(|message| ToolError::Respond(message.to_string()));
+            assert_eq!(got, expected, "{raw:?}");
+        }
+        let long = format!("../{}", "a".repeat(10 << 20));
+        let Err(ToolError::Respond(message)) = resolve_in_workspace(root, &long) else {
+            panic!("a long path outside the root is refused");
+        };
+        assert!(message.len() < 400, "{}", message.len());
+        assert!(message.contains("(10485763 bytes)"), "{message}");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::paths::{display_path, resolve_in_workspace};
+use super::paths::{display_path, resolve_writable};
 use super::ToolError;
 use crate::workspace::{Changeset, FileChange, FileSnapshot, Workspace, WorkspaceError};
 use parse::FileOp;
@@ -71,7 +71,7 @@ pub fn plan_patch_text(text: &str, workspace: &dyn Workspace) -> Result<Changese
     for op in &patch.files {
         match op {
             FileOp::Add { path, lines } => {
-                let target = resolve_in_workspace(root, path)?;
+                let target = resolve_writable(root, path)?;
                 note(&target)?;
                 let shown = display_path(root, &target);
                 match workspace.read_file(&target) {
@@ -98,7 +98,7 @@ pub fn plan_patch_text(text: &str, workspace: &dyn Workspace) -> Result<Changese
                 );
             }
             FileOp::Delete { path } => {
-                let target = resolve_in_workspace(root, path)?;
+                let target = resolve_writable(root, path)?;
                 note(&target)?;
                 let shown = display_path(root, &target);
                 let snapshot = read_existing(workspace, &target, "delete", &shown)?;
@@ -116,12 +116,12 @@ pub fn plan_patch_text(text: &str, workspace: &dyn Workspace) -> Result<Changese
                 move_to,
                 hunks,
             } => {
-                let source = resolve_in_workspace(root, path)?;
+                let source = resolve_writable(root, path)?;
                 note(&source)?;
                 let shown = display_path(root, &source);
                 let destination = match move_to {
                     Some(move_to) => {
-                        let destination = resolve_in_workspace(root, move_to)?;
+                        let destination = resolve_writable(root, move_to)?;
                         (destination != source).then_some(destination)
                     }
                     None => None,
