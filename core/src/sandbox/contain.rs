@@ -28,8 +28,42 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
 
-use super::helper::{EXEC_FAILED_PREFIX, NOT_EXECUTABLE_EXIT, NOT_FOUND_EXIT};
-use super::support::ProcessContainment;
+use super::exit::{EXEC_FAILED_PREFIX, NOT_EXECUTABLE_EXIT, NOT_FOUND_EXIT};
+
+/// How a command's processes are kept from outliving it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ProcessContainment {
+    /// The command runs under the init of its own PID namespace (`user_namespace`:
+    /// inside an unprivileged user namespace, as a user without `CAP_SYS_ADMIN`).
+    PidNamespace { user_namespace: bool },
+    /// The helper is the subreaper of the command's processes and kills all its
+    /// descendants when the command ends.
+    Subreaper,
+    /// Not Linux: only the command's process group is killed; a process that
+    /// leaves it survives.
+    ProcessGroup,
+}
+
+impl ProcessContainment {
+    /// One line for `--explain` and the docs.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ProcessContainment::PidNamespace {
+                user_namespace: false,
+            } => "killed with the command (its own PID namespace)",
+            ProcessContainment::PidNamespace {
+                user_namespace: true,
+            } => "killed with the command (its own PID namespace, in a user namespace)",
+            ProcessContainment::Subreaper => {
+                "killed with the command (subreaper: every descendant is killed when it ends)"
+            }
+            ProcessContainment::ProcessGroup => {
+                "the command's process group is killed with it; a process that leaves the group survives"
+            }
+        }
+    }
+}
 
 /// The signals that tell the helper to stop the command (and everything it started)
 /// and then end the same way itself.
@@ -163,7 +197,7 @@ fn namespace_init(mask: &SignalMask, command: Command, status: &Fd, alive: &Fd) 
         Err(error) => {
             report(&format_args!("agentls sandbox: fork: {error}"));
             // SAFETY: as above.
-            unsafe { libc::_exit(super::helper::SETUP_FAILED_EXIT) };
+            unsafe { libc::_exit(super::exit::SETUP_FAILED_EXIT) };
         }
     };
     // Orphans of the namespace are re-parented to init: reap them as they go, and
@@ -494,11 +528,8 @@ pub(crate) fn probe() -> ProcessContainment {
 }
 
 fn fail(error: &dyn std::fmt::Display) -> i32 {
-    report(&format_args!(
-        "{}{error}",
-        super::helper::SETUP_FAILED_PREFIX
-    ));
-    super::helper::SETUP_FAILED_EXIT
+    report(&format_args!("{}{error}", super::exit::SETUP_FAILED_PREFIX));
+    super::exit::SETUP_FAILED_EXIT
 }
 
 fn report(message: &dyn std::fmt::Display) {

@@ -23,15 +23,9 @@ const WRITABLE_DEVICES: &[&str] = &[];
 /// The name of the subcommand (`agentls sandbox`).
 pub const SANDBOX_SUBCOMMAND: &str = "sandbox";
 
-/// Exit status when the sandbox could not be set up (the command never ran).
-pub(crate) const SETUP_FAILED_EXIT: i32 = 125;
-/// Exit status when the command could not be executed (not found: 127, other: 126).
-pub(crate) const NOT_FOUND_EXIT: i32 = 127;
-pub(crate) const NOT_EXECUTABLE_EXIT: i32 = 126;
-/// How the helper's own failures start on stderr, so the runner can tell them from
-/// the command's.
-pub(crate) const SETUP_FAILED_PREFIX: &str = "agentls sandbox: setup failed: ";
-pub(crate) const EXEC_FAILED_PREFIX: &str = "agentls sandbox: could not run ";
+pub(crate) use super::exit::{
+    EXEC_FAILED_PREFIX, NOT_EXECUTABLE_EXIT, NOT_FOUND_EXIT, SETUP_FAILED_EXIT, SETUP_FAILED_PREFIX,
+};
 
 /// The command line of `agentls sandbox`, parsed with clap both where a user
 /// types it and where the runner starts the helper:

@@ -25,6 +25,7 @@ mod capture;
 mod contain;
 mod denial;
 mod env_scrub;
+mod exit;
 mod helper;
 #[cfg(target_os = "linux")]
 mod linux;

@@ -49,40 +49,7 @@ pub struct SandboxWarning {
     pub message: String,
 }
 
-/// How a command's processes are kept from outliving it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum ProcessContainment {
-    /// The command runs under the init of its own PID namespace (`user_namespace`:
-    /// inside an unprivileged user namespace, as a user without `CAP_SYS_ADMIN`).
-    PidNamespace { user_namespace: bool },
-    /// The helper is the subreaper of the command's processes and kills all its
-    /// descendants when the command ends.
-    Subreaper,
-    /// Not Linux: only the command's process group is killed; a process that
-    /// leaves it survives.
-    ProcessGroup,
-}
-
-impl ProcessContainment {
-    /// One line for `--explain` and the docs.
-    pub fn describe(self) -> &'static str {
-        match self {
-            ProcessContainment::PidNamespace {
-                user_namespace: false,
-            } => "killed with the command (its own PID namespace)",
-            ProcessContainment::PidNamespace {
-                user_namespace: true,
-            } => "killed with the command (its own PID namespace, in a user namespace)",
-            ProcessContainment::Subreaper => {
-                "killed with the command (subreaper: every descendant is killed when it ends)"
-            }
-            ProcessContainment::ProcessGroup => {
-                "the command's process group is killed with it; a process that leaves the group survives"
-            }
-        }
-    }
-}
+pub use super::contain::ProcessContainment;
 
 /// Everything the sandbox can enforce here.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

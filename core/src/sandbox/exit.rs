@@ -1,0 +1,13 @@
+//! How the helper says that it, not the command, failed: exit statuses and
+//! stderr prefixes shared by the helper, the supervisor in `contain` and the
+//! runner that reads them. A leaf, so those three need not import each other.
+
+/// Exit status when the sandbox could not be set up (the command never ran).
+pub(crate) const SETUP_FAILED_EXIT: i32 = 125;
+/// Exit status when the command could not be executed (not found: 127, other: 126).
+pub(crate) const NOT_FOUND_EXIT: i32 = 127;
+pub(crate) const NOT_EXECUTABLE_EXIT: i32 = 126;
+/// How the helper's own failures start on stderr, so the runner can tell them from
+/// the command's.
+pub(crate) const SETUP_FAILED_PREFIX: &str = "agentls sandbox: setup failed: ";
+pub(crate) const EXEC_FAILED_PREFIX: &str = "agentls sandbox: could not run ";
