@@ -46,6 +46,16 @@ pub(crate) struct ConfigState {
     pub merged: Config,
 }
 
+impl Session {
+    /// The client said it is Helix, which handles `window/showDocument` without
+    /// announcing it and shows messages in one status line.
+    pub(crate) fn is_helix(&self) -> bool {
+        self.client_name
+            .as_deref()
+            .is_some_and(|name| name.eq_ignore_ascii_case("helix"))
+    }
+}
+
 impl ConfigState {
     /// Re-merges all layers; returns the problems to show.
     pub(crate) fn remerge(&mut self) -> Vec<ConfigProblem> {

@@ -197,41 +197,46 @@ pub async fn list_models(
     settings: &ProviderSettings,
     timeout: Duration,
 ) -> Result<Vec<String>, ProviderError> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(key) = &settings.api_key {
+        let pairs = match settings.kind {
+            ProviderKind::Anthropic => vec![
+                ("x-api-key", key.expose().to_string()),
+                ("anthropic-version", "2023-06-01".to_string()),
+            ],
+            _ => vec![("authorization", format!("Bearer {}", key.expose()))],
+        };
+        for (name, value) in pairs {
+            let mut value = reqwest::header::HeaderValue::from_str(&value).map_err(|_| {
+                ProviderError::NotConfigured("the API key is not a valid header value".into())
+            })?;
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+    }
     let client = reqwest::Client::builder()
         .timeout(timeout)
+        .default_headers(headers)
         .build()
         .map_err(|error| {
             ProviderError::NotConfigured(format!("cannot build an HTTP client: {error}"))
         })?;
     let url = format!("{}/models", settings.base_url);
-    let mut request = client.get(&url);
-    if let Some(key) = &settings.api_key {
-        request = match settings.kind {
-            ProviderKind::Anthropic => request
-                .header("x-api-key", key.expose())
-                .header("anthropic-version", "2023-06-01"),
-            _ => request.bearer_auth(key.expose()),
-        };
-    }
-    let response = request
-        .send()
+    list_models_with(&client, &settings.base_url)
         .await
-        .map_err(|error| ProviderError::Connection {
-            url: url.clone(),
-            message: error.without_url().to_string(),
-        })?;
-    let status = response.status();
-    if !status.is_success() {
-        return Err(ProviderError::Rejected {
-            status: status.as_u16(),
-            message: format!("GET {url} answered {status}"),
-        });
-    }
-    let list: ModelList = response
-        .json()
-        .await
-        .map_err(|error| ProviderError::Malformed(format!("the model list at {url}: {error}")))?;
-    Ok(list.data.into_iter().map(|model| model.id).collect())
+        .map_err(|error| match error.status() {
+            Some(status) => ProviderError::Rejected {
+                status: status.as_u16(),
+                message: format!("GET {url} answered {status}"),
+            },
+            None if error.is_decode() => {
+                ProviderError::Malformed(format!("the model list at {url}: {error}"))
+            }
+            None => ProviderError::Connection {
+                url: url.clone(),
+                message: error.without_url().to_string(),
+            },
+        })
 }
 
 /// `list_models` for a local server, falling back to Ollama's own `/api/tags`.

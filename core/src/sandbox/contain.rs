@@ -23,12 +23,12 @@
 //! plain system calls, no locks held by other threads.
 
 use std::collections::HashMap;
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
 
-use super::exit::{EXEC_FAILED_PREFIX, NOT_EXECUTABLE_EXIT, NOT_FOUND_EXIT};
+use super::exit::{fail_setup, report, EXEC_FAILED_PREFIX, NOT_EXECUTABLE_EXIT, NOT_FOUND_EXIT};
 
 /// How a command's processes are kept from outliving it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -79,7 +79,7 @@ pub(crate) fn run(containment: ProcessContainment, command: Command) -> i32 {
     unsafe { libc::signal(libc::SIGCHLD, libc::SIG_DFL) };
     let mut waited = match SignalMask::block() {
         Ok(mask) => mask,
-        Err(error) => return fail(&format_args!("sigprocmask: {error}")),
+        Err(error) => return fail_setup(&format_args!("sigprocmask: {error}")),
     };
     let end = match containment {
         ProcessContainment::PidNamespace { .. } => supervise_namespace(&mut waited, command),
@@ -89,7 +89,7 @@ pub(crate) fn run(containment: ProcessContainment, command: Command) -> i32 {
     };
     match end {
         Ok(end) => end.finish(&waited),
-        Err(error) => fail(&error),
+        Err(error) => fail_setup(&error),
     }
 }
 
@@ -525,15 +525,6 @@ pub(crate) fn probe() -> ProcessContainment {
         },
         _ => ProcessContainment::Subreaper,
     }
-}
-
-fn fail(error: &dyn std::fmt::Display) -> i32 {
-    report(&format_args!("{}{error}", super::exit::SETUP_FAILED_PREFIX));
-    super::exit::SETUP_FAILED_EXIT
-}
-
-fn report(message: &dyn std::fmt::Display) {
-    let _ = writeln!(io::stderr().lock(), "{message}");
 }
 
 #[cfg(test)]

@@ -11,3 +11,17 @@ pub(crate) const NOT_EXECUTABLE_EXIT: i32 = 126;
 /// the command's.
 pub(crate) const SETUP_FAILED_PREFIX: &str = "agentls sandbox: setup failed: ";
 pub(crate) const EXEC_FAILED_PREFIX: &str = "agentls sandbox: could not run ";
+
+/// Says on stderr that the sandbox could not be set up; the exit status to
+/// return.
+pub(crate) fn fail_setup(error: &dyn std::fmt::Display) -> i32 {
+    report(&format_args!("{SETUP_FAILED_PREFIX}{error}"));
+    SETUP_FAILED_EXIT
+}
+
+/// stderr is the command's stderr, which the runner reads: say what went wrong there
+/// (there may be no log subscriber in the helper).
+pub(crate) fn report(message: &dyn std::fmt::Display) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{message}");
+}

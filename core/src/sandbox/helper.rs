@@ -4,7 +4,6 @@
 //! starts dies with it, and the server that spawned it stays free.
 
 use std::ffi::{OsStr, OsString};
-use std::io::{self, Write};
 #[cfg(not(target_os = "linux"))]
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -23,6 +22,7 @@ const WRITABLE_DEVICES: &[&str] = &[];
 /// The name of the subcommand (`agentls sandbox`).
 pub const SANDBOX_SUBCOMMAND: &str = "sandbox";
 
+use super::exit::{fail_setup, report};
 pub(crate) use super::exit::{
     EXEC_FAILED_PREFIX, NOT_EXECUTABLE_EXIT, NOT_FOUND_EXIT, SETUP_FAILED_EXIT, SETUP_FAILED_PREFIX,
 };
@@ -417,17 +417,6 @@ impl std::fmt::Display for Decisions<'_> {
         }
         Ok(())
     }
-}
-
-fn fail_setup(error: &dyn std::fmt::Display) -> i32 {
-    report(&format_args!("{SETUP_FAILED_PREFIX}{error}"));
-    SETUP_FAILED_EXIT
-}
-
-/// stderr is the command's stderr, which the runner reads: say what went wrong there
-/// (there may be no log subscriber in the helper).
-fn report(message: &dyn std::fmt::Display) {
-    let _ = writeln!(io::stderr().lock(), "{message}");
 }
 
 #[cfg(test)]

@@ -24,18 +24,15 @@ pub(crate) fn handle(world: &World, params: InitializeParams) -> InitializeResul
     state.documents.set_encoding(encoding);
     let roots = workspace_roots(&params);
     let window = capabilities.window.as_ref();
-    let session = Session {
+    let mut session = Session {
         roots: roots.clone(),
         client_name: params.client_info.as_ref().map(|info| info.name.clone()),
         show_message_request: window
             .and_then(|window| window.show_message.as_ref())
             .is_some(),
-        // Helix 25.07 opens `window/showDocument` but does not announce it; if a
-        // request fails anyway, the path is named instead.
         show_document: window
             .and_then(|window| window.show_document.as_ref())
-            .is_some_and(|show| show.support)
-            || client_is(&params, "helix"),
+            .is_some_and(|show| show.support),
         work_done_progress: window
             .and_then(|window| window.work_done_progress)
             .unwrap_or(false),
@@ -58,6 +55,9 @@ pub(crate) fn handle(world: &World, params: InitializeParams) -> InitializeResul
         roots = ?session.roots,
         "initialize"
     );
+    // Helix 25.07 opens `window/showDocument` but does not announce it; if a
+    // request fails anyway, the path is named instead.
+    session.show_document |= session.is_helix();
     *write_lock(&state.session) = session;
     load_configuration(state, &roots, params.initialization_options.as_ref());
 
@@ -155,12 +155,4 @@ fn load_configuration(state: &State, roots: &[PathBuf], init: Option<&serde_json
         tracing::warn!(%problem, "configuration problem");
     }
     lock(&state.pending_problems).extend(problems);
-}
-
-/// Whether the client said it is `name` (`clientInfo.name`, any case).
-pub(crate) fn client_is(params: &InitializeParams, name: &str) -> bool {
-    params
-        .client_info
-        .as_ref()
-        .is_some_and(|info| info.name.eq_ignore_ascii_case(name))
 }

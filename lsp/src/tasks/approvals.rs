@@ -154,12 +154,11 @@ pub(super) fn register(
 /// Announces the approval and starts waiting for an answer on a task of its own.
 pub(super) async fn ask(tasks: Tasks, state: Arc<State>, client: Client, pending: PendingApproval) {
     let session = state.session();
-    let helix = session
-        .client_name
-        .as_deref()
-        .is_some_and(|name| name.eq_ignore_ascii_case("helix"));
     client
-        .show_message(MessageType::WARNING, pending.announcement(helix))
+        .show_message(
+            MessageType::WARNING,
+            pending.announcement(session.is_helix()),
+        )
         .await;
     let timeout = Duration::from_secs(state.config().approvals.timeout_secs);
     tokio::spawn(async move {
