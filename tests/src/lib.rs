@@ -4,4 +4,5 @@
 pub mod client;
 pub mod editor;
 pub mod fake_provider;
+pub mod fix_this;
 pub mod neovim;

@@ -14,54 +14,11 @@ use std::time::{Duration, SystemTime};
 use agentls_tests::fake_provider::{
     FakeProvider, Format, Script, ToolCall, FAKE_API_KEY, FAKE_API_KEY_ENV,
 };
+use agentls_tests::fix_this::{
+    BUGGY, COMMAND, DIAGNOSTIC_MESSAGE, FINAL_ANSWER, FIXED, PATCH, REASON,
+};
 use agentls_tests::neovim::{list, Neovim, Release, ScenarioRun};
 use serde_json::json;
-
-const BUGGY: &str = "\
-pub fn add(a: i32, b: i32) -> i32 {
-    a - b
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn adds() {
-        assert_eq!(super::add(2, 3), 5);
-    }
-}
-";
-
-const FIXED: &str = "\
-pub fn add(a: i32, b: i32) -> i32 {
-    a + b
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn adds() {
-        assert_eq!(super::add(2, 3), 5);
-    }
-}
-";
-
-const PATCH: &str = "\
-*** Begin Patch
-*** Update File: src/lib.rs
-@@
- pub fn add(a: i32, b: i32) -> i32 {
--    a - b
-+    a + b
- }
-*** End Patch
-";
-
-const DIAGNOSTIC_MESSAGE: &str = "test tests::adds failed: add(2, 3) returned -1, expected 5";
-/// Not known-safe (it writes), so the `untrusted` policy asks; it prints, so the
-/// test can see its output reach the model.
-const COMMAND: [&str; 3] = ["mkdir", "-v", "scratch"];
-const REASON: &str = "Make a scratch directory to try the fix in";
-const FINAL_ANSWER: &str = "Fixed: `add` returned `a - b`; it now returns `a + b`.";
 
 /// A finished run of `tests/nvim/fix_this.lua` over a workspace with the bug, the
 /// fake provider scripted to run `COMMAND`, patch and answer.

@@ -19,6 +19,9 @@ use agentls_tests::client::agentls_binary;
 use agentls_tests::fake_provider::{
     FakeProvider, Format, Script, ToolCall, FAKE_API_KEY, FAKE_API_KEY_ENV,
 };
+use agentls_tests::fix_this::{
+    BUGGY, COMMAND, DIAGNOSTIC_MESSAGE, FINAL_ANSWER, FIXED, PATCH, REASON,
+};
 use serde_json::{json, Value};
 
 const NODE_VERSION: &str = "24.21.0";
@@ -27,51 +30,6 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 /// How long the whole driver may run (packaging, installing, starting
 /// code-server and the scenario) before it is killed; its own waits are shorter.
 const TIME_LIMIT: Duration = Duration::from_secs(300);
-
-const BUGGY: &str = "\
-pub fn add(a: i32, b: i32) -> i32 {
-    a - b
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn adds() {
-        assert_eq!(super::add(2, 3), 5);
-    }
-}
-";
-
-const FIXED: &str = "\
-pub fn add(a: i32, b: i32) -> i32 {
-    a + b
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn adds() {
-        assert_eq!(super::add(2, 3), 5);
-    }
-}
-";
-
-const PATCH: &str = "\
-*** Begin Patch
-*** Update File: src/lib.rs
-@@
- pub fn add(a: i32, b: i32) -> i32 {
--    a - b
-+    a + b
- }
-*** End Patch
-";
-
-const DIAGNOSTIC_MESSAGE: &str = "test tests::adds failed: add(2, 3) returned -1, expected 5";
-/// Not known-safe (it writes), so the `untrusted` policy asks.
-const COMMAND: [&str; 3] = ["mkdir", "-v", "scratch"];
-const REASON: &str = "Make a scratch directory to try the fix in";
-const FINAL_ANSWER: &str = "Fixed: `add` returned `a - b`; it now returns `a + b`.";
 
 /// Where `tests/vscode/setup.sh` put Node 24 and code-server, and the rest the
 /// driver needs; panics naming whatever is missing and how to install it.
