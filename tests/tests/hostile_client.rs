@@ -230,3 +230,129 @@ async fn hostile_clients_end_turns_cleanly_and_the_thread_goes_on() {
         failures.join("\n")
     );
 }
+
+/// An editor that cancels every request it sends, at once (as VS Code does to
+/// code actions when the cursor moves on). Each request still gets exactly one
+/// answer, its result or `RequestCancelled` (-32800) and nothing else; the
+/// buffer is untouched, and afterwards the server answers, runs a turn to its
+/// end and shuts down cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_cancelled_gets_one_answer_and_the_server_goes_on() {
+    let mut session = Session::start(Options {
+        capabilities: extension_capabilities(),
+        ..Options::default()
+    })
+    .await;
+    let uri = session.open_lib().await;
+    // Turns the cancellation came too late to stop answer from this queue.
+    for _ in 0..4 {
+        session.fake.push(Script::text("Answered."));
+    }
+    let range = json!({"start": {"line": 1, "character": 0}, "end": {"line": 1, "character": 9}});
+    let spot = json!({ "uri": uri, "range": range, "diagnostics": diagnostic(1, "wrong sign") });
+    let requests = [
+        (
+            "textDocument/codeAction",
+            json!({ "textDocument": {"uri": uri}, "range": range,
+                    "context": {"diagnostics": diagnostic(1, "wrong sign")} }),
+        ),
+        (
+            "workspace/executeCommand",
+            json!({ "command": "agentls.explain", "arguments": [spot] }),
+        ),
+        (
+            "workspace/executeCommand",
+            json!({ "command": "agentls.showContext", "arguments": [spot] }),
+        ),
+        ("agent/context", spot.clone()),
+        ("agent/documentState", json!({ "uri": uri })),
+        ("agent/threadList", json!({})),
+        ("agent/threadStart", json!({})),
+        ("agent/turnStart", json!({ "text": "explain the crate" })),
+        ("agent/undo", json!({})),
+    ];
+    let mut ids = Vec::new();
+    for (method, params) in &requests {
+        let id = session
+            .editor
+            .client
+            .send_request(method, params.clone())
+            .await;
+        session
+            .editor
+            .client
+            .notify("$/cancelRequest", json!({ "id": id }))
+            .await;
+        ids.push((id, *method));
+    }
+    // Each is answered with its result (or, for undo with nothing to undo,
+    // its own error) or with RequestCancelled. The answers come in any order: collect them all in one pass, since the
+    // editor drops a response nobody waits for.
+    let mut answers: Vec<(i64, Value)> = Vec::new();
+    while answers.len() < ids.len() {
+        let answer = session
+            .editor
+            .serve_until(|message| {
+                message.get("method").is_none()
+                    && ids.iter().any(|(id, _)| message["id"] == json!(id))
+            })
+            .await;
+        let id = answer["id"].as_i64().unwrap_or_default();
+        if answers.iter().any(|(seen, _)| *seen == id) {
+            panic!("request {id} answered twice: {answer}");
+        }
+        answers.push((id, answer));
+    }
+    let mut failures = Vec::new();
+    for (id, answer) in &answers {
+        let method = ids
+            .iter()
+            .find(|(sent, _)| sent == id)
+            .map(|(_, method)| *method)
+            .unwrap_or_default();
+        match (answer.get("result"), answer.get("error")) {
+            (Some(_), None) => {}
+            (None, Some(error)) if error["code"] == -32800 => {}
+            // Its own answer when nothing was cancelled in time.
+            (None, Some(error)) if method == "agent/undo" && error["code"] == -32803 => {}
+            _ => failures.push(format!("{method}: {answer}")),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "requests answered with neither their own answer nor RequestCancelled:\n{}",
+        failures.join("\n")
+    );
+    // The server goes on: it still lists the actions, runs a turn to its end,
+    // and the buffer is what the user had.
+    let actions = session
+        .code_actions(&uri, 1, diagnostic(1, "wrong sign"))
+        .await;
+    assert!(
+        actions
+            .iter()
+            .any(|action| action["title"] == "Agent: Fix this"),
+        "{actions:#?}"
+    );
+    session.fake.push(Script::text("Still here."));
+    let turn = session
+        .editor
+        .request("agent/turnStart", json!({ "text": "are you there?" }))
+        .await;
+    let thread_id = turn["result"]["threadId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{turn}"))
+        .to_string();
+    let ended = session
+        .editor
+        .serve_until(|message| {
+            message["method"] == "agent/turnCompleted" && message["params"]["threadId"] == thread_id
+        })
+        .await;
+    assert_eq!(ended["params"]["status"], "completed", "{ended}");
+    assert_eq!(session.editor.text(&uri), BUGGY);
+    assert_eq!(
+        std::fs::read_to_string(session.path("src/lib.rs")).unwrap(),
+        BUGGY
+    );
+}

@@ -221,10 +221,19 @@ impl Tasks {
             text: request.text,
             context: request.context,
         };
+        // The editor may cancel the request while the op waits for room in the
+        // thread's queue (`$/cancelRequest` drops this future): the entry queued
+        // above must not outlive it, or the file would stay busy for good.
+        let mut queued = QueuedEntry {
+            tasks: self,
+            id: &id,
+            submitted: false,
+        };
         if handle.submit(op).await.is_err() {
-            self.forget_queued(&id);
             return Err(TaskError::Closed(id.to_string()));
         }
+        queued.submitted = true;
+        drop(queued);
         Ok(id)
     }
 
@@ -638,5 +647,22 @@ impl Tasks {
         )
         .with_unconfined_commands(unconfined)
         .with_symbols(self.index.clone()))
+    }
+}
+
+/// A task queued on a thread by `Tasks::start` whose op is not yet submitted:
+/// dropped before `submitted` is set (a failed submit, or the request cancelled
+/// mid-await), it takes the task back off the queue.
+struct QueuedEntry<'a> {
+    tasks: &'a Tasks,
+    id: &'a ThreadId,
+    submitted: bool,
+}
+
+impl Drop for QueuedEntry<'_> {
+    fn drop(&mut self) {
+        if !self.submitted {
+            self.tasks.forget_queued(self.id);
+        }
     }
 }
