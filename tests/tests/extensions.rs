@@ -510,6 +510,47 @@ async fn extensions_turn_interrupt_ends_a_running_turn() {
     assert_eq!(completed["status"], "completed", "{completed}");
 }
 
+/// Issue 12's stall: in about 2 of 12 runs, the request after interrupting a
+/// stalled stream waited out the provider's idle timeout. Interrupt a stalled
+/// turn and start the next one at once, twelve times on one thread: every next
+/// turn must answer well within the editor's patience (the idle timeout is the
+/// default, minutes, so a stall fails on the receive timeout).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_turn_after_interrupting_a_stalled_stream_answers_at_once() {
+    let mut session = start_with_extensions().await;
+    let mut thread_id: Option<String> = None;
+    for round in 1..=12 {
+        session.fake.push(Script::stall());
+        let mut params = json!({ "text": format!("think forever, round {round}") });
+        if let Some(id) = &thread_id {
+            params["threadId"] = json!(id);
+        }
+        let turn = session.editor.request("agent/turnStart", params).await;
+        let id = thread_id_of(&turn);
+        wait_for_requests(&session.fake, 2 * round - 1).await;
+        let interrupted = session
+            .editor
+            .request("agent/turnInterrupt", json!({ "threadId": id }))
+            .await;
+        assert_eq!(result(&interrupted), json!({}));
+        let completed = until_notification(&mut session.editor, "agent/turnCompleted").await;
+        assert_eq!(completed["status"], "interrupted", "round {round}: {completed}");
+
+        session.fake.push(Script::text("Back."));
+        let next = session
+            .editor
+            .request(
+                "agent/turnStart",
+                json!({ "threadId": id, "text": format!("are you there, round {round}?") }),
+            )
+            .await;
+        assert_eq!(thread_id_of(&next), id);
+        let completed = until_notification(&mut session.editor, "agent/turnCompleted").await;
+        assert_eq!(completed["status"], "completed", "round {round}: {completed}");
+        thread_id = Some(id);
+    }
+}
+
 #[tokio::test]
 async fn extensions_undo_reverts_the_turn_then_says_nothing_is_left() {
     let mut session = start_with_extensions().await;
