@@ -31,6 +31,23 @@ pub struct CommandSpec {
     pub writable_roots: Vec<PathBuf>,
     pub timeout: Duration,
     pub policy: SandboxPolicy,
+    /// Files the editor holds with unsaved text: the command sees that text in
+    /// their place, the disk is not written (`Overlay`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overlays: Vec<Overlay>,
+}
+
+/// A file the command must see with the text of the editor's buffer, which the
+/// user has not saved (the agent's edits land in buffers, never behind the
+/// editor's back on disk). Where the sandbox has a private mount namespace, the
+/// text is bound over the path for the command alone; elsewhere the command sees
+/// the disk, and the outcome's notes say so.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Overlay {
+    /// Absolute path of the file on disk.
+    pub path: PathBuf,
+    /// The buffer's text.
+    pub text: String,
 }
 
 /// Which stream a chunk of output came from.
@@ -60,6 +77,10 @@ pub struct CommandOutcome {
     /// the loop may offer to re-run it outside the sandbox with approval.
     pub sandbox_denied: bool,
     pub duration: Duration,
+    /// What the model must know about how the command ran: files it saw from
+    /// the editor's buffers, or could not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Why a command could not be started at all.

@@ -94,4 +94,9 @@ pub trait Workspace: Send + Sync {
     /// Land a changeset (editor edits or disk writes). Called with one tool call's
     /// changes at a time, so later reads and commands see them.
     fn apply(&self, changes: Changeset) -> BoxFuture<'_, Result<(), ApplyError>>;
+    /// The files whose buffers hold text the disk does not (unsaved edits, the
+    /// agent's or the user's): commands must see them as the editor shows them.
+    fn unsaved(&self) -> Vec<crate::process::Overlay> {
+        Vec::new()
+    }
 }

@@ -36,25 +36,20 @@ harness.run(function(h)
   h.report.buffer_modified = vim.api.nvim_buf_get_option(bufnr, 'modified')
   h.report.disk_after = h.read_file(h.env('AGENTLS_TEST_FILE'))
 
-  -- The agent also wrote the file (it matched the buffer before the task), so
-  -- Neovim sees it changed on disk while the buffer is modified: a checktime
-  -- ('autoread' on focus, :checktime) would warn "W12", and :write would ask
-  -- "The file has been changed since reading it!!!". The autocmd below is the
-  -- remedy docs/editors/neovim.md gives: reload silently when the disk holds
-  -- exactly the buffer's text (the test says '' instead of 'ask' otherwise, so as
-  -- not to block). Then the user saves.
+  -- The fix is in the buffer only (modified); the disk is as the user saved it,
+  -- so Neovim finds nothing changed behind its back: FileChangedShell must not
+  -- fire on :checktime (it would mean a write behind the editor), and :write
+  -- saves without asking.
   h.report.file_changed_shell = vim.NIL
   h.report.saved = false
   vim.api.nvim_create_autocmd('FileChangedShell', {
     callback = function(args)
-      local same = vim.deep_equal(vim.fn.readfile(args.file), vim.api.nvim_buf_get_lines(args.buf, 0, -1, true))
-      h.report.file_changed_shell = { reason = vim.v.fcs_reason, same_text = same }
-      vim.v.fcs_choice = same and 'reload' or ''
+      h.report.file_changed_shell = { reason = vim.v.fcs_reason }
+      vim.v.fcs_choice = ''
     end,
   })
   vim.cmd('checktime ' .. bufnr)
-  local reloaded = h.report.file_changed_shell == vim.NIL or h.report.file_changed_shell.same_text
-  if reloaded then
+  if h.report.file_changed_shell == vim.NIL then
     -- Not otherwise: :write would block on its (y/n) question.
     vim.cmd('write')
     h.report.saved = true
@@ -72,5 +67,10 @@ harness.run(function(h)
     end)
     h.report.buffer_after_undo = h.buffer_text(bufnr)
     h.report.disk_after_undo = h.read_file(h.env('AGENTLS_TEST_FILE'))
+    vim.cmd('checktime ' .. bufnr)
+    if h.report.file_changed_shell == vim.NIL then
+      vim.cmd('write')
+      h.report.disk_after_undo_saved = h.read_file(h.env('AGENTLS_TEST_FILE'))
+    end
   end
 end)

@@ -5,4 +5,5 @@ pub mod client;
 pub mod editor;
 pub mod fake_provider;
 pub mod fix_this;
+pub mod helix;
 pub mod neovim;

@@ -57,8 +57,57 @@ async fn editor_code_actions_at_a_spot_answer_without_a_model_call() {
     );
 }
 
+/// Issue 18: the agent's edit waits in the buffer for the user's save, and a
+/// command the agent runs next sees it there all the same (the buffer's text is
+/// bound over the file in the command's mount namespace), while the disk keeps
+/// the saved text. The model hears which files it saw unsaved.
 #[tokio::test]
-async fn editor_fix_this_lands_a_versioned_minimal_edit_and_levels_the_disk() {
+async fn a_command_after_an_edit_sees_the_unsaved_buffer_and_the_disk_is_untouched() {
+    let mut session = Session::start(Options::default()).await;
+    session
+        .fake
+        .push(Script::tool_calls([ToolCall::new(
+            "apply_patch",
+            json!({ "input": FIX_PATCH }),
+        )]))
+        .push(Script::tool_calls([ToolCall::new(
+            "shell",
+            json!({ "command": ["cat", "src/lib.rs"] }),
+        )]))
+        .push(Script::text("It adds now."));
+    let uri = session.open_lib().await;
+    session
+        .run_action(&uri, 1, diagnostic(1, "wrong sign"), "Agent: Fix this")
+        .await;
+    session.editor.until_message("Fix this: It adds now").await;
+    assert_eq!(session.editor.text(&uri), FIXED);
+    assert_eq!(
+        std::fs::read_to_string(session.path("src/lib.rs")).unwrap(),
+        BUGGY
+    );
+    let outputs = tool_outputs(&session.fake);
+    let output = outputs.last().expect("the command's output");
+    let support = agentls_core::sandbox::sandbox_support();
+    if matches!(
+        support.containment_for(agentls_core::process::SandboxPolicy::WorkspaceWrite),
+        agentls_core::sandbox::ProcessContainment::PidNamespace { .. }
+    ) {
+        assert!(output.contains("a + b"), "{output}");
+        assert!(
+            output.contains("the command saw the editor's unsaved text of src/lib.rs"),
+            "{output}"
+        );
+    } else {
+        assert!(output.contains("a - b"), "{output}");
+        assert!(
+            output.contains("saw the files as saved on disk"),
+            "{output}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn editor_fix_this_lands_a_versioned_minimal_edit_in_the_buffer_only() {
     let mut session = Session::start(Options::default()).await;
     session
         .fake
@@ -90,10 +139,11 @@ async fn editor_fix_this_lands_a_versioned_minimal_edit_and_levels_the_disk() {
         edit["edits"][0]["newText"].as_str().unwrap().len() < 20,
         "{edit}"
     );
-    // The buffer matched the disk: the disk is brought level.
+    // The fix lives in the buffer until the user saves it: nothing was written
+    // behind the editor's back (issue 18).
     assert_eq!(
         std::fs::read_to_string(session.path("src/lib.rs")).unwrap(),
-        FIXED
+        BUGGY
     );
     // The task's text and the diagnostic reached the model.
     let first = &session.fake.requests()[0].body;

@@ -534,7 +534,10 @@ async fn the_turn_after_interrupting_a_stalled_stream_answers_at_once() {
             .await;
         assert_eq!(result(&interrupted), json!({}));
         let completed = until_notification(&mut session.editor, "agent/turnCompleted").await;
-        assert_eq!(completed["status"], "interrupted", "round {round}: {completed}");
+        assert_eq!(
+            completed["status"], "interrupted",
+            "round {round}: {completed}"
+        );
 
         session.fake.push(Script::text("Back."));
         let next = session
@@ -546,7 +549,10 @@ async fn the_turn_after_interrupting_a_stalled_stream_answers_at_once() {
             .await;
         assert_eq!(thread_id_of(&next), id);
         let completed = until_notification(&mut session.editor, "agent/turnCompleted").await;
-        assert_eq!(completed["status"], "completed", "round {round}: {completed}");
+        assert_eq!(
+            completed["status"], "completed",
+            "round {round}: {completed}"
+        );
         thread_id = Some(id);
     }
 }
@@ -605,7 +611,7 @@ async fn extensions_undo_reverts_the_turn_then_says_nothing_is_left() {
     assert_eq!(
         std::fs::read_to_string(session.path("src/lib.rs")).unwrap(),
         BUGGY,
-        "the buffer matched the disk: the disk is brought level"
+        "the disk was never written: the edit and its undo happened in the buffer"
     );
 
     let again = session.editor.request("agent/undo", json!({})).await;

@@ -79,33 +79,54 @@ async fn show_last_answer_before_any_answer_says_so() {
         .await;
 }
 
+/// The diagnostics "Agent: Fix this" carries at `line` (a zero-width range at
+/// the line start, as Helix asks with the cursor there), with those Helix sent.
+async fn fix_diagnostics(session: &mut Session, uri: &str, line: u32, sent: Value) -> Vec<String> {
+    let actions = session.code_actions(uri, line, sent).await;
+    let action = actions
+        .iter()
+        .find(|action| action["title"] == "Agent: Fix this")
+        .unwrap_or_else(|| panic!("no Fix this in {:#?}", titles(&actions)));
+    action["command"]["arguments"][0]["diagnostics"]
+        .as_array()
+        .map(|diagnostics| {
+            diagnostics
+                .iter()
+                .map(|diagnostic| {
+                    diagnostic["message"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 #[tokio::test]
 async fn fix_this_is_offered_from_the_line_start_once_the_diagnostic_was_seen() {
     let mut session = Session::start(helix()).await;
     let uri = session.open_lib().await;
-    let fix = "Agent: Fix this [quickfix] -> agentls.fix".to_string();
     // The cursor at the start of line 1: Helix sends no diagnostic (the error
-    // is at columns 4-9), and none was seen yet.
-    let actions = session.code_actions(&uri, 1, json!([])).await;
-    assert!(!titles(&actions).contains(&fix), "{:#?}", titles(&actions));
+    // is at columns 4-9), and none was seen yet. Offered all the same, for the
+    // model to find the problem.
+    assert!(fix_diagnostics(&mut session, &uri, 1, json!([]))
+        .await
+        .is_empty());
     // The cursor on the error: Helix sends it.
-    let actions = session
-        .code_actions(&uri, 1, diagnostic(1, "mismatched types"))
-        .await;
-    assert!(titles(&actions).contains(&fix));
-    // Back at the line start: offered, with the diagnostic for the model.
-    let actions = session.code_actions(&uri, 1, json!([])).await;
-    let action = actions
-        .iter()
-        .find(|action| action["title"] == "Agent: Fix this")
-        .unwrap_or_else(|| panic!("{:#?}", titles(&actions)));
     assert_eq!(
-        action["command"]["arguments"][0]["diagnostics"][0]["message"],
-        "mismatched types"
+        fix_diagnostics(&mut session, &uri, 1, diagnostic(1, "mismatched types")).await,
+        ["mismatched types"]
+    );
+    // Back at the line start: the diagnostic seen is carried for the model.
+    assert_eq!(
+        fix_diagnostics(&mut session, &uri, 1, json!([])).await,
+        ["mismatched types"]
     );
     // Not on another line.
-    let actions = session.code_actions(&uri, 0, json!([])).await;
-    assert!(!titles(&actions).contains(&fix));
+    assert!(fix_diagnostics(&mut session, &uri, 0, json!([]))
+        .await
+        .is_empty());
     // An edit makes a new version: what was seen for the old one is gone.
     session
         .editor
@@ -114,8 +135,25 @@ async fn fix_this_is_offered_from_the_line_start_once_the_diagnostic_was_seen() 
             json!({"range": {"start": {"line": 2, "character": 1}, "end": {"line": 2, "character": 1}}, "text": "\n"}),
         )
         .await;
+    assert!(fix_diagnostics(&mut session, &uri, 1, json!([]))
+        .await
+        .is_empty());
+}
+
+/// Other editors send the diagnostics of the whole selection or line: there, no
+/// diagnostic means nothing to fix, and the action is not offered.
+#[tokio::test]
+async fn fix_this_needs_a_diagnostic_outside_helix() {
+    let mut session = Session::start(Options::default()).await;
+    let uri = session.open_lib().await;
     let actions = session.code_actions(&uri, 1, json!([])).await;
-    assert!(!titles(&actions).contains(&fix), "{:#?}", titles(&actions));
+    assert!(
+        !actions
+            .iter()
+            .any(|action| action["title"] == "Agent: Fix this"),
+        "{:#?}",
+        titles(&actions)
+    );
 }
 
 #[tokio::test]

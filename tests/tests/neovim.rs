@@ -130,11 +130,16 @@ async fn neovim_fix_this_asks_approval_and_lands_the_fix_in_the_buffer() {
         "the buffer holds exactly the fixed text",
     );
     run.check(
-        report["disk_after"] == FIXED,
-        "the file on disk, saved before the task, was brought level with the buffer",
+        report["disk_after"] == BUGGY && report["buffer_modified"] == true,
+        "the fix waits in the modified buffer: the disk, saved before the task, was not written",
     );
-    run.check(report["saved"] == true && report["disk_saved"] == FIXED && report["buffer_saved"] == FIXED,
-        "with the FileChangedShell autocmd from docs/editors/neovim.md, :write saves the fix without asking",
+    run.check(
+        report["file_changed_shell"].is_null(),
+        "Neovim found no change behind its back (no FileChangedShell on :checktime)",
+    );
+    run.check(
+        report["saved"] == true && report["disk_saved"] == FIXED && report["buffer_saved"] == FIXED,
+        ":write saves the fix without asking",
     );
     let shown: Vec<&str> = list(report, "show_message")
         .iter()
@@ -193,8 +198,12 @@ async fn neovim_undo_last_agent_change_reverts_the_fix_after_a_save() {
         "the buffer holds exactly the text from before the task",
     );
     run.check(
-        report["disk_after_undo"] == BUGGY,
-        "the saved file was brought level with the reverted buffer",
+        report["disk_after_undo"] == FIXED,
+        "the undo reverted the buffer only: the disk keeps what the user saved",
+    );
+    run.check(
+        report["disk_after_undo_saved"] == BUGGY,
+        ":write after the undo saves the reverted text without asking",
     );
     let shown: Vec<&str> = list(report, "show_message")
         .iter()

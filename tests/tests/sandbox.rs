@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use agentls_core::process::{
-    CommandOutcome, CommandRunner, CommandSpec, OutputChunk, OutputStream, SandboxError,
+    CommandOutcome, CommandRunner, CommandSpec, OutputChunk, OutputStream, Overlay, SandboxError,
     SandboxPolicy,
 };
 use agentls_core::sandbox::{
@@ -80,6 +80,7 @@ impl Workspace {
             writable_roots: vec![self.path().to_path_buf()],
             timeout: TIMEOUT,
             policy,
+            overlays: Vec::new(),
         }
     }
 }
@@ -1054,4 +1055,90 @@ async fn sandbox_full_confinement_runs_where_the_kernel_offers_it() {
     // Landlock, not file permissions, refused it: the directory is this user's own.
     assert!(!target.exists(), "{}", show(&outcome));
     assert_denied(&outcome);
+}
+
+/// Issue 18: the agent's edits stay in the editor's buffers until the user saves
+/// them, and commands see them there: the buffer's text is bound over the file
+/// in the command's own mount namespace. The disk keeps the saved text, and a
+/// write by the command to that file is reported, not kept.
+#[tokio::test]
+async fn sandbox_commands_see_unsaved_buffers_and_the_disk_is_untouched() {
+    let runner = runner();
+    let workspace = Workspace::new();
+    let file = workspace.path().join("README");
+    let mut spec = workspace.spec(
+        SandboxPolicy::WorkspaceWrite,
+        "cat README; echo overwritten > README",
+    );
+    spec.overlays = vec![Overlay {
+        path: file.clone(),
+        text: "hello from the buffer\n".into(),
+    }];
+    let outcome = run(&runner, spec).await;
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "hello\n");
+    let can_overlay = matches!(
+        runner
+            .support()
+            .containment_for(SandboxPolicy::WorkspaceWrite),
+        ProcessContainment::PidNamespace { .. }
+    );
+    if !can_overlay {
+        // The fall-back: the saved file, and the model is told.
+        assert_eq!(text(&outcome.stdout), "hello\n", "{}", show(&outcome));
+        assert!(
+            outcome
+                .notes
+                .iter()
+                .any(|note| note.contains("saw the files as saved on disk")),
+            "{:?}",
+            outcome.notes
+        );
+        let _ = writeln!(
+            std::io::stderr(),
+            "!!! no PID namespace here: asserted the fall-back (commands see the disk) instead"
+        );
+        return;
+    }
+    assert_eq!(outcome.exit_code, Some(0), "{}", show(&outcome));
+    assert_eq!(text(&outcome.stdout), "hello from the buffer\n");
+    assert_eq!(
+        outcome.notes,
+        [
+            "the command saw the editor's unsaved text of README",
+            "the command changed README, which the editor holds unsaved: that change was not \
+             kept; make it with apply_patch",
+        ],
+        "{}",
+        show(&outcome)
+    );
+
+    // Read-only commands see them too; escalated (full-access) ones cannot, and
+    // the model hears that they saw the disk.
+    let mut spec = workspace.spec(SandboxPolicy::ReadOnly, "cat README");
+    spec.overlays = vec![Overlay {
+        path: file.clone(),
+        text: "hello from the buffer\n".into(),
+    }];
+    let outcome = run(&runner, spec).await;
+    assert_eq!(
+        text(&outcome.stdout),
+        "hello from the buffer\n",
+        "{}",
+        show(&outcome)
+    );
+    let mut spec = workspace.spec(SandboxPolicy::FullAccess, "cat README");
+    spec.overlays = vec![Overlay {
+        path: file.clone(),
+        text: "hello from the buffer\n".into(),
+    }];
+    let outcome = run(&runner, spec).await;
+    assert_eq!(text(&outcome.stdout), "hello\n", "{}", show(&outcome));
+    assert_eq!(
+        outcome.notes,
+        [
+            "the command saw the files as saved on disk: the editor holds unsaved changes to \
+          README that this sandbox cannot show it; the user can save them"
+        ]
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "hello\n");
 }

@@ -120,6 +120,7 @@ pub(crate) async fn run(
         writable_roots: vec![root],
         timeout,
         policy: sandbox_policy,
+        overlays: state.shared.workspace.unsaved(),
     };
     let first = run_command(state, inbox, turn, &item_id, spec.clone()).await;
     let first = match first {

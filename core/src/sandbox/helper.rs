@@ -66,6 +66,12 @@ pub struct SandboxArgs {
     /// not get (names only).
     #[arg(long)]
     pub explain: bool,
+    /// Show the command FILE's content at PATH instead of what is on disk, in
+    /// the command's own mount namespace (repeatable): how agent commands see the
+    /// editor's unsaved buffers. The disk is not touched; the command's writes
+    /// to PATH go to FILE. Fails when no mount namespace can be had.
+    #[arg(long = "overlay", value_name = "PATH=FILE", value_parser = parse_overlay)]
+    pub overlays: Vec<(PathBuf, PathBuf)>,
     /// Supervise the command as a subreaper even where a PID namespace is
     /// available (tests of the fall-back).
     #[arg(long, hide = true)]
@@ -97,6 +103,7 @@ impl SandboxArgs {
             pass_env: Vec::new(),
             secret_env: Vec::new(),
             explain: false,
+            overlays: Vec::new(),
             subreaper: false,
             command,
         }
@@ -149,6 +156,13 @@ impl SandboxArgs {
         }
         if self.explain {
             args.push("--explain".into());
+        }
+        for (path, file) in &self.overlays {
+            let mut pair = OsString::from(path);
+            pair.push("=");
+            pair.push(file);
+            args.push("--overlay".into());
+            args.push(pair);
         }
         if self.subreaper {
             args.push("--subreaper".into());
@@ -221,13 +235,29 @@ pub fn sandbox_main(args: SandboxArgs) -> i32 {
     if let Some(tmpdir) = &tmpdir {
         command.env("TMPDIR", tmpdir);
     }
+    let overlays: Vec<(PathBuf, PathBuf)> = args
+        .overlays
+        .iter()
+        .map(|(path, file)| (cwd.join(path), cwd.join(file)))
+        .collect();
     run_confined(
         args.policy,
         &writable_roots,
         tmpdir.as_deref(),
+        &overlays,
         args.subreaper,
         command,
     )
+}
+
+/// `PATH=FILE` of `--overlay`.
+fn parse_overlay(value: &str) -> Result<(PathBuf, PathBuf), String> {
+    match value.split_once('=') {
+        Some((path, file)) if !path.is_empty() && !file.is_empty() => {
+            Ok((PathBuf::from(path), PathBuf::from(file)))
+        }
+        _ => Err(format!("expected PATH=FILE, got {value:?}")),
+    }
 }
 
 /// Confines this process and runs `command` under the process containment this
@@ -237,6 +267,7 @@ fn run_confined(
     policy: SandboxPolicy,
     writable_roots: &[PathBuf],
     tmpdir: Option<&Path>,
+    overlays: &[(PathBuf, PathBuf)],
     subreaper: bool,
     command: std::process::Command,
 ) -> i32 {
@@ -261,8 +292,23 @@ fn run_confined(
         },
         _ => ProcessContainment::Subreaper,
     };
+    let in_mount_namespace = namespaces.is_some_and(|namespaces| namespaces.mount);
+    if !overlays.is_empty() {
+        if !in_mount_namespace {
+            return fail_setup(&format_args!(
+                "--overlay needs a private mount namespace, which {} here",
+                if policy.is_enforcing() {
+                    "this machine does not give"
+                } else {
+                    "a full-access command does not get"
+                }
+            ));
+        }
+        if let Err(error) = super::linux::bind_overlays(overlays) {
+            return fail_setup(&error);
+        }
+    }
     if policy.is_enforcing() {
-        let in_mount_namespace = namespaces.is_some_and(|namespaces| namespaces.mount);
         if let Err(error) =
             super::linux::confine(policy, writable_roots, tmpdir, in_mount_namespace)
         {
@@ -278,9 +324,13 @@ fn run_confined(
     _policy: SandboxPolicy,
     _writable_roots: &[PathBuf],
     _tmpdir: Option<&Path>,
+    overlays: &[(PathBuf, PathBuf)],
     _subreaper: bool,
     mut command: std::process::Command,
 ) -> i32 {
+    if !overlays.is_empty() {
+        return fail_setup(&"--overlay needs a Linux mount namespace");
+    }
     // Nothing to enforce with here; the runner reports it (`SandboxSupport`) and the
     // approval layer asks for every command instead.
     tracing::debug!("no sandbox on this platform; running the command unconfined");
@@ -433,6 +483,7 @@ mod tests {
             pass_env: vec!["GH_TOKEN".into()],
             secret_env: vec!["MY_LLM".into()],
             explain: true,
+            overlays: vec![("/w/a/src/lib.rs".into(), "/tmp/x/unsaved-0".into())],
             subreaper: true,
             command: vec!["bash".into(), "-c".into(), "--policy".into()],
         };

@@ -185,6 +185,28 @@ fn bind_read_only(
     Ok(Ok(()))
 }
 
+/// Binds each `(path, file)`'s file over its path, in the private mount
+/// namespace this process is already in: the command sees the editor's unsaved
+/// text, the disk keeps the saved one. A path that does not exist on disk (a
+/// buffer never saved) cannot be bound over and is left out.
+pub(crate) fn bind_overlays(overlays: &[(PathBuf, PathBuf)]) -> Result<(), SandboxError> {
+    // Our mounts must not propagate back to the namespace we came from.
+    mount(None, Path::new("/"), libc::MS_REC | libc::MS_SLAVE)
+        .map_err(|error| SandboxError::Setup(format!("cannot make the mounts private: {error}")))?;
+    for (path, file) in overlays {
+        if !path.is_file() {
+            continue;
+        }
+        mount(Some(file), path, libc::MS_BIND).map_err(|error| {
+            SandboxError::Setup(format!(
+                "cannot show the editor's text of `{}` to the command: {error}",
+                path.display()
+            ))
+        })?;
+    }
+    Ok(())
+}
+
 /// `unshare(CLONE_NEWNS)`, or, for users without `CAP_SYS_ADMIN`, a user namespace
 /// that maps them to themselves plus a mount namespace.
 fn enter_mount_namespace() -> Result<io::Result<()>, SandboxError> {

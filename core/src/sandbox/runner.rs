@@ -3,7 +3,7 @@
 //! deadline, the output and the private temporary directory.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Instant;
 
@@ -16,7 +16,7 @@ use tracing::Instrument;
 
 use crate::config::SandboxConfig;
 use crate::process::{
-    CommandOutcome, CommandRunner, CommandSpec, OutputChunk, OutputStream, SandboxError,
+    CommandOutcome, CommandRunner, CommandSpec, OutputChunk, OutputStream, Overlay, SandboxError,
     SandboxPolicy,
 };
 
@@ -134,6 +134,25 @@ impl SandboxedRunner {
             SandboxPolicy::WorkspaceWrite => Some(PrivateTempDir::create()?),
             SandboxPolicy::ReadOnly | SandboxPolicy::FullAccess => None,
         };
+        // The editor's unsaved buffers, shown to the command in its own mount
+        // namespace where it gets one; elsewhere it sees the disk, and is told.
+        let can_overlay = matches!(
+            self.support.containment_for(spec.policy),
+            ProcessContainment::PidNamespace { .. }
+        );
+        let mut notes = Vec::new();
+        let overlay_dir = match (&spec.overlays[..], can_overlay) {
+            ([], _) => None,
+            (_, true) => Some(PrivateTempDir::create()?),
+            (overlays, false) => {
+                notes.push(unsaved_not_seen(&spec.cwd, overlays));
+                None
+            }
+        };
+        let overlay_files = match &overlay_dir {
+            Some(dir) => write_overlays(&dir.path, &spec.overlays)?,
+            None => Vec::new(),
+        };
         let args = SandboxArgs {
             policy: spec.policy,
             writable_roots: spec.writable_roots.clone(),
@@ -144,6 +163,10 @@ impl SandboxedRunner {
             pass_env: self.pass_env.clone(),
             secret_env: self.secret_env.clone(),
             explain: false,
+            overlays: overlay_files
+                .iter()
+                .map(|(overlay, file)| (overlay.path.clone(), file.clone()))
+                .collect(),
             subreaper: self.support.containment == ProcessContainment::Subreaper,
             command: spec.argv.iter().map(OsString::from).collect(),
         };
@@ -235,6 +258,12 @@ impl SandboxedRunner {
         if let Some(tmpdir) = tmpdir {
             tmpdir.remove().await;
         }
+        if !overlay_files.is_empty() {
+            notes.extend(overlay_notes(&spec.cwd, &overlay_files));
+        }
+        if let Some(dir) = overlay_dir {
+            dir.remove().await;
+        }
         let status = status.map_err(|error| SandboxError::Spawn {
             program: program.clone(),
             message: format!("waiting for the command: {error}"),
@@ -247,6 +276,7 @@ impl SandboxedRunner {
             timed_out,
             sandbox_denied: false,
             duration: started.elapsed(),
+            notes,
         };
         helper_failure(&program, &outcome)?;
         // As the helper resolves them: relative to the working directory, which is
@@ -288,6 +318,90 @@ impl CommandRunner for SandboxedRunner {
         let span = tracing::info_span!("command", program = %program, policy = %command.policy);
         Box::pin(self.run_command(command, output).instrument(span))
     }
+}
+
+/// Writes each overlay's text to a file of its own in `dir`, readable and
+/// writable by the command only through its path.
+fn write_overlays(
+    dir: &Path,
+    overlays: &[Overlay],
+) -> Result<Vec<(Overlay, PathBuf)>, SandboxError> {
+    overlays
+        .iter()
+        .enumerate()
+        .map(|(index, overlay)| {
+            let file = dir.join(format!("unsaved-{index}"));
+            std::fs::write(&file, &overlay.text).map_err(|error| {
+                SandboxError::Setup(format!(
+                    "cannot write the editor's text of `{}` for the command: {error}",
+                    overlay.path.display()
+                ))
+            })?;
+            Ok((overlay.clone(), file))
+        })
+        .collect()
+}
+
+/// What the model hears about the buffers the command saw: which ones, and
+/// which the command wrote (those writes stay out of the editor and the disk).
+fn overlay_notes(cwd: &Path, overlay_files: &[(Overlay, PathBuf)]) -> Vec<String> {
+    let shown = |overlay: &Overlay| {
+        overlay
+            .path
+            .strip_prefix(cwd)
+            .unwrap_or(&overlay.path)
+            .display()
+            .to_string()
+    };
+    let seen: Vec<String> = overlay_files
+        .iter()
+        .filter(|(overlay, _)| overlay.path.is_file())
+        .map(|(overlay, _)| shown(overlay))
+        .collect();
+    let mut notes = Vec::new();
+    if !seen.is_empty() {
+        notes.push(format!(
+            "the command saw the editor's unsaved text of {}",
+            seen.join(", ")
+        ));
+    }
+    let written: Vec<String> = overlay_files
+        .iter()
+        .filter(|(overlay, file)| {
+            overlay.path.is_file()
+                && std::fs::read(file).is_ok_and(|bytes| bytes != overlay.text.as_bytes())
+        })
+        .map(|(overlay, _)| shown(overlay))
+        .collect();
+    if !written.is_empty() {
+        notes.push(format!(
+            "the command changed {}, which the editor holds unsaved: that change was not \
+             kept; make it with apply_patch",
+            written.join(", ")
+        ));
+    }
+    notes
+}
+
+/// Where the command cannot be shown the buffers (no mount namespace, or a
+/// full-access command), the model learns that it saw the saved files.
+fn unsaved_not_seen(cwd: &Path, overlays: &[Overlay]) -> String {
+    let paths: Vec<String> = overlays
+        .iter()
+        .map(|overlay| {
+            overlay
+                .path
+                .strip_prefix(cwd)
+                .unwrap_or(&overlay.path)
+                .display()
+                .to_string()
+        })
+        .collect();
+    format!(
+        "the command saw the files as saved on disk: the editor holds unsaved changes to {} \
+         that this sandbox cannot show it; the user can save them",
+        paths.join(", ")
+    )
 }
 
 /// The helper's own failures (it reports them before exec, so its stderr holds

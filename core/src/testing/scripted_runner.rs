@@ -32,6 +32,7 @@ pub fn outcome(exit_code: i32, stdout: &str) -> CommandOutcome {
         timed_out: false,
         sandbox_denied: false,
         duration: Duration::from_millis(5),
+        notes: Vec::new(),
     }
 }
 

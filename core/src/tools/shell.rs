@@ -124,6 +124,10 @@ pub fn format_command_output(outcome: &CommandOutcome, budget_bytes: usize) -> S
     if outcome.sandbox_denied {
         out.push_str("the sandbox denied something the command tried (a write outside the workspace or a network connection)\n");
     }
+    for note in &outcome.notes {
+        out.push_str(note);
+        out.push('\n');
+    }
 
     let stdout = String::from_utf8_lossy(&outcome.stdout);
     let stderr = String::from_utf8_lossy(&outcome.stderr);
@@ -306,6 +310,7 @@ mod tests {
             timed_out: false,
             sandbox_denied: false,
             duration: Duration::from_millis(1234),
+            notes: Vec::new(),
         }
     }
 

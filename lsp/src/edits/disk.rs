@@ -121,26 +121,6 @@ pub fn write_to_disk(
     }
 }
 
-/// Brings the disk level with a buffer the editor just changed from `before` to
-/// `after`, when the disk held `before` (the buffer had no unsaved changes), so
-/// shell commands see what the editor shows. Returns whether it wrote. Text the
-/// user has not saved is never written: if the disk differs, it is left alone.
-pub fn level_disk(
-    roots: &[PathBuf],
-    path: &Path,
-    before: &str,
-    after: &str,
-) -> Result<bool, EditError> {
-    let path = inside_roots(roots, path)?;
-    match read(&path)? {
-        Some(current) if current == before && current != after => {
-            write_atomically(&path, after)?;
-            Ok(true)
-        }
-        _ => Ok(false),
-    }
-}
-
 /// Checks each precondition; the first that fails is the error.
 pub fn check_preconditions(
     roots: &[PathBuf],

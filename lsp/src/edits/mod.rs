@@ -24,7 +24,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub use confirm::{Confirmation, ContentHash, ExpectedState};
-pub use disk::{check_preconditions, level_disk, write_to_disk, DiskOperation, DiskPrecondition};
+pub use disk::{check_preconditions, write_to_disk, DiskOperation, DiskPrecondition};
 pub use merge::{three_way_merge, Merged};
 pub use plan::{workspace_edit, ApplyRequest, EditCapabilities, FilePlan, OpenDocuments, Plan};
 pub use text::text_edits;

@@ -77,11 +77,16 @@ pub(crate) fn handle(
             line_diagnostics.push(seen);
         }
     }
+    // Helix sends only the diagnostics under the cursor's columns and never
+    // any other way: at the start of a line whose error is further right, the
+    // server cannot know it is there. Offer the fix anyway; the task then asks
+    // the model to find the problem on those lines itself.
+    let fix_without_diagnostics = world.state.session().is_helix();
     let text = snapshot.text();
     for task in TaskKind::ALL {
         let (offered, action_kind, diagnostics) = match task {
             TaskKind::Fix => (
-                !line_diagnostics.is_empty(),
+                !line_diagnostics.is_empty() || fix_without_diagnostics,
                 CodeActionKind::QUICKFIX,
                 line_diagnostics.clone(),
             ),

@@ -72,7 +72,15 @@ pub(crate) fn task_text(
     let place = format!("`{relative}` {}", line_label(lines));
     match kind {
         TaskKind::Fix => {
-            let mut text = format!("Fix the problem the editor reports in {place}:\n");
+            let mut text = if diagnostics.is_empty() {
+                // Helix's "Fix this" away from the diagnostic's columns.
+                format!(
+                    "Fix the problem in {place}. The editor sent no diagnostic for it: find \
+                     what is wrong there (build or run the tests if you can) first.\n"
+                )
+            } else {
+                format!("Fix the problem the editor reports in {place}:\n")
+            };
             for diagnostic in diagnostics {
                 text.push_str(&format!("- {}\n", describe_diagnostic(diagnostic)));
             }

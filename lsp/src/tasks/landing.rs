@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use agentls_core::process::Overlay;
 use agentls_core::workspace::{ApplyError, Changeset, FileSnapshot, Workspace, WorkspaceError};
 use futures::future::BoxFuture;
 use tokio::time::Instant;
@@ -159,15 +160,12 @@ pub(crate) async fn land(
                 return landing;
             }
         }
+        // The change stays in the buffer, which the editor now shows modified:
+        // the user saves it as their own edit. Writing it to disk here would trip
+        // every editor's check for files changed behind its back (Helix refuses
+        // `:w`), and leave the disk changed after the editor's own undo. Commands
+        // see the buffer through `unsaved`.
         if let Some(change) = fresh.checkpoint.files.get(&file.path) {
-            if let (None, Some(before), Some(after), Some(_)) = (
-                &change.moved_from,
-                &change.before,
-                &change.after,
-                &file.expected,
-            ) {
-                level_disk(roots, &file.path, before, after);
-            }
             landing.checkpoint.record(file.path.clone(), change.clone());
         }
     }
@@ -207,17 +205,6 @@ async fn confirmed(
                 return Err(seen);
             }
         }
-    }
-}
-
-/// Shell commands must see what the editor shows: a buffer that had no unsaved
-/// changes is written through. A failure here is the user's to know, not the
-/// model's: the edit itself landed.
-fn level_disk(roots: &[PathBuf], path: &Path, before: &str, after: &str) {
-    match edits::level_disk(roots, path, before, after) {
-        Ok(true) => tracing::debug!(path = %path.display(), "disk brought level with the buffer"),
-        Ok(false) => {}
-        Err(error) => tracing::warn!(%error, "could not bring the disk level with the buffer"),
     }
 }
 
@@ -291,6 +278,33 @@ impl Workspace for EditorWorkspace {
 
     fn read_file(&self, path: &Path) -> Result<FileSnapshot, WorkspaceError> {
         read_file(&self.state, &self.root, path)
+    }
+
+    /// The open buffers under the roots whose text the disk does not hold:
+    /// agent edits the user has not saved (they are never written behind the
+    /// editor's back) and the user's own unsaved typing.
+    fn unsaved(&self) -> Vec<Overlay> {
+        let roots = self.roots();
+        let mut unsaved = Vec::new();
+        for uri in self.state.documents.uris() {
+            let Ok(path) = crate::validate::file_path(&uri) else {
+                continue;
+            };
+            if !roots.iter().any(|root| path.starts_with(root)) {
+                continue;
+            }
+            let Some(snapshot) = self.state.documents.snapshot(&uri) else {
+                continue;
+            };
+            let text = snapshot.text().to_string();
+            match std::fs::read(&path) {
+                Ok(saved) if saved == text.as_bytes() => {}
+                // Unreadable or missing: nothing to show over.
+                Err(_) => {}
+                Ok(_) => unsaved.push(Overlay { path, text }),
+            }
+        }
+        unsaved
     }
 
     fn apply(&self, changes: Changeset) -> BoxFuture<'_, Result<(), ApplyError>> {

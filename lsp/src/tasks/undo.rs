@@ -51,8 +51,19 @@ pub(super) fn plan(state: &State, last: &TurnCheckpoint) -> PlannedUndo {
             lines: hunk.lines.to_string(),
         })
         .collect();
+    // The editor's own undo (`u`, Ctrl+Z) may have taken the change back
+    // already: every file holds its text from before the turn again.
+    let undone_in_editor = last.checkpoint.files.iter().all(|(path, file)| {
+        current.get(path).map(|snapshot| snapshot.text.as_str()) == file.before.as_deref()
+    });
     let mut message = format!("agentls: undid {}", last.title);
     match reverted.len() {
+        0 if undone_in_editor && refused.is_empty() => {
+            message = format!(
+                "agentls: {} is already undone in the editor: nothing to revert",
+                last.title
+            );
+        }
         0 => message.push_str(": nothing left to revert"),
         1 => message.push_str(&format!(" in {}", state.relative(&reverted[0]))),
         n => message.push_str(&format!(" in {n} files")),

@@ -1,12 +1,12 @@
-//! `write_to_disk`, `level_disk`, `check_preconditions`: atomic writes inside the
+//! `write_to_disk`, `check_preconditions`: atomic writes inside the
 //! roots, re-based onto what the disk holds, in a temp directory.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::edits::{
-    check_preconditions, level_disk, write_to_disk, CheckpointFile, DiskOperation,
-    DiskPrecondition, EditError, LineSpan,
+    check_preconditions, write_to_disk, CheckpointFile, DiskOperation, DiskPrecondition, EditError,
+    LineSpan,
 };
 
 struct Workspace {
@@ -254,23 +254,6 @@ fn a_rename_moves_the_file_with_its_new_text() {
     );
     assert!(written.moved_from.is_some());
     assert_eq!(workspace.listing(), ["sub", "sub/new.rs"]);
-}
-
-#[test]
-fn the_disk_is_levelled_only_when_it_held_the_buffers_text() {
-    let workspace = Workspace::new();
-    let path = workspace.write("a.txt", "before\n");
-    assert_eq!(
-        level_disk(&workspace.roots(), &path, "before\n", "after\n"),
-        Ok(true)
-    );
-    assert_eq!(workspace.read("a.txt").as_deref(), Some("after\n"));
-    // The buffer had unsaved text: the disk is not the agent's to write.
-    assert_eq!(
-        level_disk(&workspace.roots(), &path, "unsaved\n", "unsaved + agent\n"),
-        Ok(false)
-    );
-    assert_eq!(workspace.read("a.txt").as_deref(), Some("after\n"));
 }
 
 #[test]
