@@ -103,13 +103,13 @@ h.run(function()
   h.report.messages_after_task = h.messages()
 
   if flow == 'approve' then
-    -- The agent also wrote the saved file; the plugin's FileChangedShell autocmd
-    -- takes it back quietly, so the buffer is unmodified and :write does not ask.
+    -- The fix waits in the modified buffer; the disk is as saved, so
+    -- :checktime finds nothing changed behind Neovim's back and :write saves
+    -- without asking.
+    h.report.disk_before_write = h.read_file(file)
+    h.report.modified_before_write = vim.bo[bufnr].modified
     vim.cmd('checktime ' .. bufnr)
-    h.report.modified_after_checktime = vim.bo[bufnr].modified
-    if not h.report.modified_after_checktime then
-      vim.cmd('write')
-    end
+    vim.cmd('write')
     h.report.disk_after_write = h.read_file(file)
 
     mark = h.mark()

@@ -389,8 +389,12 @@ async fn agent_approve_runs_the_command_and_agent_undo_reverts(release: Release)
         ":messages shows the approval and the task's final message",
     );
     run.check(
-        report["modified_after_checktime"] == false && report["disk_after_write"] == FIXED,
-        "the FileChangedShell autocmd reloaded the file quietly and :write saved the fix",
+        report["modified_before_write"] == true && report["disk_before_write"] == BUGGY,
+        "the fix waited in the modified buffer: the disk was not written behind Neovim's back",
+    );
+    run.check(
+        report["disk_after_write"] == FIXED,
+        ":checktime found nothing to ask about and :write saved the fix",
     );
     run.check(
         report["buffer_after_undo"] == BUGGY,
