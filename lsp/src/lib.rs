@@ -18,6 +18,7 @@ mod ext;
 mod handlers;
 mod launch;
 pub mod logging;
+pub mod memory;
 mod notice;
 mod outgoing;
 mod seen_diagnostics;
@@ -56,5 +57,8 @@ where
     O: tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let (service, socket) = server::Server::service(env);
-    transport::serve(input, output, service, socket).await
+    let trimmer = tokio::spawn(memory::trim_after_frees());
+    let end = transport::serve(input, output, service, socket).await;
+    trimmer.abort();
+    end
 }

@@ -85,6 +85,7 @@ fn main() -> ExitCode {
         }
         return ExitCode::from(2);
     }
+    agentls::memory::limit_arenas();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -158,6 +158,7 @@ impl Inner {
             }
         }
         if !dropped.is_empty() {
+            crate::memory::note_freed();
             tracing::debug!(
                 dropped = dropped.len(),
                 held_bytes = self.held_bytes,

@@ -447,7 +447,10 @@ impl DocumentStore {
             .unwrap_or_else(PoisonError::into_inner)
             .remove(uri);
         match removed {
-            Some(_) => Ok(()),
+            Some(_) => {
+                crate::memory::note_freed();
+                Ok(())
+            }
             None => Err(DocumentError::UnknownUri { uri: uri.clone() }),
         }
     }

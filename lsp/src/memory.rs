@@ -1,0 +1,58 @@
+//! Giving freed memory back to the system. glibc's malloc keeps what is freed
+//! for reuse: a syntax tree dropped by the tree budget (`document/budget.rs`) or
+//! with a closed document stays resident, in the arena of the thread that
+//! parsed it (the blocking pool's threads and the reparse thread each get one).
+//! So the server caps the arenas at start, and a background task returns free
+//! pages with `malloc_trim` after trees went, at most once per `TRIM_EVERY`.
+//! Elsewhere than glibc, both are no-ops.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// How often, at most, freed memory is handed back: a trim walks every arena,
+/// which costs a few milliseconds with a thousand files open, so not after each
+/// eviction.
+const TRIM_EVERY: Duration = Duration::from_secs(2);
+
+/// Malloc arenas: one per core of this 2-core target is plenty for a server
+/// whose threads mostly wait, and fewer arenas hold fewer freed pages.
+const MAX_ARENAS: i32 = 2;
+
+static FREED: AtomicBool = AtomicBool::new(false);
+
+/// Caps malloc's arenas. Call before the runtime starts its threads.
+pub fn limit_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt takes two integers and changes a malloc tunable; it is
+    // called before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, MAX_ARENAS);
+    }
+}
+
+/// Something large (a tree, a document) was freed: trim at the next round.
+pub(crate) fn note_freed() {
+    FREED.store(true, Ordering::Relaxed);
+}
+
+/// Trims after frees, every `TRIM_EVERY` at most, for as long as the server runs.
+pub(crate) async fn trim_after_frees() {
+    let mut every = tokio::time::interval(TRIM_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if FREED.swap(false, Ordering::Relaxed) {
+            // A trim takes milliseconds: off the async threads.
+            let _ = tokio::task::spawn_blocking(trim).await;
+        }
+    }
+}
+
+fn trim() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory malloc holds; it takes the
+    // arenas' locks itself.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
