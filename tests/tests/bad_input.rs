@@ -268,3 +268,92 @@ async fn document_faults_are_reported_not_fatal() {
         "{past_end}"
     );
 }
+
+/// Issue 13's bad input: a 100 MB source document, then 10,000 open documents
+/// with a tree budget of 0. The server answers throughout (the big document
+/// without a tree, as its log says), and a task's context is still picked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_100_mb_document_and_10000_open_documents_with_no_tree_budget() {
+    let mut client = TestClient::in_process();
+    let init = client
+        .initialize_with(json!({
+            "processId": null,
+            "rootUri": null,
+            "capabilities": {},
+            "initializationOptions": { "documents": { "tree_budget_mib": 0 } },
+        }))
+        .await;
+    assert!(init.get("result").is_some(), "{init}");
+
+    let function = "pub fn step(state: &mut u64) -> u64 {\n    *state = state.wrapping_mul(6364136223846793005).wrapping_add(1);\n    *state >> 33\n}\n\n";
+    let big: String = function.repeat((100 << 20) / function.len() + 1);
+    let big_lines = big.lines().count() as u32;
+    client
+        .notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": "file:///big.rs", "languageId": "rust", "version": 1, "text": big}}),
+        )
+        .await;
+    let range = |line: u32| json!({"start": {"line": line, "character": 0}, "end": {"line": line, "character": 0}});
+    let actions = client
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": "file:///big.rs"}, "range": range(big_lines - 2), "context": {"diagnostics": []}}),
+        )
+        .await;
+    assert!(
+        actions["result"].as_array().is_some_and(|actions| actions
+            .iter()
+            .any(|action| action["title"] == "Agent: Explain this")),
+        "{}",
+        &actions.to_string()[..actions.to_string().len().min(2000)]
+    );
+    client
+        .notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": "file:///big.rs", "version": 2}, "contentChanges": [
+                {"range": range(big_lines - 3), "text": "// typed\n"}]}),
+        )
+        .await;
+
+    for index in 0..10_000 {
+        client
+            .notify(
+                "textDocument/didOpen",
+                json!({"textDocument": {"uri": format!("file:///many/m{index}.rs"), "languageId": "rust", "version": 1,
+                       "text": format!("pub fn f{index}(x: u32) -> u32 {{\n    x + {index}\n}}\n")}}),
+            )
+            .await;
+    }
+    for index in [0, 4_999, 9_999] {
+        let uri = format!("file:///many/m{index}.rs");
+        let actions = client
+            .request(
+                "textDocument/codeAction",
+                json!({"textDocument": {"uri": uri}, "range": range(1), "context": {"diagnostics": []}}),
+            )
+            .await;
+        assert!(actions["result"].is_array(), "{actions}");
+        let state = client
+            .request("agent/documentState", json!({ "uri": uri }))
+            .await;
+        assert_eq!(state["result"]["version"], 1, "{state}");
+        // The context of a task here is picked from a tree parsed on request
+        // (none is kept with a budget of 0, but the one in use).
+        let context = client
+            .request("agent/context", json!({ "uri": uri, "range": range(1) }))
+            .await;
+        assert!(
+            context["result"].to_string().contains(&format!("f{index}")),
+            "{context}"
+        );
+    }
+    let actions = client
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": "file:///big.rs"}, "range": range(big_lines - 3), "context": {"diagnostics": []}}),
+        )
+        .await;
+    assert!(actions["result"].is_array());
+    assert_eq!(client.shutdown_and_exit().await, 0);
+}

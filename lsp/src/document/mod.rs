@@ -333,6 +333,14 @@ impl DocumentStore {
         let language = Language::from_language_id(language_id).or_else(|| language_of_uri(&uri));
         let rope = Rope::from_str(&text);
         drop(text);
+        if language.is_some() && rope.len_bytes() > MAX_TREE_BYTES {
+            tracing::info!(
+                uri = uri.as_str(),
+                bytes = rope.len_bytes(),
+                limit = MAX_TREE_BYTES,
+                "document too large for a syntax tree: kept as text (context reads its lines)"
+            );
+        }
         let document = Document {
             uri: uri.clone(),
             language_id: language_id.to_owned(),
