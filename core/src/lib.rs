@@ -8,6 +8,7 @@ pub mod approval;
 pub mod config;
 pub mod context;
 pub mod diff;
+pub mod hooks;
 pub mod disk;
 pub mod language;
 pub mod model;
@@ -19,4 +20,5 @@ pub mod sandbox;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 pub mod tools;
+pub mod user_tasks;
 pub mod workspace;
