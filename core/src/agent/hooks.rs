@@ -98,36 +98,30 @@ pub(crate) fn guards(state: &ThreadState, tool: &str) -> bool {
 }
 
 /// The tool as hooks see it: its name and its arguments, with `file_paths`
-/// added for a patch. A patch sent through `shell` shows as `apply_patch`, so
-/// a hook on `apply_patch` sees every edit.
+/// (absolute, from the patch's headers) added for a patch. A patch sent
+/// through `shell` shows as `apply_patch`, so a hook on `apply_patch` sees
+/// every edit.
 fn tool_view(state: &ThreadState, call: &Call) -> (String, Value) {
     let mut input = match serde_json::from_str::<Value>(&call.arguments) {
         Ok(Value::Object(map)) => Value::Object(map),
         _ => serde_json::json!({ "arguments": call.arguments }),
     };
-    let workspace = &*state.shared.workspace;
-    let planned = match tools::kind_of(&call.name) {
-        Some(ToolKind::Patch) => Some(tools::plan_patch(&call.arguments, workspace)),
+    let patch = match tools::kind_of(&call.name) {
+        Some(ToolKind::Patch) => tools::patch_text_from_arguments(&call.arguments).ok(),
         Some(ToolKind::Shell) => tools::parse_shell_args(&call.arguments)
             .ok()
             .and_then(|args| tools::patch_from_shell(&args.argv))
-            .map(|patch| {
-                input = serde_json::json!({ "input": patch });
-                tools::plan_patch_text(&patch, workspace)
-            }),
+            .inspect(|patch| input = serde_json::json!({ "input": patch })),
         _ => None,
     };
-    let Some(planned) = planned else {
+    let Some(patch) = patch else {
         return (call.name.clone(), input);
     };
-    if let (Ok(changes), Value::Object(map)) = (planned, &mut input) {
-        let mut paths: Vec<Value> = Vec::new();
-        for (path, change) in &changes.files {
-            paths.push(Value::String(path.display().to_string()));
-            if let Some(from) = &change.moved_from {
-                paths.push(Value::String(from.display().to_string()));
-            }
-        }
+    let paths = tools::patch_paths(&patch, state.shared.workspace.root())
+        .into_iter()
+        .map(|path| Value::String(path.display().to_string()))
+        .collect();
+    if let Value::Object(map) = &mut input {
         map.insert("file_paths".into(), Value::Array(paths));
     }
     ("apply_patch".to_string(), input)
