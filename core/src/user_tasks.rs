@@ -39,9 +39,7 @@ pub struct UserTask {
 impl UserTask {
     /// The title without `Agent: `.
     pub fn short_title(&self) -> &str {
-        self.title
-            .strip_prefix(TITLE_PREFIX)
-            .unwrap_or(&self.title)
+        self.title.strip_prefix(TITLE_PREFIX).unwrap_or(&self.title)
     }
 
     /// Whether the task is offered for documents of `language_id`.
@@ -219,17 +217,19 @@ mod tests {
             ),
             "Document add in src/lib.rs (rust): x + 1\n- error: boom at line 3 {symbol} {\"a\": 1} {Upper}"
         );
-        assert_eq!(unknown_placeholders("{sel} {file} {cursor}"), ["sel", "cursor"]);
+        assert_eq!(
+            unknown_placeholders("{sel} {file} {cursor}"),
+            ["sel", "cursor"]
+        );
     }
 
     #[test]
     fn bad_definitions_name_the_field() {
         let check = |value: serde_json::Value| {
-            serde_path_to_error::deserialize::<_, UserTask>(value)
-                .map_err(|error| {
-                    let path = error.path().to_string();
-                    format!("{path}: {}", error.into_inner())
-                })
+            serde_path_to_error::deserialize::<_, UserTask>(value).map_err(|error| {
+                let path = error.path().to_string();
+                format!("{path}: {}", error.into_inner())
+            })
         };
         expect_test::expect![[r#"
             [

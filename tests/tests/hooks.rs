@@ -103,8 +103,7 @@ echo '{"hookSpecificOutput":{"hookEventName":"PostToolUse","additionalContext":"
 "#;
 
 #[tokio::test]
-async fn hooks_post_tool_use_runs_after_a_patch_with_the_event_and_its_context_reaches_the_model(
-) {
+async fn hooks_post_tool_use_runs_after_a_patch_with_the_event_and_its_context_reaches_the_model() {
     let mut session = session_with(AFTER_PATCH).await;
     session
         .fake
@@ -116,10 +115,9 @@ async fn hooks_post_tool_use_runs_after_a_patch_with_the_event_and_its_context_r
     run_a_task(&mut session).await;
     session.editor.until_message("Explain this: Fixed.").await;
     // Only the patch matched: the read did not run the hook.
-    let event: Value = serde_json::from_str(
-        &std::fs::read_to_string(session.path("post-tool-use.json")).unwrap(),
-    )
-    .unwrap();
+    let event: Value =
+        serde_json::from_str(&std::fs::read_to_string(session.path("post-tool-use.json")).unwrap())
+            .unwrap();
     assert_eq!(event["hook_event_name"], "PostToolUse", "{event}");
     assert_eq!(event["tool_name"], "apply_patch");
     assert_eq!(event["tool_use_id"], "call_2", "{event}");
@@ -160,7 +158,9 @@ async fn hooks_user_prompt_submit_adds_context_to_the_request() {
     session.editor.until_message("Explain this: It adds.").await;
     let first = &request_texts(&session)[0];
     assert!(
-        first.contains(r#"<context label=\"UserPromptSubmit hook\">\ngit branch: feature-x\n</context>"#),
+        first.contains(
+            r#"<context label=\"UserPromptSubmit hook\">\ngit branch: feature-x\n</context>"#
+        ),
         "{first}"
     );
 }
@@ -176,15 +176,15 @@ async fn hooks_a_hook_that_hangs_is_killed_at_its_timeout_and_the_turn_goes_on()
     let mut session = session_with(HANGS).await;
     session.fake.push(Script::text("Still here."));
     run_a_task(&mut session).await;
-    let warning = session
-        .editor
-        .until_message("did not finish within")
-        .await;
+    let warning = session.editor.until_message("did not finish within").await;
     assert_eq!(
         warning,
         "agentls: the UserPromptSubmit hook `sleep 987654` did not finish within 1 s and was killed"
     );
-    session.editor.until_message("Explain this: Still here.").await;
+    session
+        .editor
+        .until_message("Explain this: Still here.")
+        .await;
     // Killed with everything it started: no `sleep 987654` is left anywhere.
     let survivors: Vec<String> = std::fs::read_dir("/proc")
         .unwrap()
@@ -203,7 +203,8 @@ async fn hooks_a_bad_definition_is_reported_with_its_key_and_the_rest_applies() 
     .await;
     let problem = session.editor.until_message("hooks.PreToolUse[0]").await;
     assert!(
-        problem.contains("`hooks.PreToolUse[0].matcher`: `apply_patch(` is not a regular expression")
+        problem
+            .contains("`hooks.PreToolUse[0].matcher`: `apply_patch(` is not a regular expression")
             && problem.ends_with("(left out)"),
         "{problem}"
     );
@@ -217,9 +218,15 @@ async fn hooks_a_bad_definition_is_reported_with_its_key_and_the_rest_applies() 
     run_a_task(&mut session).await;
     session.editor.until_message("Explain this: Done.").await;
     let texts = request_texts(&session);
-    assert!(texts[0].contains("extra"), "the good hook runs: {}", texts[0]);
     assert!(
-        session.fake.requests()[1].tool_outputs()[0].1.starts_with("Success."),
+        texts[0].contains("extra"),
+        "the good hook runs: {}",
+        texts[0]
+    );
+    assert!(
+        session.fake.requests()[1].tool_outputs()[0]
+            .1
+            .starts_with("Success."),
         "the bad hook does not"
     );
 }

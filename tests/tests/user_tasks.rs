@@ -58,7 +58,12 @@ async fn wait_for_index(editor: &mut Editor) {
         .await;
 }
 
-async fn actions_for(session: &mut Session, uri: &str, range: Value, diagnostics: Value) -> Vec<Value> {
+async fn actions_for(
+    session: &mut Session,
+    uri: &str,
+    range: Value,
+    diagnostics: Value,
+) -> Vec<Value> {
     let response = session
         .editor
         .request(

@@ -44,11 +44,7 @@ async fn fire(
     detail: HookDetail,
 ) -> Result<HookVerdict, Halt> {
     let event = detail.event();
-    let matching = state
-        .shared
-        .config
-        .hooks
-        .matching(event, detail.subject());
+    let matching = state.shared.config.hooks.matching(event, detail.subject());
     if matching.is_empty() {
         return Ok(HookVerdict::default());
     }
@@ -161,11 +157,11 @@ pub(crate) async fn pre_tool_use(
         let item_id = state.next_id("item");
         let argv = vec![tool_name, shown_arguments(&call.arguments)];
         let cwd = state.meta.cwd.clone();
-        let reason = Some(reason.clone().unwrap_or_else(|| {
-            format!("a PreToolUse hook asks before this {} call", call.name)
-        }));
-        let decision =
-            shell::ask(state, inbox, turn, &item_id, &argv, &cwd, reason, false).await?;
+        let reason =
+            Some(reason.clone().unwrap_or_else(|| {
+                format!("a PreToolUse hook asks before this {} call", call.name)
+            }));
+        let decision = shell::ask(state, inbox, turn, &item_id, &argv, &cwd, reason, false).await?;
         return match decision {
             ReviewDecision::Approved | ReviewDecision::ApprovedForThread => {
                 Ok(Gate::Run(HookPermission::Allow))

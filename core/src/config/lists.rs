@@ -40,7 +40,11 @@ impl Lists {
                 match check::<UserTask>(entry, &key) {
                     Ok(task) => {
                         // A later definition of the same title replaces it.
-                        match self.tasks.iter_mut().find(|known| known.title == task.title) {
+                        match self
+                            .tasks
+                            .iter_mut()
+                            .find(|known| known.title == task.title)
+                        {
                             Some(known) => *known = task,
                             None => self.tasks.push(task),
                         }
@@ -208,5 +212,32 @@ mod tests {
             .collect();
         assert_eq!(commands, ["./guard.sh", "./no-locks.sh"]);
         assert_eq!(config.hooks.pre_tool_use[1].timeout_secs, 5);
+    }
+
+    /// The examples in docs/configuration.md are valid definitions.
+    #[test]
+    fn the_documented_examples_read_without_problems() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/configuration.md");
+        let docs = std::fs::read_to_string(path).unwrap();
+        let mut blocks = 0;
+        for block in docs.split("```toml\n").skip(1) {
+            let block = block.split("```").next().unwrap();
+            if !(block.contains("[[hooks.") || block.contains("[[tasks]]")) {
+                continue;
+            }
+            blocks += 1;
+            // Only the hooks and tasks: the keys overview has `…` values.
+            let text: String = format!("\n{block}")
+                .split("\n[")
+                .filter(|table| table.starts_with("[hooks.") || table.starts_with("[tasks]]"))
+                .map(|table| format!("\n[{table}"))
+                .collect();
+            let layer = parse_toml_layer(&text, ConfigSource::UserFile(path.into()))
+                .unwrap_or_else(|problem| panic!("{problem}\n{text}"));
+            let (config, problems) = merge(&[layer]);
+            assert!(problems.is_empty(), "{problems:?}\n{text}");
+            assert!(!config.tasks.is_empty() || config.hooks != Default::default());
+        }
+        assert!(blocks >= 5, "{blocks} examples found");
     }
 }

@@ -124,10 +124,7 @@ pub struct HookDefinition {
     #[serde(deserialize_with = "command")]
     pub command: String,
     /// Killed (with everything it started) after this long.
-    #[serde(
-        default = "default_timeout_secs",
-        deserialize_with = "timeout_secs"
-    )]
+    #[serde(default = "default_timeout_secs", deserialize_with = "timeout_secs")]
     pub timeout_secs: u64,
 }
 
@@ -233,12 +230,13 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            error.to_string().contains("`shell(` is not a regular expression"),
+            error
+                .to_string()
+                .contains("`shell(` is not a regular expression"),
             "{error}"
         );
-        let error =
-            serde_json::from_value::<HookDefinition>(serde_json::json!({"command": "  "}))
-                .unwrap_err();
+        let error = serde_json::from_value::<HookDefinition>(serde_json::json!({"command": "  "}))
+            .unwrap_err();
         assert!(error.to_string().contains("command is empty"), "{error}");
         let parsed: HookDefinition =
             serde_json::from_value(serde_json::json!({"command": "x"})).unwrap();

@@ -73,9 +73,8 @@ impl HookDetail {
     /// have one.
     pub fn subject(&self) -> Option<&str> {
         match self {
-            HookDetail::PreToolUse { tool_name, .. } | HookDetail::PostToolUse { tool_name, .. } => {
-                Some(tool_name)
-            }
+            HookDetail::PreToolUse { tool_name, .. }
+            | HookDetail::PostToolUse { tool_name, .. } => Some(tool_name),
             HookDetail::SessionStart { source } => Some(source.as_str()),
             HookDetail::UserPromptSubmit { .. } | HookDetail::Stop { .. } => None,
         }

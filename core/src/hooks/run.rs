@@ -39,7 +39,11 @@ pub async fn run_hooks(
     };
     let runs = hooks.iter().map(|hook| {
         let spec = CommandSpec {
-            argv: vec!["bash".into(), "-c".into(), script(&hook.command, place.root)],
+            argv: vec![
+                "bash".into(),
+                "-c".into(),
+                script(&hook.command, place.root),
+            ],
             cwd: place.root.to_path_buf(),
             writable_roots: vec![place.root.to_path_buf()],
             timeout: hook.timeout(),

@@ -266,7 +266,12 @@ mod tests {
     fn exit_codes() {
         assert_eq!(pre(ran(0, "", "")), HookVerdict::default());
         assert_eq!(
-            pre(ran(2, "{\"decision\":\"approve\"}", "lock files are generated\n")).decision,
+            pre(ran(
+                2,
+                "{\"decision\":\"approve\"}",
+                "lock files are generated\n"
+            ))
+            .decision,
             Some(HookDecision::Block {
                 reason: "lock files are generated".into()
             }),
@@ -356,7 +361,12 @@ mod tests {
         assert_eq!(json.context, ["branch: main"]);
         assert_eq!(json.messages, ["hi"]);
         // Plain stdout is not context after a tool call.
-        let post = verdict(HookEventName::PostToolUse, "cargo fmt", 60, &ran(0, "x", ""));
+        let post = verdict(
+            HookEventName::PostToolUse,
+            "cargo fmt",
+            60,
+            &ran(0, "x", ""),
+        );
         assert!(post.context.is_empty());
         let stop = prompt(r#"{"continue":false,"stopReason":"frozen"}"#);
         assert_eq!(stop.stop.as_deref(), Some("frozen"));

@@ -312,7 +312,10 @@ impl CommandRunner for SandboxedRunner {
     ) -> BoxFuture<'_, Result<CommandOutcome, SandboxError>> {
         let program = command.argv.first().cloned().unwrap_or_default();
         let span = tracing::info_span!("command", program = %program, policy = %command.policy);
-        Box::pin(self.run_command(command, None, Some(input)).instrument(span))
+        Box::pin(
+            self.run_command(command, None, Some(input))
+                .instrument(span),
+        )
     }
 }
 

@@ -97,7 +97,10 @@ mod tests {
             title: "Agent: T".into(),
             prompt: "p".into(),
             when,
-            languages: languages.iter().map(|language| language.to_string()).collect(),
+            languages: languages
+                .iter()
+                .map(|language| language.to_string())
+                .collect(),
             edits: None,
         }
     }
@@ -118,14 +121,41 @@ mod tests {
         let yes = || true;
         let no = || false;
         let offers = |task: &UserTask, spot: &Spot<'_>| offered(task, spot);
-        assert!(offers(&task(TaskWhen::Always, &[]), &spot(cursor, false, &no)));
-        assert!(!offers(&task(TaskWhen::Always, &["python"]), &spot(cursor, false, &no)));
-        assert!(offers(&task(TaskWhen::Always, &["Rust"]), &spot(cursor, false, &no)));
-        assert!(!offers(&task(TaskWhen::Selection, &[]), &spot(cursor, false, &no)));
-        assert!(offers(&task(TaskWhen::Selection, &[]), &spot(selected, false, &no)));
-        assert!(!offers(&task(TaskWhen::Diagnostic, &[]), &spot(cursor, false, &yes)));
-        assert!(offers(&task(TaskWhen::Diagnostic, &[]), &spot(cursor, true, &no)));
-        assert!(!offers(&task(TaskWhen::Function, &[]), &spot(cursor, true, &no)));
-        assert!(offers(&task(TaskWhen::Function, &[]), &spot(cursor, false, &yes)));
+        assert!(offers(
+            &task(TaskWhen::Always, &[]),
+            &spot(cursor, false, &no)
+        ));
+        assert!(!offers(
+            &task(TaskWhen::Always, &["python"]),
+            &spot(cursor, false, &no)
+        ));
+        assert!(offers(
+            &task(TaskWhen::Always, &["Rust"]),
+            &spot(cursor, false, &no)
+        ));
+        assert!(!offers(
+            &task(TaskWhen::Selection, &[]),
+            &spot(cursor, false, &no)
+        ));
+        assert!(offers(
+            &task(TaskWhen::Selection, &[]),
+            &spot(selected, false, &no)
+        ));
+        assert!(!offers(
+            &task(TaskWhen::Diagnostic, &[]),
+            &spot(cursor, false, &yes)
+        ));
+        assert!(offers(
+            &task(TaskWhen::Diagnostic, &[]),
+            &spot(cursor, true, &no)
+        ));
+        assert!(!offers(
+            &task(TaskWhen::Function, &[]),
+            &spot(cursor, true, &no)
+        ));
+        assert!(offers(
+            &task(TaskWhen::Function, &[]),
+            &spot(cursor, false, &yes)
+        ));
     }
 }

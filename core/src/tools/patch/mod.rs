@@ -53,7 +53,11 @@ pub fn patch_paths(text: &str, root: &Path) -> Vec<std::path::PathBuf> {
             FileOp::Add { path, .. } | FileOp::Delete { path } => (path, None),
             FileOp::Update { path, move_to, .. } => (path, move_to.as_ref()),
         };
-        paths.extend(std::iter::once(path).chain(move_to).map(|path| root.join(path)));
+        paths.extend(
+            std::iter::once(path)
+                .chain(move_to)
+                .map(|path| root.join(path)),
+        );
     }
     paths
 }
