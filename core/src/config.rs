@@ -10,7 +10,11 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::hooks::HooksConfig;
 use crate::process::SandboxPolicy;
+use crate::user_tasks::UserTask;
+
+mod lists;
 
 /// The whole configuration after merging.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -23,6 +27,10 @@ pub struct Config {
     pub documents: DocumentsConfig,
     pub compaction: CompactionConfig,
     pub log: LogConfig,
+    /// `[[hooks.<Event>]]`: added up across layers (`config/lists.rs`).
+    pub hooks: HooksConfig,
+    /// `[[tasks]]`: added up across layers (`config/lists.rs`).
+    pub tasks: Vec<UserTask>,
 }
 
 /// Which wire format a provider speaks.
@@ -354,6 +362,7 @@ pub fn editor_layer(settings: &serde_json::Value, source: ConfigSource) -> Optio
 /// and left out; everything else applies.
 pub fn merge(layers: &[ConfigLayer]) -> (Config, Vec<ConfigProblem>) {
     let mut problems = Vec::new();
+    let mut lists = lists::Lists::default();
     let mut merged = match serde_json::to_value(Config::default()) {
         Ok(value) => value,
         Err(error) => {
@@ -373,6 +382,7 @@ pub fn merge(layers: &[ConfigLayer]) -> (Config, Vec<ConfigProblem>) {
             continue;
         }
         let mut candidate_layer = layer.value.clone();
+        lists.take_from(&mut candidate_layer, &layer.source, &mut problems);
         // Each round removes one offending key; a layer has finitely many keys.
         loop {
             let mut candidate = merged.clone();
@@ -397,7 +407,8 @@ pub fn merge(layers: &[ConfigLayer]) -> (Config, Vec<ConfigProblem>) {
             }
         }
     }
-    let config = deserialize_config(&merged).unwrap_or_default();
+    let mut config = deserialize_config(&merged).unwrap_or_default();
+    lists.apply(&mut config);
     (config, problems)
 }
 

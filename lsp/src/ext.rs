@@ -43,6 +43,11 @@ pub(crate) mod command {
     pub(crate) const DENY: &str = "agentls.deny";
     pub(crate) const SHOW_CONTEXT: &str = "agentls.showContext";
     pub(crate) const SHOW_LAST_ANSWER: &str = "agentls.showLastAnswer";
+    /// One command for every `[[tasks]]` definition, named by its title in
+    /// the argument: tasks added by a configuration change work at once,
+    /// while VS Code's client runs only the commands registered at
+    /// `initialize`.
+    pub(crate) const USER_TASK: &str = "agentls.userTask";
 
     /// Every command the server registers in its `initialize` answer.
     pub(crate) const ALL: &[&str] = &[
@@ -58,6 +63,7 @@ pub(crate) mod command {
         DENY,
         SHOW_CONTEXT,
         SHOW_LAST_ANSWER,
+        USER_TASK,
     ];
 }
 
@@ -71,6 +77,17 @@ pub(crate) struct TaskArgs {
     /// The editor's diagnostics in range (for "Fix this").
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The one argument of `agentls.userTask`: which `[[tasks]]` definition, by
+/// its title, and the spot.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct UserTaskArgs {
+    /// The definition's `title` (`Agent: Add docs`).
+    pub task: String,
+    #[serde(flatten)]
+    pub spot: TaskArgs,
 }
 
 /// What a task command answers: the thread its turn runs on.

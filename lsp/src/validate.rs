@@ -12,7 +12,7 @@ use tower_lsp_server::UriExt;
 
 use crate::document::DocumentSnapshot;
 use crate::errors;
-use crate::ext::TaskArgs;
+use crate::ext::{TaskArgs, UserTaskArgs};
 use crate::state::State;
 
 /// A request's range must lie in the document as the server has it: the client
@@ -118,6 +118,19 @@ pub(crate) fn task_args(arguments: &[Value], command: &str) -> Result<TaskArgs> 
     let [argument] = arguments else {
         return Err(errors::invalid_params(format_args!(
             "{command} takes one argument {{uri, range, diagnostics?}}, got {}",
+            arguments.len()
+        )));
+    };
+    serde_json::from_value(argument.clone())
+        .map_err(|error| errors::invalid_params(format_args!("{command}: {error}")))
+}
+
+/// `agentls.userTask`'s one argument `{task, uri, range, diagnostics?}`.
+pub(crate) fn user_task_args(arguments: &[Value]) -> Result<UserTaskArgs> {
+    let command = crate::ext::command::USER_TASK;
+    let [argument] = arguments else {
+        return Err(errors::invalid_params(format_args!(
+            "{command} takes one argument {{task, uri, range, diagnostics?}}, got {}",
             arguments.len()
         )));
     };

@@ -11,7 +11,7 @@ use tower_lsp_server::jsonrpc::Result;
 
 use crate::errors;
 use crate::ext::command::{
-    self, APPROVE, APPROVE_FOR_THREAD, DENY, SHOW_CONTEXT, SHOW_LAST_ANSWER, STOP, UNDO,
+    self, APPROVE, APPROVE_FOR_THREAD, DENY, SHOW_CONTEXT, SHOW_LAST_ANSWER, STOP, UNDO, USER_TASK,
 };
 use crate::ext::{ContextParams, Decided, Empty, Stopped, TaskStarted};
 use crate::tasks::kind::TaskKind;
@@ -82,6 +82,12 @@ pub(crate) async fn handle(world: &World, params: ExecuteCommandParams) -> Resul
                 }
                 Err(error) => Err(error),
             }
+        }
+        USER_TASK => {
+            let args = validate::user_task_args(&params.arguments)?;
+            launch::user_task(world, args)
+                .await
+                .map(|thread_id| reply(TaskStarted { thread_id }))
         }
         other => match TaskKind::from_command(other) {
             Some(kind) => {

@@ -12,7 +12,8 @@
 //! - `relay`: one thread's events as progress, messages, approvals, answers and
 //!   the `agent/*` notifications;
 //! - `approvals`: asking the user, by `showMessageRequest` and by code action;
-//! - `undo`: reverting the last turn's changes.
+//! - `undo`: reverting the last turn's changes;
+//! - `user`: the user's `[[tasks]]`: where they are offered, their placeholders.
 //!
 //! State: one `std::sync::Mutex` around the maps, held for a few map operations
 //! and never across an await.
@@ -23,6 +24,7 @@ pub(crate) mod kind;
 pub(crate) mod landing;
 mod relay;
 mod undo;
+pub(crate) mod user;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
