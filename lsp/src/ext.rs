@@ -43,6 +43,9 @@ pub(crate) mod command {
     pub(crate) const DENY: &str = "agentls.deny";
     pub(crate) const SHOW_CONTEXT: &str = "agentls.showContext";
     pub(crate) const SHOW_LAST_ANSWER: &str = "agentls.showLastAnswer";
+    pub(crate) const REVIEW_PENDING: &str = "agentls.reviewPending";
+    pub(crate) const APPLY_PENDING: &str = "agentls.applyPending";
+    pub(crate) const DISCARD_PENDING: &str = "agentls.discardPending";
 
     /// Every command the server registers in its `initialize` answer.
     pub(crate) const ALL: &[&str] = &[
@@ -58,6 +61,9 @@ pub(crate) mod command {
         DENY,
         SHOW_CONTEXT,
         SHOW_LAST_ANSWER,
+        REVIEW_PENDING,
+        APPLY_PENDING,
+        DISCARD_PENDING,
     ];
 }
 
@@ -87,8 +93,9 @@ pub(crate) struct Stopped {
     pub stopped: usize,
 }
 
-/// What `agentls.approve`, `agentls.approveForThread` and `agentls.deny` answer:
-/// the approval they answered.
+/// What `agentls.approve`, `agentls.approveForThread` and `agentls.deny` answer
+/// (the approval they answered), and `agentls.reviewPending`,
+/// `agentls.applyPending` and `agentls.discardPending` (the pending change).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Decided {
     pub id: String,
