@@ -143,7 +143,7 @@ async fn review_preview_cancelled_not_answered_or_answered_wrongly_applies_nothi
         (
             ApplyMode::Decline,
             30,
-            "the patch was not applied: the change to src/lib.rs was not applied: the user cancelled the review",
+            "the patch was not applied: the change to src/lib.rs was not applied: the user applied none of it in the preview (or the file changed meanwhile)",
         ),
         (
             ApplyMode::Hold,

@@ -299,8 +299,14 @@ async fn preview(
         Ok(Ok(response)) if !response.applied => {
             return declined(match response.failure_reason {
                 Some(reason) => format!("the editor did not apply it: {reason}"),
-                None => "the user cancelled the review".to_string(),
-            })
+                // VS Code answers so when the user discards the preview or
+                // applies it with nothing ticked, and when the buffer moved
+                // past the edit's version meanwhile.
+                None => {
+                    "the user applied none of it in the preview (or the file changed meanwhile)"
+                        .to_string()
+                }
+            });
         }
         Ok(Ok(_)) => {}
     }
