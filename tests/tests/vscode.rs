@@ -358,13 +358,10 @@ async fn fix_this_in_vscode(review: bool) {
             && outputs[0].contains("created directory"),
         "the allowed command's output reached the model",
     );
-    let patched: Vec<String> = requests[2]
-        .tool_outputs()
-        .into_iter()
-        .map(|(_, output)| output)
-        .collect();
+    // The last request holds every tool output so far: the command's, then the patch's.
+    let patched = requests[2].tool_outputs();
     check(
-        patched.len() == 1 && patched[0].starts_with("Success."),
+        patched.len() == 2 && patched[1].1.starts_with("Success."),
         "the model heard that the patch landed (in review mode: was accepted in full)",
     );
     println!(

@@ -175,28 +175,44 @@ impl PendingChange {
         files_shown(state, &self.files)
     }
 
-    /// The `showMessage` that announces the change. Helix shows one status line
-    /// of about 80 columns: it gets only what to do.
+    /// The `showMessage` that announces the change.
     fn announcement(&self, state: &State, helix: bool) -> String {
-        let files = self.files_shown(state);
-        if helix {
-            let files: String = if files.chars().count() > 30 {
-                format!("{} files", self.files.len())
-            } else {
-                files
-            };
-            return format!(
-                "agentls: review the change to {files}? space a → Agent: Apply or Discard"
-            );
-        }
-        format!(
-            "agentls: {} proposes a change to {files}; it waits for your review: \
-             \"Agent: Review change\" shows it, \"Agent: Apply change\" (agentls.applyPending {id}) \
-             applies it, \"Agent: Discard change\" (agentls.discardPending {id}) discards it",
-            self.title,
-            id = self.id
+        let names: Vec<String> = self
+            .files
+            .iter()
+            .map(|path| {
+                path.file_name()
+                    .map(|name| name.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            })
+            .collect();
+        announcement(
+            self.id,
+            &self.title,
+            &self.files_shown(state),
+            &names,
+            helix,
         )
     }
+}
+
+/// A pending change's announcement. Helix shows one status line of about 80
+/// columns: it gets only what to do, a long path giving way to the file's name
+/// (`names`).
+fn announcement(id: u64, title: &str, files: &str, names: &[String], helix: bool) -> String {
+    if helix {
+        let short = match names {
+            [one] if files.chars().count() > 30 => one.clone(),
+            [_] => files.to_string(),
+            many => format!("{} files", many.len()),
+        };
+        return format!("agentls: review the change to {short}? space a → Agent: Apply or Discard");
+    }
+    format!(
+        "agentls: {title} proposes a change to {files}; it waits for your review: \
+         \"Agent: Review change\" shows it, \"Agent: Apply change\" (agentls.applyPending {id}) \
+         applies it, \"Agent: Discard change\" (agentls.discardPending {id}) discards it"
+    )
 }
 
 fn files_shown(state: &State, files: &[PathBuf]) -> String {
@@ -231,7 +247,7 @@ pub(super) async fn review(
     let timeout = Duration::from_secs(state.config().approvals.timeout_secs);
     let id = reviews.next_id();
     if capabilities.change_annotations && plan.disk.is_empty() && edits::previewable(&plan.files) {
-        return preview(state, client, &plan, id, title, timeout).await;
+        return preview(state, client, &plan, roots, id, title, timeout).await;
     }
     let change = PendingChange {
         id,
@@ -265,6 +281,7 @@ async fn preview(
     state: &State,
     client: &Client,
     plan: &Plan,
+    roots: &[PathBuf],
     id: u64,
     title: &str,
     timeout: Duration,
@@ -330,9 +347,7 @@ async fn preview(
         let now = snapshot.text().to_string();
         let judged = edits::reviewed(before, after, &now);
         if now != *before {
-            if let Some(roots) = state_roots(state) {
-                level_disk(&roots, &file.path, before, &now);
-            }
+            level_disk(roots, &file.path, before, &now);
             landing.checkpoint.record(
                 file.path.clone(),
                 CheckpointFile {
@@ -367,11 +382,6 @@ async fn preview(
         });
     }
     landing
-}
-
-fn state_roots(state: &State) -> Option<Vec<PathBuf>> {
-    let roots = state.session().roots;
-    (!roots.is_empty()).then_some(roots)
 }
 
 /// Waits until every file shows the proposed text, or the buffers have been
@@ -481,4 +491,32 @@ fn review_text(state: &State, change: &PendingChange) -> String {
     text.push('\n');
     text.push_str(&diff);
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helix_gets_what_to_do_within_80_columns() {
+        let deep = "crates/some-long-crate-name/src/module/submodule/file.rs";
+        for (files, names) in [
+            ("src/lib.rs", vec!["lib.rs".to_string()]),
+            (deep, vec!["file.rs".to_string()]),
+            ("3 files", vec!["a.rs".into(), "b.rs".into(), "c.rs".into()]),
+        ] {
+            let message = announcement(1, "Fix this", files, &names, true);
+            assert!(message.chars().count() <= 80, "{message}");
+        }
+        expect_test::expect![
+            "agentls: review the change to file.rs? space a → Agent: Apply or Discard"
+        ]
+        .assert_eq(&announcement(
+            1,
+            "Fix this",
+            deep,
+            &["file.rs".to_string()],
+            true,
+        ));
+    }
 }
