@@ -48,6 +48,9 @@ pub(crate) mod command {
     /// while VS Code's client runs only the commands registered at
     /// `initialize`.
     pub(crate) const USER_TASK: &str = "agentls.userTask";
+    pub(crate) const REVIEW_PENDING: &str = "agentls.reviewPending";
+    pub(crate) const APPLY_PENDING: &str = "agentls.applyPending";
+    pub(crate) const DISCARD_PENDING: &str = "agentls.discardPending";
 
     /// Every command the server registers in its `initialize` answer.
     pub(crate) const ALL: &[&str] = &[
@@ -64,6 +67,9 @@ pub(crate) mod command {
         SHOW_CONTEXT,
         SHOW_LAST_ANSWER,
         USER_TASK,
+        REVIEW_PENDING,
+        APPLY_PENDING,
+        DISCARD_PENDING,
     ];
 }
 
@@ -104,8 +110,9 @@ pub(crate) struct Stopped {
     pub stopped: usize,
 }
 
-/// What `agentls.approve`, `agentls.approveForThread` and `agentls.deny` answer:
-/// the approval they answered.
+/// What `agentls.approve`, `agentls.approveForThread` and `agentls.deny` answer
+/// (the approval they answered), and `agentls.reviewPending`,
+/// `agentls.applyPending` and `agentls.discardPending` (the pending change).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Decided {
     pub id: String,

@@ -138,8 +138,9 @@ pub(crate) fn user_task_args(arguments: &[Value]) -> Result<UserTaskArgs> {
         .map_err(|error| errors::invalid_params(format_args!("{command}: {error}")))
 }
 
-/// `"3"`, `3` or `{ "id": "3" }`; none means the latest pending approval.
-pub(crate) fn approval_id(arguments: &[Value]) -> Result<Option<String>> {
+/// `"3"`, `3` or `{ "id": "3" }`; none means the latest pending one. `what`
+/// names it in the error (`approval`, `change`).
+pub(crate) fn pending_id(arguments: &[Value], what: &str) -> Result<Option<String>> {
     let invalid = |message: String| -> Error { errors::invalid_params(message) };
     match arguments.first() {
         None | Some(Value::Null) => Ok(None),
@@ -148,10 +149,10 @@ pub(crate) fn approval_id(arguments: &[Value]) -> Result<Option<String>> {
         Some(Value::Object(object)) => match object.get("id") {
             Some(Value::String(id)) => Ok(Some(id.clone())),
             Some(Value::Number(id)) => Ok(Some(id.to_string())),
-            _ => Err(invalid("the approval argument has no \"id\"".to_string())),
+            _ => Err(invalid(format!("the {what} argument has no \"id\""))),
         },
         Some(other) => Err(invalid(format!(
-            "an approval id is a string or a number, got {other}"
+            "the {what} id is a string or a number, got {other}"
         ))),
     }
 }

@@ -48,6 +48,9 @@ pub async fn run_hooks(
             writable_roots: vec![place.root.to_path_buf()],
             timeout: hook.timeout(),
             policy: place.policy,
+            // Hooks see the files as saved: they are the user's own scripts
+            // (a formatter run by one rewrites the disk, as it would by hand).
+            overlays: Vec::new(),
         };
         let span = tracing::info_span!("hook", %event, command = %hook.command);
         let stdin = stdin.clone();
@@ -139,6 +142,7 @@ mod tests {
                             timed_out: false,
                             sandbox_denied: false,
                             duration: started.elapsed(),
+                            notes: Vec::new(),
                         })
                     }
                     // Dropping the child kills it.
@@ -149,6 +153,7 @@ mod tests {
                         timed_out: true,
                         sandbox_denied: false,
                         duration: started.elapsed(),
+                        notes: Vec::new(),
                     }),
                 }
             })

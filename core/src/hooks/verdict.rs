@@ -255,6 +255,7 @@ mod tests {
             timed_out: false,
             sandbox_denied: false,
             duration: Duration::from_millis(3),
+            notes: Vec::new(),
         })
     }
 

@@ -10,7 +10,8 @@ use tower_lsp_server::jsonrpc::Result;
 use agentls_core::user_tasks::TaskWhen;
 
 use crate::ext::command::{
-    APPROVE, APPROVE_FOR_THREAD, DENY, SHOW_CONTEXT, SHOW_LAST_ANSWER, STOP, UNDO, USER_TASK,
+    APPLY_PENDING, APPROVE, APPROVE_FOR_THREAD, DENY, DISCARD_PENDING, REVIEW_PENDING,
+    SHOW_CONTEXT, SHOW_LAST_ANSWER, STOP, UNDO, USER_TASK,
 };
 use crate::ext::{TaskArgs, UserTaskArgs};
 use crate::state::read_lock;
@@ -28,7 +29,24 @@ pub(crate) fn handle(
     validate::check_range(&snapshot, &params.range)?;
     let overview = world.tasks.overview();
     let mut actions = Vec::new();
-    // A pending approval comes first: it is what the agent waits for.
+    // A change waiting for review, then a pending approval: what the agent
+    // waits for comes first.
+    for change in &overview.changes {
+        let id = json!(change.id.to_string());
+        let files = change.files_shown(&world.state);
+        for (verb, command) in [
+            ("Review", REVIEW_PENDING),
+            ("Apply", APPLY_PENDING),
+            ("Discard", DISCARD_PENDING),
+        ] {
+            actions.push(action(
+                format!("Agent: {verb} change to {files}"),
+                CodeActionKind::QUICKFIX,
+                command,
+                vec![id.clone()],
+            ));
+        }
+    }
     for pending in &overview.approvals {
         let id = json!(pending.id.to_string());
         let command = pending.command();
