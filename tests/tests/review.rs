@@ -89,10 +89,10 @@ async fn review_with_change_annotations_asks_for_confirmation_per_file_and_lands
     assert_eq!(edit["documentChanges"][0]["textDocument"]["version"], 1);
     assert_eq!(session.editor.text(&uri), FIXED);
     assert!(told(&session).starts_with("Success."), "{}", told(&session));
-    // The buffer matched the disk: the disk is brought level, as without review.
+    // The change waits in the buffer for the user's save, as without review.
     assert_eq!(
         std::fs::read_to_string(session.path("src/lib.rs")).unwrap(),
-        FIXED
+        BUGGY
     );
 }
 
