@@ -5,8 +5,9 @@
 
 use std::path::PathBuf;
 
+use agentls_core::config::EditApproval;
 use agentls_core::protocol::ThreadId;
-use agentls_core::user_tasks;
+use agentls_core::user_tasks::{self, TaskEdits};
 
 use crate::document::DocumentSnapshot;
 use crate::ext::{TaskArgs, TurnStartParams, UserTaskArgs};
@@ -121,6 +122,7 @@ pub(crate) async fn code_action_task(
         title: kind.title().to_string(),
         path: Some(located.path.clone()),
         exclusive: !kind.read_only(),
+        edits: None,
     };
     queue(world, located, &args, info, text).await
 }
@@ -165,13 +167,14 @@ pub(crate) async fn user_task(world: &World, args: UserTaskArgs) -> Result<Threa
         &args.spot.diagnostics,
     );
     let text = user_tasks::expand(&task.prompt, &values);
-    // `edits = "review"` is carried in the definition for review mode, which
-    // holds every edit of a turn; until then the task's edits land as any
-    // task's do.
     let info = TaskInfo {
         title: task.short_title().to_string(),
         path: Some(located.path.clone()),
         exclusive: true,
+        edits: task.edits.map(|edits| match edits {
+            TaskEdits::Apply => EditApproval::Apply,
+            TaskEdits::Review => EditApproval::Review,
+        }),
     };
     queue(world, located, &args.spot, info, text).await
 }
@@ -218,6 +221,7 @@ pub(crate) async fn custom_turn(
             title,
             path,
             exclusive: true,
+            edits: None,
         },
         text: params.text,
         context,

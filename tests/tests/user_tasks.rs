@@ -240,3 +240,44 @@ async fn user_tasks_run_with_their_placeholders_filled_in() {
         "{unknown}"
     );
 }
+
+/// A task with `edits = "review"` holds its change for the user's review though
+/// `[approvals] edits` is the default, `apply`: no edit reaches the buffer until
+/// the user applies it.
+#[tokio::test]
+async fn a_user_task_with_edits_review_waits_for_the_users_apply() {
+    let mut session = session().await;
+    session
+        .fake
+        .push(Script::tool_calls([ToolCall::new(
+            "apply_patch",
+            json!({ "input": FIX_PATCH }),
+        )]))
+        .push(Script::text("Documented."));
+    let uri = session.open_lib().await;
+    let cursor = actions_for(&mut session, &uri, range((1, 4), (1, 4)), json!([])).await;
+    let add_docs = cursor
+        .iter()
+        .find(|action| action["title"] == "Agent: Add docs")
+        .unwrap();
+    session
+        .editor
+        .request("workspace/executeCommand", add_docs["command"].clone())
+        .await;
+    session
+        .editor
+        .until_message("it waits for your review")
+        .await;
+    assert_eq!(session.editor.text(&uri), BUGGY);
+    assert!(session.editor.apply_requests.is_empty());
+    let applied = session
+        .editor
+        .request(
+            "workspace/executeCommand",
+            json!({ "command": "agentls.applyPending" }),
+        )
+        .await;
+    assert!(applied.get("result").is_some(), "{applied}");
+    session.editor.until_message("Add docs: Documented.").await;
+    assert_eq!(session.editor.text(&uri), FIXED);
+}

@@ -90,6 +90,9 @@ pub(crate) struct TaskInfo {
     /// The task edits `path`: a second editing task on it is refused while this
     /// one is queued or runs. ("Explain this" only reads.)
     pub exclusive: bool,
+    /// How this task's edits land when it says (a `[[tasks]]` entry's `edits`);
+    /// `None`: as `[approvals] edits` says.
+    pub edits: Option<agentls_core::config::EditApproval>,
 }
 
 /// What to start.
@@ -530,6 +533,7 @@ impl Tasks {
         let info = entry.queued.pop_front().unwrap_or_else(untitled);
         *lock(&entry.changes) = TurnChanges {
             title: info.title.clone(),
+            edits: info.edits,
             ..TurnChanges::default()
         };
         entry.running = Some(RunningTurn {
@@ -635,6 +639,7 @@ fn untitled() -> TaskInfo {
         title: "Agent task".to_string(),
         path: None,
         exclusive: false,
+        edits: None,
     }
 }
 

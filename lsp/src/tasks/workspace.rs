@@ -34,6 +34,8 @@ pub(crate) struct EditorWorkspace {
 pub(crate) struct TurnChanges {
     /// The task's title (`Fix this`), for the review's label.
     pub title: String,
+    /// The task's own way for its edits to land, over `[approvals] edits`.
+    pub edits: Option<EditApproval>,
     pub checkpoint: Checkpoint,
     /// Files changed, in order of first change.
     pub files: Vec<PathBuf>,
@@ -104,7 +106,10 @@ impl Workspace for EditorWorkspace {
     fn apply(&self, changes: Changeset) -> BoxFuture<'_, Result<(), ApplyError>> {
         Box::pin(async move {
             let roots = self.roots();
-            let landing = match self.state.config().approvals.edits {
+            let edits = lock(&self.changes)
+                .edits
+                .unwrap_or(self.state.config().approvals.edits);
+            let landing = match edits {
                 EditApproval::Apply => land(&self.state, &self.client, &changes, &roots).await,
                 EditApproval::Review => {
                     let title = lock(&self.changes).title.clone();
