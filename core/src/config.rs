@@ -10,7 +10,11 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::hooks::HooksConfig;
 use crate::process::SandboxPolicy;
+use crate::user_tasks::UserTask;
+
+mod lists;
 
 /// The whole configuration after merging.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -23,6 +27,10 @@ pub struct Config {
     pub documents: DocumentsConfig,
     pub compaction: CompactionConfig,
     pub log: LogConfig,
+    /// `[[hooks.<Event>]]`: added up across layers (`config/lists.rs`).
+    pub hooks: HooksConfig,
+    /// `[[tasks]]`: added up across layers (`config/lists.rs`).
+    pub tasks: Vec<UserTask>,
 }
 
 /// Which wire format a provider speaks.
@@ -101,13 +109,27 @@ pub enum ApprovalPolicy {
     Never,
 }
 
+/// Whether the agent's edits land at once or wait for the user's review.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EditApproval {
+    /// Edits land as soon as the model makes them (undo reverts them).
+    #[default]
+    Apply,
+    /// Each change waits for the user to accept it (whole or in part) or
+    /// discard it; the model is told what was refused.
+    Review,
+}
+
 /// `[approvals]`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApprovalsConfig {
     pub policy: ApprovalPolicy,
-    /// How long to wait for the user's answer before treating it as a deny.
+    /// How long to wait for the user's answer (to a command, or to a change in
+    /// review) before treating it as a deny.
     pub timeout_secs: u64,
+    pub edits: EditApproval,
 }
 
 impl Default for ApprovalsConfig {
@@ -115,6 +137,7 @@ impl Default for ApprovalsConfig {
         ApprovalsConfig {
             policy: ApprovalPolicy::OnRequest,
             timeout_secs: 300,
+            edits: EditApproval::Apply,
         }
     }
 }
@@ -354,6 +377,7 @@ pub fn editor_layer(settings: &serde_json::Value, source: ConfigSource) -> Optio
 /// and left out; everything else applies.
 pub fn merge(layers: &[ConfigLayer]) -> (Config, Vec<ConfigProblem>) {
     let mut problems = Vec::new();
+    let mut lists = lists::Lists::default();
     let mut merged = match serde_json::to_value(Config::default()) {
         Ok(value) => value,
         Err(error) => {
@@ -373,6 +397,7 @@ pub fn merge(layers: &[ConfigLayer]) -> (Config, Vec<ConfigProblem>) {
             continue;
         }
         let mut candidate_layer = layer.value.clone();
+        lists.take_from(&mut candidate_layer, &layer.source, &mut problems);
         // Each round removes one offending key; a layer has finitely many keys.
         loop {
             let mut candidate = merged.clone();
@@ -397,7 +422,8 @@ pub fn merge(layers: &[ConfigLayer]) -> (Config, Vec<ConfigProblem>) {
             }
         }
     }
-    let config = deserialize_config(&merged).unwrap_or_default();
+    let mut config = deserialize_config(&merged).unwrap_or_default();
+    lists.apply(&mut config);
     (config, problems)
 }
 
@@ -484,6 +510,28 @@ mod tests {
         );
         assert_eq!(config.approvals.policy, ApprovalPolicy::Untrusted);
         assert_eq!(config.approvals.timeout_secs, 300);
+        assert_eq!(config.approvals.edits, EditApproval::Apply);
+    }
+
+    #[test]
+    fn edits_are_applied_unless_review_is_asked_for() {
+        let (config, problems) = merge(&[layer(
+            ConfigSource::WorkspaceFile("/w/.agentls.toml".into()),
+            json!({"approvals": {"edits": "review"}}),
+        )]);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(config.approvals.edits, EditApproval::Review);
+        let (config, problems) = merge(&[layer(
+            ConfigSource::EditorSettings,
+            json!({"approvals": {"edits": "ask"}}),
+        )]);
+        expect_test::expect![[r#"
+            [
+                "editor settings: `approvals.edits`: unknown variant `ask`, expected `apply` or `review`",
+            ]
+        "#]]
+        .assert_debug_eq(&problems.iter().map(ToString::to_string).collect::<Vec<_>>());
+        assert_eq!(config.approvals.edits, EditApproval::Apply);
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod config;
 pub mod context;
 pub mod diff;
 pub mod disk;
+pub mod hooks;
 pub mod language;
 pub mod model;
 pub mod process;
@@ -19,4 +20,5 @@ pub mod sandbox;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 pub mod tools;
+pub mod user_tasks;
 pub mod workspace;

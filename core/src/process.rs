@@ -102,4 +102,22 @@ pub trait CommandRunner: Send + Sync {
         command: CommandSpec,
         output: Option<mpsc::Sender<OutputChunk>>,
     ) -> BoxFuture<'_, Result<CommandOutcome, SandboxError>>;
+
+    /// Like `run`, with `input` written to the command's stdin, which is then
+    /// closed (hooks read their event there). A runner that cannot pass input
+    /// refuses instead of running the command without it.
+    fn run_with_input(
+        &self,
+        command: CommandSpec,
+        input: Vec<u8>,
+    ) -> BoxFuture<'_, Result<CommandOutcome, SandboxError>> {
+        let program = command.argv.first().cloned().unwrap_or_default();
+        drop(input);
+        Box::pin(async move {
+            Err(SandboxError::Spawn {
+                program,
+                message: "this runner cannot pass input to a command".to_string(),
+            })
+        })
+    }
 }

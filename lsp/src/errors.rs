@@ -31,7 +31,9 @@ pub(crate) fn not_a_file(uri: &Uri) -> Error {
 /// (invalid params), or the server could not do what was asked (request failed).
 pub(crate) fn from_task(error: TaskError) -> Error {
     let code = match error {
-        TaskError::UnknownThread(_) | TaskError::UnknownApproval(_) => ErrorCode::InvalidParams,
+        TaskError::UnknownThread(_)
+        | TaskError::UnknownApproval(_)
+        | TaskError::UnknownChange(_) => ErrorCode::InvalidParams,
         _ => ErrorCode::ServerError(ext::REQUEST_FAILED),
     };
     Error {

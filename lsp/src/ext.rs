@@ -43,6 +43,14 @@ pub(crate) mod command {
     pub(crate) const DENY: &str = "agentls.deny";
     pub(crate) const SHOW_CONTEXT: &str = "agentls.showContext";
     pub(crate) const SHOW_LAST_ANSWER: &str = "agentls.showLastAnswer";
+    /// One command for every `[[tasks]]` definition, named by its title in
+    /// the argument: tasks added by a configuration change work at once,
+    /// while VS Code's client runs only the commands registered at
+    /// `initialize`.
+    pub(crate) const USER_TASK: &str = "agentls.userTask";
+    pub(crate) const REVIEW_PENDING: &str = "agentls.reviewPending";
+    pub(crate) const APPLY_PENDING: &str = "agentls.applyPending";
+    pub(crate) const DISCARD_PENDING: &str = "agentls.discardPending";
 
     /// Every command the server registers in its `initialize` answer.
     pub(crate) const ALL: &[&str] = &[
@@ -58,6 +66,10 @@ pub(crate) mod command {
         DENY,
         SHOW_CONTEXT,
         SHOW_LAST_ANSWER,
+        USER_TASK,
+        REVIEW_PENDING,
+        APPLY_PENDING,
+        DISCARD_PENDING,
     ];
 }
 
@@ -71,6 +83,17 @@ pub(crate) struct TaskArgs {
     /// The editor's diagnostics in range (for "Fix this").
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The one argument of `agentls.userTask`: which `[[tasks]]` definition, by
+/// its title, and the spot.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct UserTaskArgs {
+    /// The definition's `title` (`Agent: Add docs`).
+    pub task: String,
+    #[serde(flatten)]
+    pub spot: TaskArgs,
 }
 
 /// What a task command answers: the thread its turn runs on.
@@ -87,8 +110,9 @@ pub(crate) struct Stopped {
     pub stopped: usize,
 }
 
-/// What `agentls.approve`, `agentls.approveForThread` and `agentls.deny` answer:
-/// the approval they answered.
+/// What `agentls.approve`, `agentls.approveForThread` and `agentls.deny` answer
+/// (the approval they answered), and `agentls.reviewPending`,
+/// `agentls.applyPending` and `agentls.discardPending` (the pending change).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Decided {
     pub id: String,

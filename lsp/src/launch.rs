@@ -1,22 +1,32 @@
 //! Starting a task from a spot in a document: the code actions' tasks ("Fix
-//! this" …) and `agent/turnStart`. Both check the spot, pick the context around
+//! this" …, and the user's own `[[tasks]]`) and `agent/turnStart`. Both check the spot, pick the context around
 //! it with the symbol index, and queue the turn on `Tasks`; the turn runs in the
 //! background.
 
-use agentls_core::protocol::ThreadId;
+use std::path::PathBuf;
 
-use crate::ext::{TaskArgs, TurnStartParams};
+use agentls_core::config::EditApproval;
+use agentls_core::protocol::ThreadId;
+use agentls_core::user_tasks::{self, TaskEdits};
+
+use crate::document::DocumentSnapshot;
+use crate::ext::{TaskArgs, TurnStartParams, UserTaskArgs};
 use crate::tasks::kind::{self, TaskKind};
+use crate::tasks::user;
 use crate::tasks::{TaskError, TaskInfo, TaskRequest};
 use crate::validate;
 use crate::world::World;
 
-/// Starts a code-action task on the document and range of `args`.
-pub(crate) async fn code_action_task(
-    world: &World,
-    kind: TaskKind,
-    args: TaskArgs,
-) -> Result<ThreadId, TaskError> {
+/// A task's spot, checked: the document as it is now, its file, the root
+/// the task runs in and the file's path as the prompt names it.
+struct Located {
+    snapshot: DocumentSnapshot,
+    path: PathBuf,
+    root: PathBuf,
+    relative: String,
+}
+
+fn locate(world: &World, args: &TaskArgs) -> Result<Located, TaskError> {
     let state = &world.state;
     let setup = |message: String| TaskError::Setup(message);
     let snapshot = state.documents.snapshot(&args.uri).ok_or_else(|| {
@@ -34,16 +44,66 @@ pub(crate) async fn code_action_task(
         Ok(inside) => inside.display().to_string(),
         Err(_) => state.relative(&path),
     };
+    Ok(Located {
+        snapshot,
+        path,
+        root,
+        relative,
+    })
+}
+
+/// Picks the context around the spot and queues the turn.
+async fn queue(
+    world: &World,
+    located: Located,
+    args: &TaskArgs,
+    info: TaskInfo,
+    text: String,
+) -> Result<ThreadId, TaskError> {
+    let state = &world.state;
+    let selection = world
+        .symbols
+        .select(
+            state,
+            located.snapshot,
+            located.path,
+            args.range,
+            &args.diagnostics,
+        )
+        .await;
+    tracing::debug!(
+        n_pieces = selection.pieces.len(),
+        n_tokens = selection.n_tokens,
+        "context selected"
+    );
+    let request = TaskRequest {
+        thread: None,
+        info,
+        text,
+        context: selection.to_context_items(),
+        root: located.root,
+    };
+    world.tasks.start(state, &world.client, request).await
+}
+
+/// Starts a code-action task on the document and range of `args`.
+pub(crate) async fn code_action_task(
+    world: &World,
+    kind: TaskKind,
+    args: TaskArgs,
+) -> Result<ThreadId, TaskError> {
+    let located = locate(world, &args)?;
+    let relative = &located.relative;
     let mut lines = (args.range.start.line + 1, args.range.end.line + 1);
     let instruction = match kind {
         TaskKind::DoComment => Some(
-            kind::instruction_comment(snapshot.text(), &args.range)
+            kind::instruction_comment(located.snapshot.text(), &args.range)
                 .map(|(line, instruction)| {
                     lines = (line, line);
                     instruction
                 })
                 .ok_or_else(|| {
-                    setup(format!(
+                    TaskError::Setup(format!(
                         "no `agent:` comment in or above line {} of {relative}",
                         args.range.start.line + 1
                     ))
@@ -53,32 +113,70 @@ pub(crate) async fn code_action_task(
     };
     let text = kind::task_text(
         kind,
-        &relative,
+        relative,
         lines,
         &args.diagnostics,
         instruction.as_deref(),
     );
-    let selection = world
-        .symbols
-        .select(state, snapshot, path.clone(), args.range, &args.diagnostics)
-        .await;
-    tracing::debug!(
-        n_pieces = selection.pieces.len(),
-        n_tokens = selection.n_tokens,
-        "context selected"
-    );
-    let request = TaskRequest {
-        thread: None,
-        info: TaskInfo {
-            title: kind.title().to_string(),
-            path: Some(path),
-            exclusive: !kind.read_only(),
-        },
-        text,
-        context: selection.to_context_items(),
-        root,
+    let info = TaskInfo {
+        title: kind.title().to_string(),
+        path: Some(located.path.clone()),
+        exclusive: !kind.read_only(),
+        edits: None,
     };
-    world.tasks.start(state, &world.client, request).await
+    queue(world, located, &args, info, text).await
+}
+
+/// Starts the user's task (`[[tasks]]`) that `args` names, its prompt's
+/// placeholders filled in from the spot; it runs like the built-in tasks.
+pub(crate) async fn user_task(world: &World, args: UserTaskArgs) -> Result<ThreadId, TaskError> {
+    let tasks = world.state.config().tasks;
+    let Some(task) = tasks.iter().find(|task| task.title == args.task) else {
+        let known: Vec<&str> = tasks.iter().map(|task| task.title.as_str()).collect();
+        return Err(TaskError::Setup(format!(
+            "no task titled {:?} in the configuration ([[tasks]]){}",
+            args.task,
+            if known.is_empty() {
+                String::new()
+            } else {
+                format!("; the tasks are: {}", known.join(", "))
+            }
+        )));
+    };
+    let located = locate(world, &args.spot)?;
+    let snapshot = &located.snapshot;
+    let range = args.spot.range;
+    let rope = snapshot.text();
+    let start = snapshot.position_to_char(range.start).min(rope.len_chars());
+    let end = snapshot
+        .position_to_char(range.end)
+        .clamp(start, rope.len_chars());
+    let selection = rope.slice(start..end).to_string();
+    let byte = snapshot.position_to_byte(range.start);
+    let symbol = user::definition_at(
+        &world.symbols.index,
+        &located.path,
+        byte,
+        user::is_named_item,
+    );
+    let values = user::placeholder_values(
+        selection,
+        symbol,
+        located.relative.clone(),
+        snapshot.language_id(),
+        &args.spot.diagnostics,
+    );
+    let text = user_tasks::expand(&task.prompt, &values);
+    let info = TaskInfo {
+        title: task.short_title().to_string(),
+        path: Some(located.path.clone()),
+        exclusive: true,
+        edits: task.edits.map(|edits| match edits {
+            TaskEdits::Apply => EditApproval::Apply,
+            TaskEdits::Review => EditApproval::Review,
+        }),
+    };
+    queue(world, located, &args.spot, info, text).await
 }
 
 /// Starts the turn `agent/turnStart` asks for: the user's own text, with the
@@ -123,6 +221,7 @@ pub(crate) async fn custom_turn(
             title,
             path,
             exclusive: true,
+            edits: None,
         },
         text: params.text,
         context,

@@ -19,10 +19,16 @@ pub(crate) async fn document_fault(client: &Client, message: String) {
 /// with the rest.
 pub(crate) async fn config_problems(client: &Client, problems: &[ConfigProblem]) {
     for problem in problems {
+        // A bad `[[tasks]]` or hook definition has no default: it is left out.
+        let fallback = if problem.key.starts_with("tasks") || problem.key.starts_with("hooks") {
+            "left out"
+        } else {
+            "using the default instead"
+        };
         client
             .show_message(
                 MessageType::ERROR,
-                format!("agentls: invalid configuration: {problem} (using the default instead)"),
+                format!("agentls: invalid configuration: {problem} ({fallback})"),
             )
             .await;
     }

@@ -12,7 +12,7 @@ use tower_lsp_server::UriExt;
 
 use crate::document::DocumentSnapshot;
 use crate::errors;
-use crate::ext::TaskArgs;
+use crate::ext::{TaskArgs, UserTaskArgs};
 use crate::state::State;
 
 /// A request's range must lie in the document as the server has it: the client
@@ -125,8 +125,22 @@ pub(crate) fn task_args(arguments: &[Value], command: &str) -> Result<TaskArgs> 
         .map_err(|error| errors::invalid_params(format_args!("{command}: {error}")))
 }
 
-/// `"3"`, `3` or `{ "id": "3" }`; none means the latest pending approval.
-pub(crate) fn approval_id(arguments: &[Value]) -> Result<Option<String>> {
+/// `agentls.userTask`'s one argument `{task, uri, range, diagnostics?}`.
+pub(crate) fn user_task_args(arguments: &[Value]) -> Result<UserTaskArgs> {
+    let command = crate::ext::command::USER_TASK;
+    let [argument] = arguments else {
+        return Err(errors::invalid_params(format_args!(
+            "{command} takes one argument {{task, uri, range, diagnostics?}}, got {}",
+            arguments.len()
+        )));
+    };
+    serde_json::from_value(argument.clone())
+        .map_err(|error| errors::invalid_params(format_args!("{command}: {error}")))
+}
+
+/// `"3"`, `3` or `{ "id": "3" }`; none means the latest pending one. `what`
+/// names it in the error (`approval`, `change`).
+pub(crate) fn pending_id(arguments: &[Value], what: &str) -> Result<Option<String>> {
     let invalid = |message: String| -> Error { errors::invalid_params(message) };
     match arguments.first() {
         None | Some(Value::Null) => Ok(None),
@@ -135,10 +149,10 @@ pub(crate) fn approval_id(arguments: &[Value]) -> Result<Option<String>> {
         Some(Value::Object(object)) => match object.get("id") {
             Some(Value::String(id)) => Ok(Some(id.clone())),
             Some(Value::Number(id)) => Ok(Some(id.to_string())),
-            _ => Err(invalid("the approval argument has no \"id\"".to_string())),
+            _ => Err(invalid(format!("the {what} argument has no \"id\""))),
         },
         Some(other) => Err(invalid(format!(
-            "an approval id is a string or a number, got {other}"
+            "the {what} id is a string or a number, got {other}"
         ))),
     }
 }

@@ -388,13 +388,16 @@ fn helix_config_toml_shows_progress_and_binds_only_commands_agentls_has() {
         .as_table()
         .expect("a [keys.normal.space.A] table");
     let advertised = advertised_commands();
-    // These take no argument: the latest pending approval, every task.
+    // These take no argument: the latest pending approval or change, every task.
     let without_arguments = [
         "agentls.approve",
         "agentls.approveForThread",
         "agentls.deny",
         "agentls.stop",
         "agentls.undo",
+        "agentls.reviewPending",
+        "agentls.applyPending",
+        "agentls.discardPending",
     ];
     for (key, binding) in keys {
         let binding = binding.as_str().expect("a typable command");

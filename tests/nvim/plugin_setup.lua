@@ -8,7 +8,9 @@
 local here = debug.getinfo(1, 'S').source:sub(2):match('(.*/)')
 local h = dofile(here .. 'plugin_harness.lua')
 
-local KEYS = { '<leader>aa', '<leader>ay', '<leader>an', '<leader>as', '<leader>au' }
+local KEYS = {
+  '<leader>aa', '<leader>ay', '<leader>an', '<leader>as', '<leader>au', '<leader>ar', '<leader>ac', '<leader>ax',
+}
 
 local function keymaps(mode)
   local found = {}
@@ -60,7 +62,9 @@ h.run(function()
   end)
 
   h.report.commands = {}
-  for _, name in ipairs({ 'AgentActions', 'AgentApprove', 'AgentDeny', 'AgentStop', 'AgentUndo' }) do
+  for _, name in ipairs({
+    'AgentActions', 'AgentApprove', 'AgentDeny', 'AgentStop', 'AgentUndo', 'AgentReview', 'AgentApply', 'AgentDiscard',
+  }) do
     h.report.commands[name] = vim.fn.exists(':' .. name) == 2
   end
   h.report.keymaps_without_option = keymaps('n')

@@ -9,30 +9,39 @@
 --   AGENTLS_TEST_DIAGNOSTIC  a diagnostic on the bug, as JSON (vim.diagnostic's 0-based form)
 --   AGENTLS_TEST_FLOW        "approve": approve, then :checktime, :write and :AgentUndo;
 --                            "deny_then_stop": deny, then a second task stopped with :AgentStop;
---                            "prompt": `approval_prompt = true`, "Allow" picked in the prompt
+--                            "prompt": `approval_prompt = true`, "Allow" picked in the prompt;
+--                            "review": `approvals.edits = "review"`, the change announced
+--                            and applied with "Agent: Apply change to src/lib.rs" from
+--                            :AgentActions
 
 local here = debug.getinfo(1, 'S').source:sub(2):match('(.*/)')
 local h = dofile(here .. 'plugin_harness.lua')
 
--- Picks "Agent: Fix this" from :AgentActions and waits until the server took it.
-local function fix_this(bufnr)
+-- Picks the code action titled `title` from :AgentActions and waits until the
+-- server took it.
+local function pick(title)
   local menus, answers = #h.report.code_actions, #h.report.execute_command
-  h.pick_code_action = 'Agent: Fix this'
+  h.pick_code_action = title
   vim.cmd('AgentActions')
   h.wait('the code action menu', 15000, function()
     return #h.report.code_actions > menus
   end)
   local menu = h.report.code_actions[menus + 1]
-  if not vim.tbl_contains(menu.titles, 'Agent: Fix this') then
-    error('"Agent: Fix this" is not among the code actions: ' .. vim.inspect(menu.titles), 0)
+  if not vim.tbl_contains(menu.titles, title) then
+    error('"' .. title .. '" is not among the code actions: ' .. vim.inspect(menu.titles), 0)
   end
-  h.wait('the answer to the command of "Agent: Fix this"', 15000, function()
+  h.wait('the answer to the command of "' .. title .. '"', 15000, function()
     return #h.report.execute_command > answers
   end)
   local answer = h.report.execute_command[answers + 1]
   if answer.error ~= vim.NIL then
-    error('"Agent: Fix this" failed: ' .. vim.inspect(answer.error), 0)
+    error('"' .. title .. '" failed: ' .. vim.inspect(answer.error), 0)
   end
+end
+
+-- Picks "Agent: Fix this" from :AgentActions and waits until the server took it.
+local function fix_this(bufnr)
+  pick('Agent: Fix this')
   return vim.bo[bufnr].modified
 end
 
@@ -83,6 +92,17 @@ h.run(function()
   local flow = h.env('AGENTLS_TEST_FLOW')
   local mark, echoes = h.mark(), #h.report.echoed
   fix_this(bufnr)
+  if flow == 'review' then
+    h.wait('the change to be announced for review', 20000, function()
+      return h.shown_since(mark, 'it waits for your review')
+    end)
+    h.report.buffer_while_pending = h.buffer_text(bufnr)
+    pick('Agent: Apply change to src/lib.rs')
+    wait_for_end(mark, echoes, 'done')
+    h.report.buffer_after = h.buffer_text(bufnr)
+    h.report.messages = h.messages()
+    return
+  end
   if flow == 'prompt' then
     h.wait('the approval prompt', 20000, function()
       return #h.report.show_message_request > 0

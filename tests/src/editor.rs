@@ -31,6 +31,11 @@ pub enum ApplyMode {
     DropStaleButSayApplied,
     /// Never answers (a hung editor); the request is kept in `ignored`.
     Hold,
+    /// Applies nothing and answers `applied: false` with no reason (VS Code
+    /// when the user cancels its Refactor Preview).
+    Decline,
+    /// Applies nothing and answers with the wrong shape (`applied` a string).
+    Malformed,
 }
 
 /// An open buffer.
@@ -63,6 +68,10 @@ pub struct Editor {
     before_apply: Option<BeforeApply>,
     /// Server requests left unanswered on purpose (`Answer::Ignore`).
     pub ignored: Vec<Value>,
+    /// Plays a preview where the user unticks some edits: the text edits for
+    /// which it returns true are left out, and the answer is `applied: true`
+    /// all the same (as VS Code answers).
+    pub untick: Option<fn(&Value) -> bool>,
 }
 
 impl Editor {
@@ -76,6 +85,7 @@ impl Editor {
             apply_requests: Vec::new(),
             before_apply: None,
             ignored: Vec::new(),
+            untick: None,
         }
     }
 
@@ -214,6 +224,14 @@ impl Editor {
                 self.apply_requests.push(message["params"].clone());
                 self.ignored.push(message.clone());
             }
+            "workspace/applyEdit" if self.apply_mode == ApplyMode::Decline => {
+                self.apply_requests.push(message["params"].clone());
+                self.client.respond(&id, json!({"applied": false})).await;
+            }
+            "workspace/applyEdit" if self.apply_mode == ApplyMode::Malformed => {
+                self.apply_requests.push(message["params"].clone());
+                self.client.respond(&id, json!({"applied": "yes"})).await;
+            }
             "workspace/applyEdit" => {
                 self.apply_requests.push(message["params"].clone());
                 if let Some(mut hook) = self.before_apply.take() {
@@ -278,7 +296,13 @@ impl Editor {
     async fn apply_text_edit(&mut self, change: &Value) -> Result<(), String> {
         let uri = change["textDocument"]["uri"].as_str().unwrap().to_string();
         let version = change["textDocument"]["version"].as_i64();
-        let edits = change["edits"].as_array().cloned().unwrap_or_default();
+        let mut edits = change["edits"].as_array().cloned().unwrap_or_default();
+        if let Some(untick) = self.untick {
+            edits.retain(|edit| !untick(edit));
+            if edits.is_empty() {
+                return Ok(());
+            }
+        }
         let Some(buffer) = self.buffers.get(&uri).cloned() else {
             // Not open: the editor edits the file on disk.
             let path = path_of(&json!(uri));
@@ -289,8 +313,12 @@ impl Editor {
         if let Some(version) = version {
             if version != i64::from(buffer.version) {
                 return match self.apply_mode {
-                    // `Hold` never gets here: its edits are not applied.
-                    ApplyMode::Strict | ApplyMode::Hold => Err(format!(
+                    // `Hold`, `Decline` and `Malformed` never get here: their
+                    // edits are not applied.
+                    ApplyMode::Strict
+                    | ApplyMode::Hold
+                    | ApplyMode::Decline
+                    | ApplyMode::Malformed => Err(format!(
                         "version {version} of {uri} is stale: the buffer is at {}",
                         buffer.version
                     )),

@@ -200,10 +200,14 @@ async fn setup_attaches_one_agentls_client_to_every_file_buffer(release: Release
             "AgentDeny",
             "AgentStop",
             "AgentUndo",
+            "AgentReview",
+            "AgentApply",
+            "AgentDiscard",
         ]
         .iter()
         .all(|name| report["commands"][name] == true),
-        "setup defined :AgentActions, :AgentApprove, :AgentDeny, :AgentStop and :AgentUndo",
+        "setup defined :AgentActions, :AgentApprove, :AgentDeny, :AgentStop, :AgentUndo, \
+         :AgentReview, :AgentApply and :AgentDiscard",
     );
     run.check(
         report["stop_answer"] == "agentls: no agent task is running",
@@ -214,7 +218,7 @@ async fn setup_attaches_one_agentls_client_to_every_file_buffer(release: Release
         .map(|maps| maps.values().collect())
         .unwrap_or_default();
     run.check(
-        without.len() == 5 && without.iter().all(|rhs| *rhs == ""),
+        without.len() == 8 && without.iter().all(|rhs| *rhs == ""),
         "no keys are mapped without `keymaps`",
     );
     let with = &report["keymaps_with_option"];
@@ -224,6 +228,9 @@ async fn setup_attaches_one_agentls_client_to_every_file_buffer(release: Release
             && with["<leader>an"] == ":AgentDeny<CR>"
             && with["<leader>as"] == ":AgentStop<CR>"
             && with["<leader>au"] == ":AgentUndo<CR>"
+            && with["<leader>ar"] == ":AgentReview<CR>"
+            && with["<leader>ac"] == ":AgentApply<CR>"
+            && with["<leader>ax"] == ":AgentDiscard<CR>"
             && report["visual_actions_keymap"] == ":AgentActions<CR>",
         "`keymaps = true` maps the default keys, :AgentActions in visual mode too",
     );
@@ -255,7 +262,7 @@ async fn tasks(release: Release, flow: &str, scripts: Vec<Script>) -> Tasks {
             "model": "gpt-fake",
             "api_key_env": FAKE_API_KEY_ENV,
         },
-        "approvals": { "policy": "untrusted" },
+        "approvals": { "policy": "untrusted", "edits": if flow == "review" { "review" } else { "apply" } },
     });
     let diagnostic = json!({
         "lnum": 1, "col": 4, "end_lnum": 1, "end_col": 9,
@@ -544,5 +551,71 @@ async fn approval_prompt_allow_runs_the_command(release: Release) {
     run.check(
         messages.contains(FINAL_ANSWER),
         ":messages shows the task's final message",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn neovim_plugin_review_mode_applies_the_change_through_its_code_action_on_0_7() {
+    review_mode_applies_the_change_through_its_code_action(Release::Debian).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn neovim_plugin_review_mode_applies_the_change_through_its_code_action_on_0_11() {
+    review_mode_applies_the_change_through_its_code_action(Release::Current).await;
+}
+
+/// `approvals.edits = "review"`: Neovim declares no change annotations (and
+/// would apply annotated edits without asking), so the change waits as a
+/// pending change until "Agent: Apply change to src/lib.rs" is picked from
+/// :AgentActions.
+async fn review_mode_applies_the_change_through_its_code_action(release: Release) {
+    const FINAL_ANSWER: &str = "Fixed after your review.";
+    let Tasks {
+        run,
+        fake,
+        workspace: _workspace,
+    } = tasks(
+        release,
+        "review",
+        vec![
+            Script::tool_calls([ToolCall::new("apply_patch", json!({ "input": PATCH }))]),
+            Script::text(FINAL_ANSWER),
+        ],
+    )
+    .await;
+    let report = run.report();
+    run.check(
+        report["buffer_while_pending"] == BUGGY,
+        "nothing landed while the change waited for review",
+    );
+    let menus = list(report, "code_actions");
+    run.check(
+        menus.len() == 2
+            && menus[1]["picked"] == "Agent: Apply change to src/lib.rs"
+            && strings(&menus[1]["titles"]).starts_with(&[
+                "Agent: Review change to src/lib.rs",
+                "Agent: Apply change to src/lib.rs",
+                "Agent: Discard change to src/lib.rs",
+            ]),
+        "the second :AgentActions menu offered Review, Apply and Discard first; Apply was picked",
+    );
+    run.check(
+        report["buffer_after"] == FIXED,
+        "the fix landed in the buffer once applied",
+    );
+    let requests = fake.requests();
+    run.check(
+        requests.len() == 2
+            && tool_outputs(&requests[1])
+                .first()
+                .is_some_and(|output| output.starts_with("Success.")),
+        "the model heard that the patch was applied",
+    );
+    let messages = report["messages"].as_str().unwrap_or_default();
+    run.check(
+        messages.contains("it waits for your review")
+            && messages.contains("agentls: applying the change to src/lib.rs")
+            && messages.contains(FINAL_ANSWER),
+        ":messages shows the announcement, the apply and the task's final message",
     );
 }

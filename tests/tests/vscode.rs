@@ -5,7 +5,9 @@
 //! extension in `tests/vscode/diagnostics/`) reports a failing test on the buggy
 //! line. The user runs "Agent: Fix this" from Ctrl+., allows the command in the
 //! approval toast, saves, then runs "Agent: Undo last agent change" and saves
-//! again. The fake provider plays the model.
+//! again. With `agentls.approvals.edits = "review"` the change first opens in
+//! VS Code's Refactor Preview (change annotations with `needsConfirmation`),
+//! where the user presses Apply. The fake provider plays the model.
 //!
 //! Everything it needs is installed by `tests/vscode/setup.sh` (which `.ci/run`
 //! runs) into `~/.cache/agentls-e2e`; without it the test fails saying what is
@@ -93,9 +95,20 @@ impl Tools {
 
 // The harness captures stdout: the screenshots' folder and the report of a
 // passing run are shown on failure or with `--nocapture`.
-#[allow(clippy::print_stdout)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vscode_fix_this_allow_save_then_undo_in_the_real_workbench() {
+    fix_this_in_vscode(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vscode_review_mode_allow_then_accept_the_change_in_the_refactor_preview() {
+    fix_this_in_vscode(true).await;
+}
+
+/// The scenario, with `review`: `approvals.edits = "review"`, the change applied
+/// from the Refactor Preview.
+#[allow(clippy::print_stdout)]
+async fn fix_this_in_vscode(review: bool) {
     let tools = Tools::find();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
 
@@ -160,6 +173,7 @@ async fn vscode_fix_this_allow_save_then_undo_in_the_real_workbench() {
         "agentls.provider.model": "gpt-fake",
         "agentls.provider.apiKeyEnv": FAKE_API_KEY_ENV,
         "agentls.approvals.policy": "untrusted",
+        "agentls.approvals.edits": if review { "review" } else { "apply" },
     });
     let diagnostic = json!({
         "file": file.display().to_string(),
@@ -204,6 +218,7 @@ async fn vscode_fix_this_allow_save_then_undo_in_the_real_workbench() {
         .env("AGENTLS_E2E_COMMAND", COMMAND.join(" "))
         .env("AGENTLS_E2E_SETTINGS", settings.to_string())
         .env("AGENTLS_E2E_DIAGNOSTIC", diagnostic.to_string())
+        .env("AGENTLS_E2E_REVIEW", if review { "1" } else { "0" })
         .stdin(Stdio::null())
         .stdout(create(&stdout))
         .stderr(create(&stderr))
@@ -276,6 +291,25 @@ async fn vscode_fix_this_allow_save_then_undo_in_the_real_workbench() {
         approval["buttons"] == json!(["Allow", "Allow for this thread", "Deny"]),
         "the approval toast offers Allow / Allow for this thread / Deny",
     );
+    if review {
+        let preview: Vec<&str> = report["preview"]
+            .as_array()
+            .map(|rows| rows.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        check(
+            preview.first().is_some_and(|row| row.starts_with("lib.rs"))
+                && preview.iter().any(|row| row.contains("a -+ b")),
+            "the Refactor Preview showed lib.rs and its hunk (`a -+ b`)",
+        );
+        check(
+            report["ticked_before"] == "false",
+            "VS Code started the edit needing confirmation unticked; the user ticked it",
+        );
+        check(
+            report["disk_during_review"] == BUGGY,
+            "nothing was written while the change waited in the preview",
+        );
+    }
     check(
         report["editor_after"] == FIXED,
         "the editor showed exactly the fixed text",
@@ -323,6 +357,12 @@ async fn vscode_fix_this_allow_save_then_undo_in_the_real_workbench() {
             && outputs[0].contains("exit code: 0")
             && outputs[0].contains("created directory"),
         "the allowed command's output reached the model",
+    );
+    // The last request holds every tool output so far: the command's, then the patch's.
+    let patched = requests[2].tool_outputs();
+    check(
+        patched.len() == 2 && patched[1].1.starts_with("Success."),
+        "the model heard that the patch landed (in review mode: was accepted in full)",
     );
     println!(
         "VS Code e2e: what the workbench showed\n{}",

@@ -2,7 +2,8 @@
 // installs it (and the scripted diagnostics source in ./diagnostics) into a real
 // VS Code (code-server), opens the workspace in Debian's Chromium through
 // playwright-core, all on 127.0.0.1, and then does what a user does: Ctrl+. on the
-// diagnostic, "Agent: Fix this", Allow in the approval toast, Ctrl+S, then
+// diagnostic, "Agent: Fix this", Allow in the approval toast (in review mode, Apply
+// in the Refactor Preview that shows the change), Ctrl+S, then
 // "Agent: Undo last agent change" and Ctrl+S again. Reads the editor's text off
 // the screen and the file off the disk after each step.
 //
@@ -42,6 +43,8 @@ const env = {
   fixed: need('AGENTLS_E2E_FIXED'),
   command: need('AGENTLS_E2E_COMMAND'),
   settings: JSON.parse(need('AGENTLS_E2E_SETTINGS')),
+  // "1": `approvals.edits = "review"`, the change accepted in the Refactor Preview.
+  review: process.env.AGENTLS_E2E_REVIEW === '1',
 };
 
 /** What the user saw, step by step; written as JSON whatever happens. */
@@ -175,6 +178,30 @@ async function quickFixMenu(page, title) {
   }, { timeout: 90_000, interval: 1_000 });
 }
 
+/** Opens the workspace's file with Quick Open (Ctrl+P), as a user does. */
+async function openFile(page) {
+  const fileName = path.basename(env.file);
+  await until('Quick Open to list the file', async () => {
+    await page.keyboard.press('Control+P');
+    const input = page.locator('.quick-input-widget input');
+    try {
+      await input.waitFor({ state: 'visible', timeout: 3_000 });
+    } catch {
+      return { ok: false, value: 'no Quick Open' };
+    }
+    await input.fill(path.relative(env.workspace, env.file));
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: fileName }).first();
+    try {
+      await row.waitFor({ state: 'visible', timeout: 5_000 });
+    } catch {
+      await page.keyboard.press('Escape');
+      return { ok: false, value: 'the file is not listed' };
+    }
+    await page.keyboard.press('Enter');
+    return { ok: true };
+  });
+}
+
 async function pick(page, title) {
   await page.locator('.action-widget .monaco-list-row', { hasText: title }).first().click();
 }
@@ -303,26 +330,7 @@ async function main() {
     await page.locator('.monaco-workbench .part.editor').waitFor({ timeout: 60_000 });
 
     begin('open the file with Quick Open');
-    const fileName = path.basename(env.file);
-    await until('Quick Open to list the file', async () => {
-      await page.keyboard.press('Control+P');
-      const input = page.locator('.quick-input-widget input');
-      try {
-        await input.waitFor({ state: 'visible', timeout: 3_000 });
-      } catch {
-        return { ok: false, value: 'no Quick Open' };
-      }
-      await input.fill(path.relative(env.workspace, env.file));
-      const row = page.locator('.quick-input-list .monaco-list-row', { hasText: fileName }).first();
-      try {
-        await row.waitFor({ state: 'visible', timeout: 5_000 });
-      } catch {
-        await page.keyboard.press('Escape');
-        return { ok: false, value: 'the file is not listed' };
-      }
-      await page.keyboard.press('Enter');
-      return { ok: true };
-    });
+    await openFile(page);
     await waitForEditorText(page, env.buggy, 'the editor to show the buggy file');
     report.editor_before = await editorText(page);
 
@@ -353,6 +361,34 @@ async function main() {
     const buttons = await toast.locator('.monaco-button').allInnerTexts();
     report.approval = { message: (await toast.locator('.notification-list-item-message').innerText()).trim(), buttons };
     await toast.getByRole('button', { name: 'Allow', exact: true }).click();
+
+    if (env.review) {
+      begin('see the change in the Refactor Preview');
+      const preview = page.locator('.bulk-edit-panel[data-state=data]');
+      await preview.waitFor({ state: 'visible', timeout: 60_000 });
+      await until('the Refactor Preview to list the change', async () => {
+        const rows = await preview.locator('.monaco-list-row').allInnerTexts();
+        return { ok: rows.some((row) => row.includes(path.basename(env.file))), value: rows };
+      });
+      report.preview = (await preview.locator('.monaco-list-row').allInnerTexts()).map((row) => row.trim());
+      report.disk_during_review = fs.readFileSync(env.file, 'utf8');
+
+      // VS Code starts edits that need confirmation unticked: the user opts in
+      // by ticking the file (which ticks its hunks), then presses Apply.
+      begin('tick the file in the Refactor Preview and press Apply');
+      const fileRow = preview.locator('.monaco-list-row', { hasText: path.basename(env.file) }).first();
+      const checkbox = fileRow.locator('.edit-checkbox').first();
+      report.ticked_before = await checkbox.getAttribute('aria-checked');
+      await checkbox.click();
+      await until('the file to be ticked', async () => {
+        const checked = await checkbox.getAttribute('aria-checked');
+        return { ok: checked === 'true', value: checked };
+      }, { timeout: 10_000 });
+      await preview.locator('.buttons .monaco-button', { hasText: 'Apply' }).first().click();
+      await preview.waitFor({ state: 'hidden', timeout: 30_000 }).catch(() => {});
+      // The preview may have put its diff in front: back to the file.
+      await openFile(page);
+    }
 
     begin('see the fix in the editor');
     await waitForEditorText(page, env.fixed, 'the editor to show the fixed text');

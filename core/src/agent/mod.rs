@@ -17,6 +17,7 @@
 //! - `compaction`: replacing old history with a hand-off summary;
 //! - `sampling`: one model call with retries, relaying the stream as events;
 //! - `tool_calls`: running the tools a model call asked for;
+//! - `hooks`: the user's hooks at the loop's events (`crate::hooks` runs them);
 //! - `shell`: a shell command: approval, the sandboxed run, escalation;
 //! - `prompt`: the stable prompt prefix and the requests built on it;
 //! - `inbox`: ops arriving while a turn runs (interrupt, steer, approvals);
@@ -25,6 +26,7 @@
 
 mod compaction;
 mod environment;
+mod hooks;
 mod inbox;
 mod prompt;
 mod sampling;

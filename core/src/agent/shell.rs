@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tracing::Instrument;
 
 use super::inbox::Inbox;
-use super::state::{Call, Halt, ThreadState, Turn};
+use super::state::{Call, Halt, HookPermission, ThreadState, Turn};
 use crate::approval;
 use crate::config::ApprovalPolicy;
 use crate::process::{CommandOutcome, CommandSpec, OutputChunk, SandboxError, SandboxPolicy};
@@ -29,7 +29,8 @@ const OUTPUT_CHUNKS: usize = 64;
 
 /// Run the command of `call` in `cwd` (inside the workspace): ask first when the
 /// policy says so, run it sandboxed, offer an unsandboxed run when the sandbox
-/// refused something, and answer the call with the output.
+/// refused something, and answer the call with the output. `permission` is
+/// what `PreToolUse` hooks decided: run unasked, or ask whatever the policy.
 pub(crate) async fn run(
     state: &mut ThreadState,
     inbox: &mut Inbox,
@@ -37,6 +38,7 @@ pub(crate) async fn run(
     call: &Call,
     args: ShellArgs,
     cwd: PathBuf,
+    permission: HookPermission,
 ) -> Result<(), Halt> {
     let root = state.shared.workspace.root().to_path_buf();
     let argv = args.argv;
@@ -68,7 +70,18 @@ pub(crate) async fn run(
     } else {
         approval::needs_approval(approval_policy, &argv)
     };
-    if needs_approval && !state.approved_commands.contains(&argv) {
+    let (needs_approval, justification) = match permission {
+        HookPermission::AsPolicy => (
+            needs_approval && !state.approved_commands.contains(&argv),
+            args.justification.clone(),
+        ),
+        HookPermission::Allow => (false, None),
+        HookPermission::Ask(reason) => (
+            true,
+            reason.or_else(|| Some("a PreToolUse hook asks before this command".to_string())),
+        ),
+    };
+    if needs_approval {
         let decision = ask(
             state,
             inbox,
@@ -76,7 +89,7 @@ pub(crate) async fn run(
             &item_id,
             &argv,
             &cwd,
-            args.justification.clone(),
+            justification,
             false,
         )
         .await?;
@@ -263,7 +276,7 @@ async fn remember_approval(state: &mut ThreadState, argv: &[String], sandbox_esc
 /// Ask the front end and wait for its decision; no answer within
 /// `approvals.timeout_secs` counts as a denial.
 #[allow(clippy::too_many_arguments)]
-async fn ask(
+pub(super) async fn ask(
     state: &mut ThreadState,
     inbox: &mut Inbox,
     turn: &Turn,

@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::context::SharedIndex;
 use crate::model::{Provider, ResponseItem, TokenUsage};
 use crate::process::CommandRunner;
-use crate::protocol::{Event, ThreadId, ThreadItem};
+use crate::protocol::{ContextItem, Event, ThreadId, ThreadItem};
 use crate::rollout::{LoadedThread, RolloutError, RolloutLine, RolloutWriter, ThreadMeta};
 use crate::workspace::Workspace;
 
@@ -217,6 +217,9 @@ pub(crate) struct Turn {
     pub(crate) id: String,
     pub(crate) usage: TokenUsage,
     pub(crate) changed_files: Vec<PathBuf>,
+    /// What `PostToolUse` hooks said about this step's calls, for the model
+    /// after the calls' outputs.
+    pub(crate) hook_context: Vec<ContextItem>,
 }
 
 impl Turn {
@@ -225,6 +228,18 @@ impl Turn {
             self.changed_files.push(path);
         }
     }
+}
+
+/// What `PreToolUse` hooks decided about a command's approval.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) enum HookPermission {
+    /// Ask or not as the approval policy says.
+    #[default]
+    AsPolicy,
+    /// Run without asking (still sandboxed).
+    Allow,
+    /// Ask the user, with the hook's reason.
+    Ask(Option<String>),
 }
 
 /// A tool call the model made.

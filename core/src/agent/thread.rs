@@ -4,9 +4,11 @@
 
 use tokio::sync::mpsc;
 
+use super::hooks;
 use super::inbox::{IdleOp, Inbox};
 use super::state::ThreadState;
 use super::turn;
+use crate::hooks::SessionSource;
 use crate::protocol::{Event, Op};
 
 /// The thread's task: announce the thread, then run turns as input arrives until
@@ -19,6 +21,16 @@ pub(crate) async fn run(mut state: ThreadState, ops: mpsc::Receiver<Op>, resumed
         })
         .await;
     let mut inbox = Inbox::new(ops);
+    let source = if resumed {
+        SessionSource::Resume
+    } else {
+        SessionSource::Startup
+    };
+    // A stop here (an interrupt, a shutdown) is the inbox's to remember; a
+    // halt has no turn to end.
+    if let Err(halt) = hooks::session_start(&mut state, &mut inbox, source).await {
+        tracing::info!(?halt, "SessionStart hooks did not finish");
+    }
     while let IdleOp::Input(input) = inbox.next_idle().await {
         let ended = turn::run_turn(&mut state, &mut inbox, input).await;
         if ended == turn::TurnEnd::Shutdown {

@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 
 use futures::future::join_all;
 
+use super::hooks::{self, Gate};
 use super::inbox::Inbox;
 use super::shell;
-use super::state::{Call, Halt, ThreadState, Turn};
+use super::state::{Call, Halt, HookPermission, ThreadState, Turn};
 use crate::context::SharedIndex;
 use crate::language::Language;
 use crate::protocol::{
@@ -36,18 +37,33 @@ pub(crate) async fn run(
             index += 1;
             continue;
         }
+        let permission = match hooks::pre_tool_use(state, inbox, turn, call).await? {
+            Gate::Run(permission) => permission,
+            Gate::Refused(message) => {
+                answer_error(state, turn, call, ToolError::Respond(message)).await?;
+                index += 1;
+                continue;
+            }
+        };
         match tools::kind_of(&call.name) {
             Some(ToolKind::ReadOnly) => {
-                let batch = calls[index..]
+                // The first call's hooks ran above; a later one with hooks of
+                // its own starts the next batch.
+                let batch = 1 + calls[index + 1..]
                     .iter()
                     .take_while(|call| {
                         tools::kind_of(&call.name) == Some(ToolKind::ReadOnly)
                             && tools::oversized_arguments(&call.name, call.arguments.len())
                                 .is_none()
+                            && !hooks::guards(state, &call.name)
                     })
                     .count();
-                run_read_only(state, inbox, turn, &calls[index..index + batch]).await?;
-                index += batch;
+                let batch = &calls[index..index + batch];
+                run_read_only(state, inbox, turn, batch).await?;
+                for call in batch {
+                    hooks::post_tool_use(state, inbox, turn, call).await?;
+                }
+                index += batch.len();
                 continue;
             }
             Some(ToolKind::Patch) => {
@@ -56,7 +72,7 @@ pub(crate) async fn run(
                     Err(error) => answer_error(state, turn, call, error).await?,
                 }
             }
-            Some(ToolKind::Shell) => run_shell(state, inbox, turn, call).await?,
+            Some(ToolKind::Shell) => run_shell(state, inbox, turn, call, permission).await?,
             Some(ToolKind::Plan) => update_plan(state, turn, call).await?,
             None => {
                 let names: Vec<String> = state
@@ -73,6 +89,7 @@ pub(crate) async fn run(
                 answer_error(state, turn, call, error).await?;
             }
         }
+        hooks::post_tool_use(state, inbox, turn, &calls[index]).await?;
         index += 1;
     }
     Ok(())
@@ -385,6 +402,7 @@ async fn run_shell(
     inbox: &mut Inbox,
     turn: &mut Turn,
     call: &Call,
+    permission: HookPermission,
 ) -> Result<(), Halt> {
     let args = match tools::parse_shell_args(&call.arguments) {
         Ok(args) => args,
@@ -405,5 +423,5 @@ async fn run_shell(
         },
         None => state.meta.cwd.clone(),
     };
-    shell::run(state, inbox, turn, call, args, cwd).await
+    shell::run(state, inbox, turn, call, args, cwd, permission).await
 }

@@ -7,6 +7,7 @@
 use tracing::Instrument;
 
 use super::compaction;
+use super::hooks;
 use super::inbox::{Inbox, Stop, TurnInput};
 use super::prompt;
 use super::sampling::{self, assistant_item, reasoning_item, Sample, SampleError, Visibility};
@@ -35,6 +36,7 @@ pub(crate) async fn run_turn(
         id: state.next_id("turn"),
         usage: TokenUsage::default(),
         changed_files: Vec::new(),
+        hook_context: Vec::new(),
     };
     let span = tracing::info_span!("turn", thread_id = %state.id(), turn_id = %turn.id);
     async {
@@ -76,8 +78,11 @@ async fn turn_body(
     turn: &mut Turn,
     input: TurnInput,
 ) -> Result<(), Halt> {
-    add_user_message(state, &turn.id, input.text, input.context).await;
+    let mut context = input.context;
+    context.extend(hooks::user_prompt_submit(state, inbox, &input.text).await?);
+    add_user_message(state, &turn.id, input.text, context).await;
     let mut compacted_this_step = false;
+    let mut stop_continuations = 0;
     loop {
         if !compacted_this_step && compaction::is_due(state) {
             compaction::compact(state, inbox, &turn.id).await?;
@@ -106,6 +111,12 @@ async fn turn_body(
         let called_tools = !calls.is_empty();
         if called_tools {
             tool_calls::run(state, inbox, turn, calls).await?;
+            let hook_context = std::mem::take(&mut turn.hook_context);
+            if !hook_context.is_empty() {
+                state
+                    .push_history(prompt::user_message("", &hook_context))
+                    .await;
+            }
         }
         // The tool boundary: steers submitted so far join the history here.
         inbox.poll_ready()?;
@@ -115,7 +126,22 @@ async fn turn_body(
             add_user_message(state, &turn.id, text, Vec::new()).await;
         }
         if !called_tools && !steered {
-            return Ok(());
+            let Some(reason) = hooks::stop(state, inbox, stop_continuations).await? else {
+                return Ok(());
+            };
+            stop_continuations += 1;
+            tracing::info!(%reason, "a Stop hook keeps the turn going");
+            let context = [ContextItem {
+                label: "Stop hook".into(),
+                path: None,
+                text: reason,
+            }];
+            state
+                .push_history(prompt::user_message(
+                    "A Stop hook did not let the turn end yet; continue.",
+                    &context,
+                ))
+                .await;
         }
     }
 }

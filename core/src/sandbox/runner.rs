@@ -126,6 +126,7 @@ impl SandboxedRunner {
         &self,
         spec: CommandSpec,
         output: Option<mpsc::Sender<OutputChunk>>,
+        input: Option<Vec<u8>>,
     ) -> Result<CommandOutcome, SandboxError> {
         let program = spec.argv.first().ok_or(SandboxError::EmptyCommand)?.clone();
         let started = Instant::now();
@@ -178,7 +179,11 @@ impl SandboxedRunner {
             .current_dir(&spec.cwd)
             .env_clear()
             .envs(self.command_env())
-            .stdin(Stdio::null())
+            .stdin(if input.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             // Dropped half-way, the helper is stopped by `Supervised`, gently
@@ -207,6 +212,17 @@ impl SandboxedRunner {
         })?;
         let mut helper = Supervised::new(child);
         tracing::debug!(pgid = ?helper.pgid, "command started");
+        if let (Some(input), Some(mut stdin)) = (input, helper.child().stdin.take()) {
+            // Written on its own task, so a command that prints before it reads
+            // cannot deadlock against us; one that never reads gets EPIPE, which
+            // is its business. The pipe closes when the task ends.
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt;
+                if let Err(error) = stdin.write_all(&input).await {
+                    tracing::debug!(%error, "the command did not read all of its input");
+                }
+            });
+        }
 
         let (Some(stdout), Some(stderr)) =
             (helper.child().stdout.take(), helper.child().stderr.take())
@@ -316,7 +332,20 @@ impl CommandRunner for SandboxedRunner {
     ) -> BoxFuture<'_, Result<CommandOutcome, SandboxError>> {
         let program = command.argv.first().cloned().unwrap_or_default();
         let span = tracing::info_span!("command", program = %program, policy = %command.policy);
-        Box::pin(self.run_command(command, output).instrument(span))
+        Box::pin(self.run_command(command, output, None).instrument(span))
+    }
+
+    fn run_with_input(
+        &self,
+        command: CommandSpec,
+        input: Vec<u8>,
+    ) -> BoxFuture<'_, Result<CommandOutcome, SandboxError>> {
+        let program = command.argv.first().cloned().unwrap_or_default();
+        let span = tracing::info_span!("command", program = %program, policy = %command.policy);
+        Box::pin(
+            self.run_command(command, None, Some(input))
+                .instrument(span),
+        )
     }
 }
 

@@ -53,6 +53,8 @@ pub fn ok_run(stdout: &str) -> Run {
 pub struct ScriptedRunner {
     /// Every command asked for, in order.
     pub runs: Mutex<Vec<CommandSpec>>,
+    /// The stdin of every command run with `run_with_input`, in order.
+    pub inputs: Mutex<Vec<Vec<u8>>>,
     script: Mutex<VecDeque<Run>>,
 }
 
@@ -116,5 +118,14 @@ impl CommandRunner for ScriptedRunner {
                 }
             }
         })
+    }
+
+    fn run_with_input(
+        &self,
+        command: CommandSpec,
+        input: Vec<u8>,
+    ) -> BoxFuture<'_, Result<CommandOutcome, SandboxError>> {
+        self.inputs.lock().unwrap().push(input);
+        self.run(command, None)
     }
 }

@@ -17,7 +17,8 @@ mod symbols;
 use crate::context::SharedIndex;
 use crate::workspace::{Changeset, Workspace};
 
-pub use patch::{patch_summary, plan_patch_text};
+pub(crate) use patch::patch_text_from_arguments;
+pub use patch::{patch_paths, patch_summary, plan_patch_text};
 pub use paths::resolve_in_workspace;
 pub use plan::{parse_plan_args, PlanStatus, PlanStep};
 pub use shell::{format_command_output, parse_shell_args, patch_from_shell, ShellArgs};

@@ -82,6 +82,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   register('agentls.vscode.undo', () => serverCommand('agentls.undo'));
   register('agentls.vscode.approve', () => serverCommand('agentls.approve'));
   register('agentls.vscode.deny', () => serverCommand('agentls.deny'));
+  register('agentls.vscode.reviewPending', () => serverCommand('agentls.reviewPending'));
+  register('agentls.vscode.applyPending', () => serverCommand('agentls.applyPending'));
+  register('agentls.vscode.discardPending', () => serverCommand('agentls.discardPending'));
   register('agentls.vscode.restart', () => restart());
   register('agentls.vscode.showOutput', () => output.show(true));
   register('agentls.vscode.showDiff', () => showLastDiff());

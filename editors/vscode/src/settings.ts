@@ -15,6 +15,7 @@ export const SETTING_KEYS: ReadonlyArray<readonly [setting: string, table: strin
   ['provider.baseUrl', 'provider', 'base_url'],
   ['provider.apiKeyEnv', 'provider', 'api_key_env'],
   ['approvals.policy', 'approvals', 'policy'],
+  ['approvals.edits', 'approvals', 'edits'],
   ['sandbox.policy', 'sandbox', 'policy'],
 ];
 

@@ -7,13 +7,15 @@
 //! `disk`, which alone writes files (atomically, inside the workspace roots). The
 //! server sends a [`Plan`]'s [`ApplyRequest`]s with `workspace/applyEdit`, runs its
 //! [`DiskOperation`]s, and waits for each [`ExpectedState`] before it believes the
-//! edit landed.
+//! edit landed. In review mode (`review`) the same plan goes to the editor's
+//! preview with change annotations, and what landed is judged hunk by hunk.
 
 mod confirm;
 mod disk;
 mod lines;
 mod merge;
 mod plan;
+mod review;
 mod text;
 mod undo;
 
@@ -27,6 +29,7 @@ pub use confirm::{Confirmation, ContentHash, ExpectedState};
 pub use disk::{check_preconditions, write_to_disk, DiskOperation, DiskPrecondition};
 pub use merge::{three_way_merge, Merged};
 pub use plan::{workspace_edit, ApplyRequest, EditCapabilities, FilePlan, OpenDocuments, Plan};
+pub use review::{annotated_request, previewable, reviewed, Reviewed};
 pub use text::text_edits;
 pub use undo::{undo_plan, Checkpoint, CheckpointFile, RefusedHunk, UndoPlan};
 

@@ -32,16 +32,21 @@ pub struct EditCapabilities {
     pub create_files: bool,
     pub rename_files: bool,
     pub delete_files: bool,
+    /// `workspace.workspaceEdit.changeAnnotationSupport`: the client shows edits
+    /// that need confirmation in a preview (VS Code's Refactor Preview) before
+    /// applying them.
+    pub change_annotations: bool,
 }
 
 impl EditCapabilities {
     /// From `workspace.workspaceEdit.resourceOperations` and
     /// `general.positionEncodings`, negotiated as `initialize` does.
     pub fn from_client(capabilities: &ClientCapabilities) -> EditCapabilities {
-        let kinds = capabilities
+        let workspace_edit = capabilities
             .workspace
             .as_ref()
-            .and_then(|workspace| workspace.workspace_edit.as_ref())
+            .and_then(|workspace| workspace.workspace_edit.as_ref());
+        let kinds = workspace_edit
             .and_then(|workspace_edit| workspace_edit.resource_operations.as_deref())
             .unwrap_or_default();
         let offered = capabilities
@@ -53,6 +58,8 @@ impl EditCapabilities {
             create_files: kinds.contains(&ResourceOperationKind::Create),
             rename_files: kinds.contains(&ResourceOperationKind::Rename),
             delete_files: kinds.contains(&ResourceOperationKind::Delete),
+            change_annotations: workspace_edit
+                .is_some_and(|workspace_edit| workspace_edit.change_annotation_support.is_some()),
         }
     }
 }

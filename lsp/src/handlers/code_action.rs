@@ -7,11 +7,16 @@ use lsp_types::{
 use serde_json::{json, Value};
 use tower_lsp_server::jsonrpc::Result;
 
+use agentls_core::user_tasks::TaskWhen;
+
 use crate::ext::command::{
-    APPROVE, APPROVE_FOR_THREAD, DENY, SHOW_CONTEXT, SHOW_LAST_ANSWER, STOP, UNDO,
+    APPLY_PENDING, APPROVE, APPROVE_FOR_THREAD, DENY, DISCARD_PENDING, REVIEW_PENDING,
+    SHOW_CONTEXT, SHOW_LAST_ANSWER, STOP, UNDO, USER_TASK,
 };
-use crate::ext::TaskArgs;
+use crate::ext::{TaskArgs, UserTaskArgs};
+use crate::state::read_lock;
 use crate::tasks::kind::{self, TaskKind};
+use crate::tasks::user;
 use crate::validate;
 use crate::world::World;
 
@@ -24,7 +29,24 @@ pub(crate) fn handle(
     validate::check_range(&snapshot, &params.range)?;
     let overview = world.tasks.overview();
     let mut actions = Vec::new();
-    // A pending approval comes first: it is what the agent waits for.
+    // A change waiting for review, then a pending approval: what the agent
+    // waits for comes first.
+    for change in &overview.changes {
+        let id = json!(change.id.to_string());
+        let files = change.files_shown(&world.state);
+        for (verb, command) in [
+            ("Review", REVIEW_PENDING),
+            ("Apply", APPLY_PENDING),
+            ("Discard", DISCARD_PENDING),
+        ] {
+            actions.push(action(
+                format!("Agent: {verb} change to {files}"),
+                CodeActionKind::QUICKFIX,
+                command,
+                vec![id.clone()],
+            ));
+        }
+    }
     for pending in &overview.approvals {
         let id = json!(pending.id.to_string());
         let command = pending.command();
@@ -117,6 +139,54 @@ pub(crate) fn handle(
                 }
             }
             actions.push(code_action);
+        }
+    }
+    // The user's own tasks (`[[tasks]]`), in the order they are defined.
+    {
+        let config = read_lock(&world.state.config);
+        let tasks = &config.merged.tasks;
+        if !tasks.is_empty() {
+            let path = validate::file_path(uri).ok();
+            let byte = snapshot.position_to_byte(params.range.start);
+            let in_function = || {
+                path.as_deref().is_some_and(|path| {
+                    user::definition_at(&world.symbols.index, path, byte, user::is_function)
+                        .is_some()
+                })
+            };
+            let spot = user::Spot {
+                language_id: snapshot.language_id(),
+                range: params.range,
+                has_diagnostics: !line_diagnostics.is_empty(),
+                in_function: &in_function,
+            };
+            for task in tasks.iter().filter(|task| user::offered(task, &spot)) {
+                let action_kind = if task.when == TaskWhen::Diagnostic {
+                    CodeActionKind::QUICKFIX
+                } else {
+                    CodeActionKind::REFACTOR_REWRITE
+                };
+                if !wanted(&action_kind) {
+                    continue;
+                }
+                let argument = serde_json::to_value(UserTaskArgs {
+                    task: task.title.clone(),
+                    spot: TaskArgs {
+                        uri: uri.clone(),
+                        range: params.range,
+                        diagnostics: line_diagnostics.clone(),
+                    },
+                })
+                .unwrap_or(Value::Null);
+                let mut code_action =
+                    action(task.title.clone(), action_kind, USER_TASK, vec![argument]);
+                if task.when == TaskWhen::Diagnostic {
+                    if let CodeActionOrCommand::CodeAction(code_action) = &mut code_action {
+                        code_action.diagnostics = Some(line_diagnostics.clone());
+                    }
+                }
+                actions.push(code_action);
+            }
         }
     }
     if wanted(&CodeActionKind::REFACTOR_REWRITE) {

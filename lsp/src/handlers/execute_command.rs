@@ -11,11 +11,12 @@ use tower_lsp_server::jsonrpc::Result;
 
 use crate::errors;
 use crate::ext::command::{
-    self, APPROVE, APPROVE_FOR_THREAD, DENY, SHOW_CONTEXT, SHOW_LAST_ANSWER, STOP, UNDO,
+    self, APPLY_PENDING, APPROVE, APPROVE_FOR_THREAD, DENY, DISCARD_PENDING, REVIEW_PENDING,
+    SHOW_CONTEXT, SHOW_LAST_ANSWER, STOP, UNDO, USER_TASK,
 };
 use crate::ext::{ContextParams, Decided, Empty, Stopped, TaskStarted};
 use crate::tasks::kind::TaskKind;
-use crate::tasks::TaskError;
+use crate::tasks::{ReviewAnswer, TaskError};
 use crate::world::World;
 use crate::{context_page, launch, validate};
 
@@ -62,7 +63,7 @@ pub(crate) async fn handle(world: &World, params: ExecuteCommandParams) -> Resul
                 APPROVE_FOR_THREAD => ReviewDecision::ApprovedForThread,
                 _ => ReviewDecision::Denied,
             };
-            let id = validate::approval_id(&params.arguments)?;
+            let id = validate::pending_id(&params.arguments, "approval")?;
             match world.tasks.decide(id.as_deref(), decision).await {
                 Ok(pending) => {
                     let verb = if decision == ReviewDecision::Denied {
@@ -78,6 +79,48 @@ pub(crate) async fn handle(world: &World, params: ExecuteCommandParams) -> Resul
                         .await;
                     Ok(reply(Decided {
                         id: pending.id.to_string(),
+                    }))
+                }
+                Err(error) => Err(error),
+            }
+        }
+        USER_TASK => {
+            let args = validate::user_task_args(&params.arguments)?;
+            launch::user_task(world, args)
+                .await
+                .map(|thread_id| reply(TaskStarted { thread_id }))
+        }
+        REVIEW_PENDING => {
+            let id = validate::pending_id(&params.arguments, "change")?;
+            world
+                .tasks
+                .show_change(state, client, id.as_deref())
+                .await
+                .map(|change| {
+                    reply(Decided {
+                        id: change.id.to_string(),
+                    })
+                })
+        }
+        APPLY_PENDING | DISCARD_PENDING => {
+            let answer = if name == APPLY_PENDING {
+                ReviewAnswer::Apply
+            } else {
+                ReviewAnswer::Discard
+            };
+            let id = validate::pending_id(&params.arguments, "change")?;
+            match world.tasks.answer_change(id.as_deref(), answer) {
+                Ok(change) => {
+                    let files = change.files_shown(state);
+                    let said = match answer {
+                        ReviewAnswer::Apply => format!("agentls: applying the change to {files}"),
+                        ReviewAnswer::Discard => {
+                            format!("agentls: discarded the change to {files}; the agent is told")
+                        }
+                    };
+                    client.show_message(MessageType::INFO, said).await;
+                    Ok(reply(Decided {
+                        id: change.id.to_string(),
                     }))
                 }
                 Err(error) => Err(error),

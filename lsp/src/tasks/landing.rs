@@ -6,22 +6,19 @@
 //! level so shell commands see what the editor shows.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
-use agentls_core::process::Overlay;
-use agentls_core::workspace::{ApplyError, Changeset, FileSnapshot, Workspace, WorkspaceError};
-use futures::future::BoxFuture;
+use agentls_core::workspace::{ApplyError, Changeset, FileSnapshot, WorkspaceError};
 use tokio::time::Instant;
 use tower_lsp_server::Client;
 
 use crate::edits::{self, Checkpoint, Confirmation, EditError, ExpectedState, OpenDocuments};
-use crate::state::{lock, State};
+use crate::state::State;
 
 /// How long the server waits for the didChange that shows an edit landed. Neovim
 /// debounces its didChange by 150 ms; anything past this means the edit was
 /// dropped.
-const CONFIRM_TIMEOUT: Duration = Duration::from_secs(5);
+pub(super) const CONFIRM_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long the server waits for the client to answer `workspace/applyEdit`
 /// (an editor may ask the user first).
@@ -41,6 +38,21 @@ pub(crate) enum LandError {
         seconds = CONFIRM_TIMEOUT.as_secs()
     )]
     NotConfirmed { path: PathBuf, state: String },
+    /// Review mode: the user discarded the pending change (or its thread ended).
+    #[error("the user discarded the change to {files} in review; nothing of it was applied")]
+    Discarded { files: String },
+    /// Review mode: no answer within `approvals.timeout_secs`.
+    #[error(
+        "the user did not answer the review of the change to {files} within {seconds} s; nothing of it was applied"
+    )]
+    Unanswered { files: String, seconds: u64 },
+    /// Review mode: the editor's preview answered `applied: false` or an error.
+    #[error("the change to {files} was not applied: {reason}")]
+    Declined { files: String, reason: String },
+    /// Review mode: the user accepted some of the change in the editor's
+    /// preview; `refused` names the files and hunks that did not land.
+    #[error("the user refused in review: {refused}")]
+    RefusedInReview { refused: String },
 }
 
 impl LandError {
@@ -63,6 +75,15 @@ pub(crate) struct Landing {
     /// Files whose change was re-based onto what the user typed meanwhile.
     pub rebased: Vec<PathBuf>,
     pub error: Option<LandError>,
+}
+
+impl Landing {
+    pub(super) fn failed(error: LandError) -> Landing {
+        Landing {
+            error: Some(error),
+            ..Landing::default()
+        }
+    }
 }
 
 /// Lands `changes`; never panics, stops at the first file that fails.
@@ -227,133 +248,4 @@ pub(crate) fn read_file(
         text,
         version: None,
     })
-}
-
-/// The files of one thread, as its agent sees them: the editor's buffers over the
-/// disk. Each thread has its own, so what a turn changed lands in its own
-/// checkpoint.
-pub(crate) struct EditorWorkspace {
-    root: PathBuf,
-    state: Arc<State>,
-    client: Client,
-    changes: Arc<std::sync::Mutex<TurnChanges>>,
-}
-
-/// What the running turn of a thread has changed so far.
-#[derive(Debug, Default)]
-pub(crate) struct TurnChanges {
-    pub checkpoint: Checkpoint,
-    /// Files changed, in order of first change.
-    pub files: Vec<PathBuf>,
-}
-
-impl EditorWorkspace {
-    pub(crate) fn new(
-        root: PathBuf,
-        state: Arc<State>,
-        client: Client,
-        changes: Arc<std::sync::Mutex<TurnChanges>>,
-    ) -> EditorWorkspace {
-        EditorWorkspace {
-            root,
-            state,
-            client,
-            changes,
-        }
-    }
-
-    fn roots(&self) -> Vec<PathBuf> {
-        let mut roots = self.state.session().roots;
-        if !roots.contains(&self.root) {
-            roots.push(self.root.clone());
-        }
-        roots
-    }
-}
-
-impl Workspace for EditorWorkspace {
-    fn root(&self) -> &Path {
-        &self.root
-    }
-
-    fn read_file(&self, path: &Path) -> Result<FileSnapshot, WorkspaceError> {
-        read_file(&self.state, &self.root, path)
-    }
-
-    /// The open buffers under the roots whose text the disk does not hold:
-    /// agent edits the user has not saved (they are never written behind the
-    /// editor's back) and the user's own unsaved typing.
-    fn unsaved(&self) -> Vec<Overlay> {
-        let roots = self.roots();
-        let mut unsaved = Vec::new();
-        for uri in self.state.documents.uris() {
-            let Ok(path) = crate::validate::file_path(&uri) else {
-                continue;
-            };
-            if !roots.iter().any(|root| path.starts_with(root)) {
-                continue;
-            }
-            let Some(snapshot) = self.state.documents.snapshot(&uri) else {
-                continue;
-            };
-            let text = snapshot.text().to_string();
-            match std::fs::read(&path) {
-                Ok(saved) if saved == text.as_bytes() => {}
-                // Unreadable or missing: nothing to show over.
-                Err(_) => {}
-                Ok(_) => unsaved.push(Overlay { path, text }),
-            }
-        }
-        unsaved
-    }
-
-    fn apply(&self, changes: Changeset) -> BoxFuture<'_, Result<(), ApplyError>> {
-        Box::pin(async move {
-            let roots = self.roots();
-            let landing = land(&self.state, &self.client, &changes, &roots).await;
-            let landed: Vec<PathBuf> = landing.checkpoint.files.keys().cloned().collect();
-            {
-                let mut turn = lock(&self.changes);
-                for path in &landed {
-                    if !turn.files.contains(path) {
-                        turn.files.push(path.clone());
-                    }
-                }
-                turn.checkpoint.absorb(landing.checkpoint);
-            }
-            for path in &landing.rebased {
-                tracing::info!(path = %path.display(), "agent edit re-based onto the user's changes");
-            }
-            match landing.error {
-                None => Ok(()),
-                Some(error) => {
-                    tracing::warn!(%error, "agent edit not applied");
-                    let message = if landed.is_empty() {
-                        format!("agentls: {error}; the agent was told")
-                    } else {
-                        format!(
-                            "agentls: the agent's edit landed only in part ({} changed): {error}; the agent was told",
-                            landed
-                                .iter()
-                                .map(|path| self.state.relative(path))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )
-                    };
-                    self.client
-                        .show_message(lsp_types::MessageType::WARNING, message)
-                        .await;
-                    let error = error.to_apply_error();
-                    if landed.is_empty() {
-                        Err(error)
-                    } else {
-                        Err(ApplyError::Partial {
-                            landed,
-                            error: Box::new(error),
-                        })
-                    }
-                }
-            }
-        })
-    }
 }

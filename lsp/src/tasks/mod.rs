@@ -7,12 +7,16 @@
 //! Map:
 //! - `kind`: the code-action tasks, their prompts and the cheap checks that offer
 //!   them;
+//! - `workspace`: the `Workspace` each thread's agent reads and writes through;
 //! - `landing`: the agent's changes as versioned edits the editor applies, and
 //!   the files it reads (buffers over disk);
+//! - `review`: with `[approvals] edits = "review"`, changes that wait for the
+//!   user (the editor's preview, or a pending change answered by code action);
 //! - `relay`: one thread's events as progress, messages, approvals, answers and
 //!   the `agent/*` notifications;
 //! - `approvals`: asking the user, by `showMessageRequest` and by code action;
-//! - `undo`: reverting the last turn's changes.
+//! - `undo`: reverting the last turn's changes;
+//! - `user`: the user's `[[tasks]]`: where they are offered, their placeholders.
 //!
 //! State: one `std::sync::Mutex` around the maps, held for a few map operations
 //! and never across an await.
@@ -22,7 +26,10 @@ mod approvals;
 pub(crate) mod kind;
 pub(crate) mod landing;
 mod relay;
+mod review;
 mod undo;
+pub(crate) mod user;
+mod workspace;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -42,11 +49,13 @@ use tower_lsp_server::Client;
 
 pub(crate) use answers::LastAnswer;
 pub(crate) use approvals::{display_command, PendingApproval};
+pub(crate) use review::{PendingChange, ReviewAnswer};
 
 use crate::edits::Checkpoint;
 use crate::ext::UndoResult;
 use crate::state::{lock, PlaceError, State};
-use landing::{EditorWorkspace, TurnChanges};
+use review::Reviews;
+use workspace::{EditorWorkspace, TurnChanges};
 
 /// Why a task could not start, or an op not reach its thread. Said to the user.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +70,10 @@ pub(crate) enum TaskError {
     UnknownApproval(String),
     #[error("no approval is pending")]
     NoApproval,
+    #[error("no change {0} is pending")]
+    UnknownChange(String),
+    #[error("no agent change is waiting for review")]
+    NoChange,
     #[error("thread {0} has ended")]
     Closed(String),
     #[error(transparent)]
@@ -77,6 +90,9 @@ pub(crate) struct TaskInfo {
     /// The task edits `path`: a second editing task on it is refused while this
     /// one is queued or runs. ("Explain this" only reads.)
     pub exclusive: bool,
+    /// How this task's edits land when it says (a `[[tasks]]` entry's `edits`);
+    /// `None`: as `[approvals] edits` says.
+    pub edits: Option<agentls_core::config::EditApproval>,
 }
 
 /// What to start.
@@ -135,6 +151,8 @@ pub(crate) struct TaskOverview {
     /// A task has answered: "Agent: Show last answer" has something to show.
     pub has_answer: bool,
     pub approvals: Vec<PendingApproval>,
+    /// Changes waiting for the user's review, oldest first.
+    pub changes: Vec<PendingChange>,
 }
 
 /// The server's agent threads. A cheap handle: clones share the same threads
@@ -150,6 +168,8 @@ pub(crate) struct Tasks {
     index: SharedIndex,
     /// The last answer a task gave ("Agent: Show last answer").
     last_answer: Arc<Mutex<Option<LastAnswer>>>,
+    /// Changes waiting for the user's review (`[approvals] edits = "review"`).
+    reviews: Reviews,
 }
 
 #[derive(Default)]
@@ -166,6 +186,7 @@ impl Tasks {
             counters: Arc::default(),
             provider: Arc::default(),
             last_answer: Arc::default(),
+            reviews: Reviews::default(),
             index,
         }
     }
@@ -181,6 +202,7 @@ impl Tasks {
             can_undo: !inner.checkpoints.is_empty(),
             has_answer: lock(&self.last_answer).is_some(),
             approvals: inner.approvals.values().cloned().collect(),
+            changes: self.reviews.pending(),
         }
     }
 
@@ -383,6 +405,29 @@ impl Tasks {
         Ok(result)
     }
 
+    /// Applies or discards a pending change: the one with `id`, or the latest.
+    /// The waiting turn lands it (or not) and tells the model.
+    pub(crate) fn answer_change(
+        &self,
+        id: Option<&str>,
+        answer: ReviewAnswer,
+    ) -> Result<PendingChange, TaskError> {
+        self.reviews.answer(id, answer)
+    }
+
+    /// "Agent: Review change": the pending change with `id` (or the latest) as
+    /// a diff against the files as they are now.
+    pub(crate) async fn show_change(
+        &self,
+        state: &State,
+        client: &Client,
+        id: Option<&str>,
+    ) -> Result<PendingChange, TaskError> {
+        let change = self.reviews.find(id)?;
+        review::show(state, client, &change).await;
+        Ok(change)
+    }
+
     fn remember_answer(&self, answer: LastAnswer) {
         *lock(&self.last_answer) = Some(answer);
     }
@@ -486,7 +531,11 @@ impl Tasks {
             return (untitled(), token);
         };
         let info = entry.queued.pop_front().unwrap_or_else(untitled);
-        *lock(&entry.changes) = TurnChanges::default();
+        *lock(&entry.changes) = TurnChanges {
+            title: info.title.clone(),
+            edits: info.edits,
+            ..TurnChanges::default()
+        };
         entry.running = Some(RunningTurn {
             info: info.clone(),
             token: token.clone(),
@@ -590,6 +639,7 @@ fn untitled() -> TaskInfo {
         title: "Agent task".to_string(),
         path: None,
         exclusive: false,
+        edits: None,
     }
 }
 
@@ -636,8 +686,13 @@ impl Tasks {
         }
         let unconfined =
             config.sandbox.policy.is_enforcing() && runner.every_command_needs_approval();
-        let workspace =
-            EditorWorkspace::new(root.to_path_buf(), state.clone(), client.clone(), changes);
+        let workspace = EditorWorkspace::new(
+            root.to_path_buf(),
+            state.clone(),
+            client.clone(),
+            changes,
+            self.reviews.clone(),
+        );
         Ok(Agent::new(
             config,
             provider,

@@ -4,6 +4,7 @@
 
 mod approvals;
 mod compaction;
+mod hooks;
 mod interrupts;
 mod resume;
 mod retries;

@@ -40,6 +40,28 @@ pub(crate) fn patch_text_from_arguments(arguments: &str) -> Result<String, ToolE
     })
 }
 
+/// The files a patch names (a move's both ends), as absolute paths under
+/// `root`, read from its headers alone: what hooks are told, before and after
+/// the patch lands. Empty when the text is not a patch.
+pub fn patch_paths(text: &str, root: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(patch) = parse::parse(text) else {
+        return Vec::new();
+    };
+    let mut paths = Vec::new();
+    for op in &patch.files {
+        let (path, move_to) = match op {
+            FileOp::Add { path, .. } | FileOp::Delete { path } => (path, None),
+            FileOp::Update { path, move_to, .. } => (path, move_to.as_ref()),
+        };
+        paths.extend(
+            std::iter::once(path)
+                .chain(move_to)
+                .map(|path| root.join(path)),
+        );
+    }
+    paths
+}
+
 /// Parse patch text (optionally wrapped in an `apply_patch <<'EOF'` heredoc) and
 /// apply it in memory. Every file is read through `workspace.read_file`; the
 /// result keeps each snapshot as the change's `base`. Nothing is written.

@@ -9,7 +9,9 @@
 --- - asks approvals with vim.ui.select on 0.10+ (0.7 can only block in inputlist);
 --- - adds :AgentActions (the `Agent: ` code actions; a range uses those lines or the
 ---   visual selection; 0.10+ sends it every diagnostic there, whatever its source),
----   :AgentApprove, :AgentDeny, :AgentStop and :AgentUndo;
+---   :AgentApprove, :AgentDeny, :AgentStop and :AgentUndo, and for changes waiting
+---   for review (`approvals = { edits = 'review' }`) :AgentReview (the diff),
+---   :AgentApply and :AgentDiscard;
 --- - maps keys only when `opts.keymaps` asks for them.
 ---
 --- Options (all optional):
@@ -26,7 +28,8 @@
 ---                   announces the approval, answer with :AgentApprove / :AgentDeny
 ---   keymaps         nil: none; true: the defaults below; or a table of some of them
 ---                   { actions = '<leader>aa', approve = '<leader>ay', deny = '<leader>an',
----                     stop = '<leader>as', undo = '<leader>au' }
+---                     stop = '<leader>as', undo = '<leader>au', review = '<leader>ar',
+---                     apply = '<leader>ac', discard = '<leader>ax' }
 ---   lsp             more client configuration, merged over the plugin's: on_attach,
 ---                   cmd_env, capabilities, handlers… (vim.lsp.start_client / vim.lsp.config)
 ---
@@ -63,6 +66,9 @@ local DEFAULT_KEYMAPS = {
   deny = '<leader>an',
   stop = '<leader>as',
   undo = '<leader>au',
+  review = '<leader>ar',
+  apply = '<leader>ac',
+  discard = '<leader>ax',
 }
 
 local COMMANDS = {
@@ -70,6 +76,9 @@ local COMMANDS = {
   deny = { 'AgentDeny', 'agentls.deny' },
   stop = { 'AgentStop', 'agentls.stop' },
   undo = { 'AgentUndo', 'agentls.undo' },
+  review = { 'AgentReview', 'agentls.reviewPending' },
+  apply = { 'AgentApply', 'agentls.applyPending' },
+  discard = { 'AgentDiscard', 'agentls.discardPending' },
 }
 
 local function clients()
@@ -311,8 +320,9 @@ local function reload_unchanged(group)
 end
 
 --- workspace/executeCommand `command`, no arguments: the server answers
---- agentls.approve / agentls.deny with the latest pending approval, and says what
---- it did with window/showMessage, so the reply itself is dropped.
+--- agentls.approve / agentls.deny with the latest pending approval (and
+--- agentls.applyPending / agentls.discardPending with the latest pending change),
+--- and says what it did with window/showMessage, so the reply itself is dropped.
 local function execute(command)
   local client = current_client()
   if not client then

@@ -22,6 +22,7 @@ describe('initializationOptions', () => {
         'provider.baseUrl': 'http://127.0.0.1:11434/v1',
         'provider.apiKeyEnv': 'OLLAMA_KEY',
         'approvals.policy': 'untrusted',
+        'approvals.edits': 'review',
         'sandbox.policy': 'read-only',
       }),
     );
@@ -32,7 +33,7 @@ describe('initializationOptions', () => {
         base_url: 'http://127.0.0.1:11434/v1',
         api_key_env: 'OLLAMA_KEY',
       },
-      approvals: { policy: 'untrusted' },
+      approvals: { policy: 'untrusted', edits: 'review' },
       sandbox: { policy: 'read-only' },
     });
   });
@@ -47,6 +48,7 @@ describe('initializationOptions', () => {
       'provider.baseUrl': '',
       'provider.apiKeyEnv': '',
       'approvals.policy': '',
+      'approvals.edits': '',
       'sandbox.policy': '',
     });
     assert.deepEqual(initializationOptions(defaults), {});

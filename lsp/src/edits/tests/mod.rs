@@ -6,6 +6,7 @@ mod confirm;
 mod disk;
 mod merge;
 mod plan;
+mod review;
 mod text;
 mod undo;
 

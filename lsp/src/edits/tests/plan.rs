@@ -30,6 +30,7 @@ fn all_resource_operations() -> EditCapabilities {
         create_files: true,
         rename_files: true,
         delete_files: true,
+        change_annotations: false,
     }
 }
 
@@ -496,6 +497,11 @@ fn capabilities_come_from_the_client() {
                     ResourceOperationKind::Create,
                     ResourceOperationKind::Rename,
                 ]),
+                change_annotation_support: Some(
+                    lsp_types::ChangeAnnotationWorkspaceEditClientCapabilities {
+                        groups_on_label: Some(true),
+                    },
+                ),
                 ..WorkspaceEditClientCapabilities::default()
             }),
             ..WorkspaceClientCapabilities::default()
@@ -516,9 +522,10 @@ fn capabilities_come_from_the_client() {
             create_files: true,
             rename_files: true,
             delete_files: false,
+            change_annotations: true,
         }
     );
-    // Neovim 0.7 advertises no resource operations.
+    // Neovim 0.7 advertises no resource operations (and no change annotations).
     assert_eq!(
         EditCapabilities::from_client(&ClientCapabilities::default()),
         EditCapabilities::default()
