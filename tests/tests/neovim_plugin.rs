@@ -647,9 +647,7 @@ async fn turn_view_streams_the_items_into_a_scratch_split(release: Release) {
         .collect();
     run.check(
         found.iter().all(Option::is_some) && found.windows(2).all(|pair| pair[0] < pair[1]),
-        &format!(
-            "after the turn the view showed, in order, {in_order:#?}; found at {found:?}"
-        ),
+        &format!("after the turn the view showed, in order, {in_order:#?}; found at {found:?}"),
     );
     run.check(
         report["agent_turn_focused"] == true && report["windows_after_agent_turn"] == 1,
@@ -670,7 +668,10 @@ async fn turn_view_streams_the_items_into_a_scratch_split(release: Release) {
             && strings(&turn_diff["lines"]).contains(&"+    a + b"),
         ":AgentTurnDiff opened the turn's unified diff",
     );
-    run.check(report["buffer_after"] == FIXED, "the fix landed in the buffer");
+    run.check(
+        report["buffer_after"] == FIXED,
+        "the fix landed in the buffer",
+    );
     run.check(
         fake.requests().len() == 3 && fake.remaining() == 0,
         "the model was asked three times, one per scripted answer",

@@ -313,7 +313,8 @@ async fn vscode_fix_this_allow_save_then_undo_in_the_real_workbench() {
             .map(|rows| {
                 rows.iter()
                     .map(|row| {
-                        let text = |field: &str| row[field].as_str().unwrap_or_default().to_string();
+                        let text =
+                            |field: &str| row[field].as_str().unwrap_or_default().to_string();
                         (text("label"), text("description"))
                     })
                     .collect()
@@ -324,9 +325,10 @@ async fn vscode_fix_this_allow_save_then_undo_in_the_real_workbench() {
     let approval = format!("Approval 1: run `{command}`");
     let waiting = rows("while_waiting");
     check(
-        waiting.iter().any(|(label, description)| {
-            *label == approval && description == "waiting for you"
-        }) && waiting.iter().any(|(label, _)| label == FIRST_MESSAGE)
+        waiting
+            .iter()
+            .any(|(label, description)| *label == approval && description == "waiting for you")
+            && waiting.iter().any(|(label, _)| label == FIRST_MESSAGE)
             && waiting
                 .iter()
                 .any(|(label, description)| label == "Fix this" && description == "running"),
@@ -356,16 +358,20 @@ async fn vscode_fix_this_allow_save_then_undo_in_the_real_workbench() {
             .collect();
         check(
             found.iter().all(Option::is_some) && found.windows(2).all(|pair| pair[0] < pair[1]),
-            &format!(
-                "the turn view ({key}) showed, in order, {expected:#?}; found at {found:?}"
-            ),
+            &format!("the turn view ({key}) showed, in order, {expected:#?}; found at {found:?}"),
         );
     }
     let diff = &report["turn_view"]["diff"];
     check(
-        diff["title"].as_str().is_some_and(|title| title.contains("lib.rs"))
-            && diff["original"].as_str().is_some_and(|text| text.contains("a - b"))
-            && diff["modified"].as_str().is_some_and(|text| text.contains("a + b")),
+        diff["title"]
+            .as_str()
+            .is_some_and(|title| title.contains("lib.rs"))
+            && diff["original"]
+                .as_str()
+                .is_some_and(|text| text.contains("a - b"))
+            && diff["modified"]
+                .as_str()
+                .is_some_and(|text| text.contains("a + b")),
         "a click on the edit opened a diff editor: the text before the fix beside the file now",
     );
 
