@@ -1,8 +1,9 @@
 // The thin VS Code side of agentls: starts `agentls --stdio` for every file,
 // passes the settings, opts in to the `agent/*` notifications and shows them
-// (the output channel, and the turn view of turnTree.ts), and puts the agent's workspace commands in the command palette. Everything
-// else (code actions, progress, approvals, edits, answers) is plain LSP that
-// vscode-languageclient already handles.
+// (the output channel, and the turn view of turnTree.ts), and puts the agent's
+// workspace commands in the command palette. Everything else (code actions,
+// progress, approvals, edits, answers) is plain LSP that vscode-languageclient
+// already handles.
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
