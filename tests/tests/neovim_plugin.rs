@@ -249,6 +249,12 @@ struct Tasks {
 }
 
 async fn tasks(release: Release, flow: &str, scripts: Vec<Script>) -> Tasks {
+    tasks_in("plugin_tasks.lua", release, flow, scripts).await
+}
+
+/// A finished run of `tests/nvim/<script>`, which reads the same variables as
+/// `plugin_tasks.lua`.
+async fn tasks_in(script: &str, release: Release, flow: &str, scripts: Vec<Script>) -> Tasks {
     let nvim = Neovim::release(release);
     let (workspace, file) = workspace();
     let fake = FakeProvider::start(Format::OpenAiResponses).await;
@@ -270,7 +276,7 @@ async fn tasks(release: Release, flow: &str, scripts: Vec<Script>) -> Tasks {
         "source": "cargo test",
     });
     let run = nvim
-        .scenario("plugin_tasks.lua")
+        .scenario(script)
         .env("AGENTLS_TEST_PLUGIN", plugin_dir().display().to_string())
         .env(
             "AGENTLS_TEST_WORKSPACE",
@@ -617,5 +623,130 @@ async fn review_mode_applies_the_change_through_its_code_action(release: Release
             && messages.contains("agentls: applying the change to src/lib.rs")
             && messages.contains(FINAL_ANSWER),
         ":messages shows the announcement, the apply and the task's final message",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn neovim_plugin_turn_view_streams_the_items_into_a_scratch_split_on_0_7() {
+    turn_view_streams_the_items_into_a_scratch_split(Release::Debian).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn neovim_plugin_turn_view_streams_the_items_into_a_scratch_split_on_0_11() {
+    turn_view_streams_the_items_into_a_scratch_split(Release::Current).await;
+}
+
+/// `tests/nvim/turn_view.lua`: the split opened by itself when the turn started
+/// and showed the turn as it streamed (the approval waiting, then approved, the
+/// command and its output, the edit, the answer); `d` on the edit and
+/// `:AgentTurnDiff` opened unified diffs.
+async fn turn_view_streams_the_items_into_a_scratch_split(release: Release) {
+    const COMMAND: [&str; 3] = ["mkdir", "-v", "scratch"];
+    const FIRST_MESSAGE: &str = "Let me make a scratch directory first.";
+    const FINAL_ANSWER: &str = "Fixed: `add` now returns `a + b`.";
+    let Tasks { run, fake, .. } = tasks_in(
+        "turn_view.lua",
+        release,
+        "approve",
+        vec![
+            Script::text_and_tool_calls(
+                FIRST_MESSAGE,
+                [ToolCall::new(
+                    "shell",
+                    json!({ "command": COMMAND, "justification": "try the fix there" }),
+                )],
+            ),
+            Script::tool_calls([ToolCall::new("apply_patch", json!({ "input": PATCH }))]),
+            Script::text(FINAL_ANSWER),
+        ],
+    )
+    .await;
+    let report = run.report();
+    run.check(
+        report["commands"] == json!({ "AgentTurn": true, "AgentTurnDiff": true }),
+        "setup defined :AgentTurn and :AgentTurnDiff",
+    );
+    run.check(
+        report["experimental"]["agentls"] == true
+            && report["server_experimental"] == json!({ "agentls": { "version": 1 } }),
+        "the plugin declared experimental.agentls and the server answered with its version",
+    );
+    run.check(
+        report["auto_opened"] == true
+            && report["cursor_stayed"] == true
+            && report["view_height"] == 12,
+        "with auto_open the split opened by itself, 12 lines high, and the cursor stayed in the source window",
+    );
+    run.check(
+        report["buftype"] == "nofile"
+            && report["filetype"] == "markdown"
+            && report["modifiable"] == false,
+        "the view is a scratch buffer (nofile, markdown, not modifiable)",
+    );
+    let waiting = strings(&report["lines_waiting"]);
+    run.check(
+        waiting.first() == Some(&"# Fix this — running")
+            && waiting.contains(&"## Task")
+            && waiting.contains(&FIRST_MESSAGE)
+            && waiting.contains(
+                &"## Approval 1: run `mkdir -v scratch` — waiting (:AgentApprove / :AgentDeny)",
+            )
+            && !waiting.iter().any(|line| line.starts_with("## Command")),
+        "while the approval waited, the view showed the running turn, its task, the first \
+         message and the approval, and no command yet",
+    );
+    let done = strings(&report["lines_done"]);
+    let position = |line: &str| done.iter().position(|each| *each == line);
+    let in_order = [
+        "# Fix this",
+        "## Task",
+        FIRST_MESSAGE,
+        "## Approval 1: run `mkdir -v scratch` — approved",
+        "## Command `mkdir -v scratch` — exit 0",
+        "    mkdir: created directory 'scratch'",
+        "## Edit src/lib.rs (+1 −1) — applied",
+        FINAL_ANSWER,
+        "## Done · changed src/lib.rs · ",
+    ];
+    let found: Vec<Option<usize>> = in_order
+        .iter()
+        .map(|line| {
+            if line.ends_with(' ') {
+                done.iter().position(|each| each.starts_with(line))
+            } else {
+                position(line)
+            }
+        })
+        .collect();
+    run.check(
+        found.iter().all(Option::is_some) && found.windows(2).all(|pair| pair[0] < pair[1]),
+        &format!("after the turn the view showed, in order, {in_order:#?}; found at {found:?}"),
+    );
+    run.check(
+        report["agent_turn_focused"] == true && report["windows_after_agent_turn"] == 1,
+        ":AgentTurn went to the open split (no second one)",
+    );
+    let edit_diff = &report["edit_diff"];
+    run.check(
+        edit_diff["filetype"] == "diff"
+            && edit_diff["buftype"] == "nofile"
+            && strings(&edit_diff["lines"]).contains(&"-    a - b")
+            && strings(&edit_diff["lines"]).contains(&"+    a + b"),
+        "`d` on the edit opened its unified diff in a diff buffer",
+    );
+    let turn_diff = &report["turn_diff"];
+    run.check(
+        turn_diff["filetype"] == "diff"
+            && strings(&turn_diff["lines"]).first() == Some(&"--- a/src/lib.rs")
+            && strings(&turn_diff["lines"]).contains(&"+    a + b"),
+        ":AgentTurnDiff opened the turn's unified diff",
+    );
+    run.check(
+        report["buffer_after"] == FIXED,
+        "the fix landed in the buffer",
+    );
+    run.check(
+        fake.requests().len() == 3 && fake.remaining() == 0,
+        "the model was asked three times, one per scripted answer",
     );
 }

@@ -5,9 +5,13 @@
 //! extension in `tests/vscode/diagnostics/`) reports a failing test on the buggy
 //! line. The user runs "Agent: Fix this" from Ctrl+., allows the command in the
 //! approval toast, saves, then runs "Agent: Undo last agent change" and saves
-//! again. With `agentls.approvals.edits = "review"` the change first opens in
-//! VS Code's Refactor Preview (change annotations with `needsConfirmation`),
-//! where the user presses Apply. The fake provider plays the model.
+//! again. Meanwhile the streamed turn view (the "Agent" panel) opens by itself
+//! and is read off the screen: the approval waiting, then every item of the
+//! turn; "Agent: Show turn" brings it back, and a click on the edit opens its
+//! side-by-side diff. With `agentls.approvals.edits = "review"` the change first
+//! opens in VS Code's Refactor Preview (change annotations with
+//! `needsConfirmation`), where the user ticks it and presses Apply. The fake
+//! provider plays the model.
 //!
 //! Everything it needs is installed by `tests/vscode/setup.sh` (which `.ci/run`
 //! runs) into `~/.cache/agentls-e2e`; without it the test fails saying what is
@@ -32,6 +36,8 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 /// How long the whole driver may run (packaging, installing, starting
 /// code-server and the scenario) before it is killed; its own waits are shorter.
 const TIME_LIMIT: Duration = Duration::from_secs(300);
+/// The model's text before it asks to run the command.
+const FIRST_MESSAGE: &str = "Let me set up a scratch directory first.";
 
 /// Where `tests/vscode/setup.sh` put Node 24 and code-server, and the rest the
 /// driver needs; panics naming whatever is missing and how to install it.
@@ -125,7 +131,7 @@ async fn fix_this_in_vscode(review: bool) {
 
     let fake = FakeProvider::start(Format::OpenAiResponses).await;
     fake.push(Script::text_and_tool_calls(
-        "Let me set up a scratch directory first.",
+        FIRST_MESSAGE,
         [ToolCall::new(
             "shell",
             json!({ "command": COMMAND, "justification": REASON }),
@@ -333,6 +339,75 @@ async fn fix_this_in_vscode(review: bool) {
     check(
         root.join("scratch").is_dir(),
         "the allowed command ran in the workspace",
+    );
+
+    // The turn view, as drawn.
+    let rows = |key: &str| -> Vec<(String, String)> {
+        report["turn_view"][key]
+            .as_array()
+            .map(|rows| {
+                rows.iter()
+                    .map(|row| {
+                        let text =
+                            |field: &str| row[field].as_str().unwrap_or_default().to_string();
+                        (text("label"), text("description"))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let command = COMMAND.join(" ");
+    let approval = format!("Approval 1: run `{command}`");
+    let waiting = rows("while_waiting");
+    check(
+        waiting
+            .iter()
+            .any(|(label, description)| *label == approval && description == "waiting for you")
+            && waiting.iter().any(|(label, _)| label == FIRST_MESSAGE)
+            && waiting
+                .iter()
+                .any(|(label, description)| label == "Fix this" && description == "running"),
+        "while the approval waited, the turn view (opened by itself) showed the running turn, \
+         the model's first message and the approval waiting",
+    );
+    let expected: Vec<(String, &str)> = vec![
+        ("Fix this".into(), "done · changed src/lib.rs"),
+        ("Task".into(), ""),
+        (FIRST_MESSAGE.into(), ""),
+        (approval.clone(), "approved"),
+        (format!("$ {command}"), "exit 0"),
+        ("mkdir: created directory 'scratch'".into(), ""),
+        ("Edit src/lib.rs".into(), "+1 −1 · applied"),
+        (FINAL_ANSWER.into(), ""),
+        ("Turn diff".into(), "1 file"),
+    ];
+    for key in ["after_turn", "after_show_turn"] {
+        let shown = rows(key);
+        let found: Vec<Option<usize>> = expected
+            .iter()
+            .map(|(label, description)| {
+                shown.iter().position(|(shown_label, shown_description)| {
+                    shown_label == label && shown_description.starts_with(description)
+                })
+            })
+            .collect();
+        check(
+            found.iter().all(Option::is_some) && found.windows(2).all(|pair| pair[0] < pair[1]),
+            &format!("the turn view ({key}) showed, in order, {expected:#?}; found at {found:?}"),
+        );
+    }
+    let diff = &report["turn_view"]["diff"];
+    check(
+        diff["title"]
+            .as_str()
+            .is_some_and(|title| title.contains("lib.rs"))
+            && diff["original"]
+                .as_str()
+                .is_some_and(|text| text.contains("a - b"))
+            && diff["modified"]
+                .as_str()
+                .is_some_and(|text| text.contains("a + b")),
+        "a click on the edit opened a diff editor: the text before the fix beside the file now",
     );
 
     // What the model was sent.

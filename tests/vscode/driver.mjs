@@ -5,7 +5,10 @@
 // diagnostic, "Agent: Fix this", Allow in the approval toast (in review mode, Apply
 // in the Refactor Preview that shows the change), Ctrl+S, then
 // "Agent: Undo last agent change" and Ctrl+S again. Reads the editor's text off
-// the screen and the file off the disk after each step.
+// the screen and the file off the disk after each step. On the way it reads the
+// streamed turn view (the "Agent" panel) off the screen: the approval waiting,
+// then the whole turn; it reopens the view with "Agent: Show turn" and opens the
+// edit's side-by-side diff from it.
 //
 // tests/tests/vscode.rs starts the fake model provider and runs this with Node 24;
 // the AGENTLS_E2E_* variables below say where everything is. It writes a JSON
@@ -48,7 +51,7 @@ const env = {
 };
 
 /** What the user saw, step by step; written as JSON whatever happens. */
-const report = { steps: [], code_actions: [], approval: null, notifications: [], error: null };
+const report = { steps: [], code_actions: [], approval: null, turn_view: {}, notifications: [], error: null };
 let step = 'start';
 function begin(name) {
   step = name;
@@ -178,8 +181,45 @@ async function quickFixMenu(page, title) {
   }, { timeout: 90_000, interval: 1_000 });
 }
 
-/** Opens the workspace's file with Quick Open (Ctrl+P), as a user does. */
-async function openFile(page) {
+/** The rows of the turn view (the tree in the "Agent" panel) as drawn: label and description. */
+async function turnViewRows(page) {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('.part.panel .customview-tree .monaco-list-row')]
+      .map((row) => ({
+        top: parseFloat(row.style.top) || 0,
+        depth: Number(row.getAttribute('aria-level') ?? 0),
+        label: row.querySelector('.label-name')?.textContent?.trim() ?? '',
+        description: row.querySelector('.label-description')?.textContent?.trim() ?? '',
+      }))
+      .sort((a, b) => a.top - b.top)
+      .map(({ depth, label, description }) => ({ depth, label, description })),
+  );
+}
+
+/** Waits until the turn view shows a row whose label starts with `label` (and description, if given). */
+function waitForTurnRow(page, label, description, what) {
+  return until(what, async () => {
+    const rows = await turnViewRows(page);
+    const ok = rows.some(
+      (row) => row.label.startsWith(label) && (description === undefined || row.description.startsWith(description)),
+    );
+    return { ok, value: rows };
+  });
+}
+
+/** Runs a command from the command palette (F1) by its title. */
+async function runCommand(page, title) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 5_000 });
+  await input.fill(`>${title}`);
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+  await row.waitFor({ state: 'visible', timeout: 10_000 });
+  await page.keyboard.press('Enter');
+}
+
+/** Quick Open (Ctrl+P) on the file: opens it, or brings its tab to the front. */
+async function quickOpen(page) {
   const fileName = path.basename(env.file);
   await until('Quick Open to list the file', async () => {
     await page.keyboard.press('Control+P');
@@ -330,7 +370,7 @@ async function main() {
     await page.locator('.monaco-workbench .part.editor').waitFor({ timeout: 60_000 });
 
     begin('open the file with Quick Open');
-    await openFile(page);
+    await quickOpen(page);
     await waitForEditorText(page, env.buggy, 'the editor to show the buggy file');
     report.editor_before = await editorText(page);
 
@@ -360,6 +400,14 @@ async function main() {
     await toast.waitFor({ state: 'visible', timeout: 60_000 });
     const buttons = await toast.locator('.monaco-button').allInnerTexts();
     report.approval = { message: (await toast.locator('.notification-list-item-message').innerText()).trim(), buttons };
+
+    begin('the turn view opened by itself and shows the approval waiting');
+    report.turn_view.while_waiting = await waitForTurnRow(
+      page,
+      `Approval 1: run \`${env.command}\``,
+      'waiting for you',
+      'the Agent panel to show the approval waiting',
+    );
     await toast.getByRole('button', { name: 'Allow', exact: true }).click();
 
     if (env.review) {
@@ -387,7 +435,7 @@ async function main() {
       await preview.locator('.buttons .monaco-button', { hasText: 'Apply' }).first().click();
       await preview.waitFor({ state: 'hidden', timeout: 30_000 }).catch(() => {});
       // The preview may have put its diff in front: back to the file.
-      await openFile(page);
+      await quickOpen(page);
     }
 
     begin('see the fix in the editor');
@@ -401,6 +449,54 @@ async function main() {
     await waitForDisk(env.fixed, 'the file on disk to hold the fixed text');
     report.disk_after_save = fs.readFileSync(env.file, 'utf8');
     report.notifications.push(...(await notifications(page)));
+
+    begin('the turn view shows the whole turn');
+    report.turn_view.after_turn = await waitForTurnRow(page, 'Turn diff', undefined, 'the Agent panel to show the turn diff');
+    fs.mkdirSync(env.screenshots, { recursive: true });
+    await page.screenshot({ path: path.join(env.screenshots, 'turn-view.png') });
+
+    begin('Agent: Show turn reopens the view after the panel is closed');
+    await runCommand(page, 'View: Toggle Panel Visibility');
+    await until('the panel to close', async () => {
+      const rows = await turnViewRows(page);
+      return { ok: rows.length === 0, value: rows };
+    }, { timeout: 10_000 });
+    await runCommand(page, 'Agent: Show turn');
+    report.turn_view.after_show_turn = await waitForTurnRow(
+      page,
+      'Turn diff',
+      undefined,
+      'Agent: Show turn to bring back the turn view',
+    );
+
+    begin("click the edit in the turn view: the edit's side-by-side diff");
+    await page.locator('.part.panel .customview-tree .monaco-list-row', { hasText: 'Edit src/lib.rs' }).first().click();
+    const diffEditor = page.locator('.part.editor .monaco-diff-editor').first();
+    await diffEditor.waitFor({ state: 'visible', timeout: 20_000 });
+    const sideText = (side) =>
+      diffEditor.evaluate((element, which) => {
+        const lines = element.querySelector(`.editor.${which} .view-lines`);
+        return lines === null
+          ? null
+          : [...lines.querySelectorAll('.view-line')]
+              .map((line) => [parseFloat(line.style.top), line.textContent.replace(/\u00a0/g, ' ')])
+              .sort((a, b) => a[0] - b[0])
+              .map(([, text]) => text)
+              .join('\n');
+      }, side);
+    report.turn_view.diff = await until('the diff editor to show both sides', async () => {
+      const value = {
+        title: (await page.locator('.part.editor .tab.active').first().innerText()).trim(),
+        original: await sideText('original'),
+        modified: await sideText('modified'),
+      };
+      return { ok: value.original?.includes('a - b') && value.modified?.includes('a + b'), value };
+    }, { timeout: 20_000 });
+
+    begin("close the diff editor with its tab's close button: back to the file");
+    // (Quick Open on the file would bring back the diff editor, which shows it.)
+    await page.locator('.part.editor .tab.active .tab-actions .action-label').first().click();
+    await waitForEditorText(page, env.fixed, 'the editor to show the fixed file again');
 
     begin('Ctrl+. lists Agent: Undo last agent change');
     await focusEditor(page);

@@ -1,8 +1,9 @@
 // The thin VS Code side of agentls: starts `agentls --stdio` for every file,
-// passes the settings, opts in to the `agent/*` notifications and shows them,
-// and puts the agent's workspace commands in the command palette. Everything
-// else (code actions, progress, approvals, edits, answers) is plain LSP that
-// vscode-languageclient already handles.
+// passes the settings, opts in to the `agent/*` notifications and shows them
+// (the output channel, and the turn view of turnTree.ts), and puts the agent's
+// workspace commands in the command palette. Everything else (code actions,
+// progress, approvals, edits, answers) is plain LSP that vscode-languageclient
+// already handles.
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -39,6 +40,8 @@ import {
   mapSettings,
   resolveServerCommand,
 } from './settings';
+import { TurnTree } from './turnTree';
+import { ItemParams } from './turnView';
 
 const SECTION = 'agentls';
 
@@ -65,6 +68,7 @@ let output: vscode.OutputChannel;
 let serverLog: vscode.OutputChannel;
 let status: vscode.StatusBarItem;
 let turns: TurnLog;
+let turnTree: TurnTree;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   output = vscode.window.createOutputChannel('agentls');
@@ -75,6 +79,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   status.tooltip = 'agentls: click to stop the agent';
   turns = new TurnLog((file) => vscode.workspace.asRelativePath(file, false));
   context.subscriptions.push(output, serverLog, status);
+  turnTree = new TurnTree();
+  turnTree.register(context, (command, id) => serverCommand(command, [id]));
 
   const register = (id: string, run: () => unknown) =>
     context.subscriptions.push(vscode.commands.registerCommand(id, run));
@@ -165,18 +171,32 @@ async function start(): Promise<void> {
   next.onNotification('agent/turnStarted', (params: TurnStartedParams) => {
     write(turns.turnStarted(params));
     updateStatus();
+    turnTree.turnStarted(params);
   });
-  next.onNotification('agent/itemDelta', (params: ItemDeltaParams) => write(turns.itemDelta(params)));
-  next.onNotification('agent/approvalRequested', (params: ApprovalRequestedParams) =>
-    write(turns.approvalRequested(params)),
-  );
-  next.onNotification('agent/approvalResolved', (params: ApprovalResolvedParams) =>
-    write(turns.approvalResolved(params)),
-  );
-  next.onNotification('agent/turnDiff', (params: TurnDiffParams) => turns.turnDiff(params));
+  // One handler per method (a second registration replaces the first): each
+  // feeds the output channel and the turn view.
+  next.onNotification('agent/itemStarted', (params: ItemParams) => turnTree.itemStarted(params));
+  next.onNotification('agent/itemDelta', (params: ItemDeltaParams) => {
+    write(turns.itemDelta(params));
+    turnTree.itemDelta(params);
+  });
+  next.onNotification('agent/itemCompleted', (params: ItemParams) => turnTree.itemCompleted(params));
+  next.onNotification('agent/approvalRequested', (params: ApprovalRequestedParams) => {
+    write(turns.approvalRequested(params));
+    turnTree.approvalRequested(params);
+  });
+  next.onNotification('agent/approvalResolved', (params: ApprovalResolvedParams) => {
+    write(turns.approvalResolved(params));
+    turnTree.approvalResolved(params);
+  });
+  next.onNotification('agent/turnDiff', (params: TurnDiffParams) => {
+    turns.turnDiff(params);
+    turnTree.turnDiff(params);
+  });
   next.onNotification('agent/turnCompleted', (params: TurnCompletedParams) => {
     write(turns.turnCompleted(params));
     updateStatus();
+    turnTree.turnCompleted(params);
   });
   client = next;
   try {
@@ -191,6 +211,7 @@ async function stop(): Promise<void> {
   const running = client;
   client = undefined;
   turns.reset();
+  turnTree.reset();
   updateStatus();
   if (running !== undefined) {
     try {
@@ -206,15 +227,15 @@ async function restart(): Promise<void> {
   await start();
 }
 
-/** Runs one of the server's workspace commands, with no argument. */
-async function serverCommand(command: string): Promise<void> {
+/** Runs one of the server's workspace commands, with no argument unless given. */
+async function serverCommand(command: string, args: unknown[] = []): Promise<void> {
   const running = client;
   if (running === undefined || !running.isRunning()) {
     void vscode.window.showWarningMessage('agentls: the server is not running; "agentls: Restart server" starts it');
     return;
   }
   try {
-    await running.sendRequest(ExecuteCommandRequest.type, { command, arguments: [] });
+    await running.sendRequest(ExecuteCommandRequest.type, { command, arguments: args });
   } catch (error) {
     serverLog.appendLine(`${command}: ${describe(error)}`);
     if (!(error instanceof ResponseError)) {

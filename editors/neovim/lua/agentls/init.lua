@@ -12,6 +12,9 @@
 ---   :AgentApprove, :AgentDeny, :AgentStop and :AgentUndo, and for changes waiting
 ---   for review (`approvals = { edits = 'review' }`) :AgentReview (the diff),
 ---   :AgentApply and :AgentDiscard;
+--- - declares the `agentls` experimental capability, so the server streams each
+---   turn as `agent/*` notifications, and shows them in the turn view: :AgentTurn
+---   (a scratch split, turn_view.lua), :AgentTurnDiff (the turn's unified diff);
 --- - maps keys only when `opts.keymaps` asks for them.
 ---
 --- Options (all optional):
@@ -29,7 +32,10 @@
 ---   keymaps         nil: none; true: the defaults below; or a table of some of them
 ---                   { actions = '<leader>aa', approve = '<leader>ay', deny = '<leader>an',
 ---                     stop = '<leader>as', undo = '<leader>au', review = '<leader>ar',
----                     apply = '<leader>ac', discard = '<leader>ax' }
+---                     apply = '<leader>ac', discard = '<leader>ax', turn = '<leader>at' }
+---   turn_view       { auto_open = false, height = 15, output_lines = 10 }: open the
+---                   turn view when a turn starts (without leaving your window), its
+---                   height, the last lines of each command's output it shows
 ---   lsp             more client configuration, merged over the plugin's: on_attach,
 ---                   cmd_env, capabilities, handlers… (vim.lsp.start_client / vim.lsp.config)
 ---
@@ -48,6 +54,7 @@ local PROGRESS_INTERVAL_MS = 200
 -- The `kind` of the approval prompt given to vim.ui.select, for pickers that style it.
 local APPROVAL_KIND = 'agentls.approval'
 local uv = vim.uv or vim.loop
+local turn_view = require('agentls.turn_view')
 
 local DEFAULTS = {
   cmd = { 'agentls', '--stdio' },
@@ -57,6 +64,7 @@ local DEFAULTS = {
   reload_unchanged = true,
   approval_prompt = true,
   keymaps = nil,
+  turn_view = {},
   lsp = {},
 }
 
@@ -69,6 +77,7 @@ local DEFAULT_KEYMAPS = {
   review = '<leader>ar',
   apply = '<leader>ac',
   discard = '<leader>ax',
+  turn = '<leader>at',
 }
 
 local COMMANDS = {
@@ -149,16 +158,27 @@ local function client_config(opts)
     -- 0.7 sends `settings` nowhere by itself: the configuration goes at initialize.
     init_options = opts.settings,
   }, opts.lsp)
+  config.handlers = vim.tbl_extend('keep', config.handlers or {}, turn_view.handlers())
   if vim.fn.has('nvim-0.10') == 1 then
-    config.handlers = vim.tbl_extend('keep', config.handlers or {}, {
+    config.handlers = vim.tbl_extend('keep', config.handlers, {
       ['window/showMessageRequest'] = ask_with_select,
     })
   end
+  local on_exit = config.on_exit
+  config.on_exit = function(...)
+    turn_view.reset()
+    if on_exit then
+      return on_exit(...)
+    end
+  end
+  -- `experimental.agentls`: the server sends the agent/* notifications.
+  config.capabilities = vim.deepcopy(config.capabilities or vim.lsp.protocol.make_client_capabilities())
+  config.capabilities.experimental = config.capabilities.experimental or {}
+  config.capabilities.experimental.agentls = true
   if not opts.approval_prompt then
     -- Without window.showMessage the server never asks and waits for
     -- agentls.approve / agentls.deny. vim.NIL, not nil, in case Neovim merges
     -- these capabilities over its defaults.
-    config.capabilities = vim.deepcopy(config.capabilities or vim.lsp.protocol.make_client_capabilities())
     config.capabilities.window = config.capabilities.window or {}
     config.capabilities.window.showMessage = vim.NIL
   end
@@ -416,11 +436,18 @@ local function create_commands()
       execute(command)
     end, { desc = 'agentls: ' .. command })
   end
+  vim.api.nvim_create_user_command('AgentTurn', function()
+    turn_view.open(true)
+  end, { desc = 'agentls: the streamed turn view' })
+  vim.api.nvim_create_user_command('AgentTurnDiff', function()
+    turn_view.diff(nil)
+  end, { desc = "agentls: the latest turn's unified diff" })
 end
 
 local function set_keymaps(keymaps)
   for action, lhs in pairs(keymaps == true and DEFAULT_KEYMAPS or keymaps) do
-    local name = action == 'actions' and 'AgentActions' or (COMMANDS[action] or {})[1]
+    local name = action == 'actions' and 'AgentActions' or action == 'turn' and 'AgentTurn'
+      or (COMMANDS[action] or {})[1]
     if not name then
       local known = vim.tbl_keys(DEFAULT_KEYMAPS)
       table.sort(known)
@@ -441,6 +468,7 @@ function M.setup(opts)
     settings = { opts.settings, 't', true },
     root_markers = { opts.root_markers, 't', true },
     keymaps = { opts.keymaps, { 'b', 't' }, true },
+    turn_view = { opts.turn_view, 't' },
     lsp = { opts.lsp, 't' },
   })
   if vim.fn.executable(opts.cmd[1]) == 0 then
@@ -456,6 +484,7 @@ function M.setup(opts)
   if opts.reload_unchanged then
     reload_unchanged(group)
   end
+  turn_view.configure(opts.turn_view)
   create_commands()
   if opts.keymaps then
     set_keymaps(opts.keymaps)
