@@ -10,6 +10,7 @@ pub mod context;
 pub mod diff;
 pub mod disk;
 pub mod language;
+pub mod mcp;
 pub mod model;
 pub mod process;
 pub mod protocol;
