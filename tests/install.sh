@@ -3,7 +3,8 @@
 # cached outside the checkout, so a second run only checks: Neovim 0.7.2 and
 # 0.11.4 (tests/install-neovim.sh), Node.js and npm (Debian's, when the machine
 # has none: editors/vscode's tests), and the real VS Code in headless Chromium
-# (tests/vscode/setup.sh). README's test command and .ci/run start with it.
+# (tests/vscode/setup.sh), and the MCP servers from npm that tests/tests/mcp.rs
+# starts (tests/mcp/setup.sh). README's test command and .ci/run start with it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,3 +20,4 @@ if ! command -v npm >/dev/null 2>&1; then
 fi
 
 bash tests/vscode/setup.sh
+bash tests/mcp/setup.sh

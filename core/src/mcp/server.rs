@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -27,6 +27,8 @@ use crate::process::{CommandRunner, SandboxPolicy, ServerSpec};
 
 /// The stderr lines kept to explain a server that would not start.
 const STDERR_TAIL_LINES: usize = 8;
+/// How long an exited server's last stderr lines are waited for.
+const STDERR_DRAIN: Duration = Duration::from_millis(500);
 /// A stderr line longer than this is logged cut.
 const STDERR_LINE_BYTES: usize = 4096;
 
@@ -53,7 +55,12 @@ pub(crate) struct View {
 
 enum Conn {
     Idle,
-    Ready(Box<RunningService<RoleClient, Handler>>),
+    /// `generation` counts the starts, to tell whether a call's session is
+    /// still the current one when it fails.
+    Ready {
+        service: Box<RunningService<RoleClient, Handler>>,
+        generation: u64,
+    },
     /// `permanent`: it exited again after its restart; only a new hub (a
     /// configuration change, a restart of agentls) tries it again.
     Failed {
@@ -72,9 +79,13 @@ pub(crate) struct Server {
     view: Mutex<View>,
     /// The tools offered, as the server listed them (filtered, sorted).
     listed: Mutex<Vec<Tool>>,
+    /// How often the server was started.
+    starts: AtomicU64,
     /// The server announced that its tool list changed.
     stale: Arc<AtomicBool>,
     stderr_tail: Arc<Mutex<VecDeque<String>>>,
+    /// The task logging the current process's stderr.
+    stderr_reader: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 /// The client side of the session: notes tool-list changes.
@@ -121,8 +132,10 @@ impl Server {
                 ..View::default()
             }),
             listed: Mutex::default(),
+            starts: AtomicU64::new(0),
             stale: Arc::new(AtomicBool::new(false)),
             stderr_tail: Arc::default(),
+            stderr_reader: Mutex::default(),
         }
     }
 
@@ -156,13 +169,13 @@ impl Server {
         }
         match &*conn {
             Conn::Idle => self.connect(&mut conn).await?,
-            Conn::Ready(service) if service.is_closed() => {
+            Conn::Ready { service, .. } if service.is_closed() => {
                 self.restart_after_exit(&mut conn).await?;
             }
-            Conn::Ready(_) => {}
+            Conn::Ready { .. } => {}
             Conn::Failed { message, .. } => return Err(message.clone()),
         }
-        let Conn::Ready(service) = &*conn else {
+        let Conn::Ready { service, .. } = &*conn else {
             return Err("the server is not running".to_string());
         };
         if self.stale.swap(false, Ordering::SeqCst) {
@@ -198,18 +211,22 @@ impl Server {
                     .connect(&mut conn)
                     .await
                     .map_err(|message| self.not_running(message))?,
-                Conn::Ready(service) if service.is_closed() => self
+                Conn::Ready { service, .. } if service.is_closed() => self
                     .restart_after_exit(&mut conn)
                     .await
                     .map_err(|message| self.not_running(message))?,
-                Conn::Ready(_) => {}
+                Conn::Ready { .. } => {}
                 Conn::Failed { message, .. } => return Err(self.not_running(message.clone())),
             }
             match &*conn {
-                Conn::Ready(service) => service.peer().clone(),
+                Conn::Ready {
+                    service,
+                    generation,
+                } => (service.peer().clone(), *generation),
                 _ => return Err(self.not_running("the server is not running".to_string())),
             }
         };
+        let (peer, generation) = peer;
         let mut params = CallToolRequestParams::new(tool.to_string());
         if let Some(arguments) = arguments {
             params = params.with_arguments(arguments);
@@ -229,13 +246,18 @@ impl Server {
             }),
             Ok(Err(ServiceError::TransportClosed | ServiceError::TransportSend(_))) => {
                 let mut conn = self.conn.lock().await;
+                // What it said last, before a restart replaces it.
+                self.stderr_drained().await;
+                let stderr = self.stderr_hint();
                 let restarted = match &*conn {
-                    // Someone else restarted it meanwhile.
-                    Conn::Ready(service) if !service.is_closed() => true,
-                    Conn::Ready(_) => self.restart_after_exit(&mut conn).await.is_ok(),
+                    // Another call restarted it meanwhile.
+                    Conn::Ready {
+                        generation: current,
+                        ..
+                    } if *current != generation => true,
+                    Conn::Ready { .. } => self.restart_after_exit(&mut conn).await.is_ok(),
                     _ => false,
                 };
-                let stderr = self.stderr_hint();
                 Err(McpError::Exited {
                     server: self.name.clone(),
                     tool: tool.to_string(),
@@ -264,6 +286,7 @@ impl Server {
 
     /// The server exited: start it again, once in the hub's life.
     async fn restart_after_exit(&self, conn: &mut Conn) -> Result<(), String> {
+        self.stderr_drained().await;
         let restarts = lock(&self.view).restarts;
         let stderr = self.stderr_hint();
         if restarts >= 1 {
@@ -291,7 +314,11 @@ impl Server {
         let result = match started {
             Ok(Ok((service, tools))) => {
                 self.offer(tools);
-                *conn = Conn::Ready(Box::new(service));
+                let generation = self.starts.fetch_add(1, Ordering::SeqCst) + 1;
+                *conn = Conn::Ready {
+                    service: Box::new(service),
+                    generation,
+                };
                 self.set_view(McpServerState::Ready, None);
                 tracing::info!(server = %self.name, n_tools = lock(&self.view).tools.len(), "MCP server ready");
                 return Ok(());
@@ -349,11 +376,12 @@ impl Server {
                     .map_err(|error| format!("could not start `{program}`: {error}"))?;
                 if let Some(stderr) = stderr {
                     lock(&self.stderr_tail).clear();
-                    tokio::spawn(log_stderr(
+                    let reader = tokio::spawn(log_stderr(
                         self.name.clone(),
                         stderr,
                         self.stderr_tail.clone(),
                     ));
+                    *lock(&self.stderr_reader) = Some(reader);
                 }
                 handler
                     .serve(transport)
@@ -443,6 +471,14 @@ impl Server {
         let mut view = lock(&self.view);
         view.state = state;
         view.error = error;
+    }
+
+    /// Wait (briefly) until the exited server's stderr is read to its end.
+    async fn stderr_drained(&self) {
+        let reader = lock(&self.stderr_reader).take();
+        if let Some(reader) = reader {
+            let _ = tokio::time::timeout(STDERR_DRAIN, reader).await;
+        }
     }
 
     /// The last lines the server wrote to stderr, for an error message.
