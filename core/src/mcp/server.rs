@@ -329,7 +329,16 @@ impl Server {
                 timeout.as_secs()
             ),
         };
-        let message = format!("{result}{}", self.stderr_hint());
+        let sandbox = if self.is_stdio() && self.launch.policy.is_enforcing() {
+            format!(
+                " (it runs in the sandbox `{}`: no network, writes only in the workspace; \
+                 `sandbox = \"full-access\"` in its [mcp_servers] table runs it outside)",
+                self.launch.policy
+            )
+        } else {
+            String::new()
+        };
+        let message = format!("{result}{}{sandbox}", self.stderr_hint());
         tracing::warn!(server = %self.name, error = %message, "MCP server did not start");
         *conn = Conn::Failed {
             message: message.clone(),
