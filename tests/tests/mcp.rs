@@ -407,6 +407,14 @@ async fn mcp_tool_list_change_is_offered_without_rewriting_earlier_items() {
         .push(Script::tool_calls([
             ToolCall::new("fake__grow", json!({})).with_id("call_grow")
         ]))
+        // The announcement is handled on a task of its own as it arrives,
+        // beside the call's answer: one more round trip to the server and it
+        // has been seen.
+        .push(Script::tool_calls([ToolCall::new(
+            "fake__echo",
+            json!({ "message": "round trip" }),
+        )
+        .with_id("call_round_trip")]))
         .push(Script::tool_calls([
             ToolCall::new("fake__late", json!({})).with_id("call_late")
         ]))
@@ -417,11 +425,11 @@ async fn mcp_tool_list_change_is_offered_without_rewriting_earlier_items() {
     completed(&events);
     let requests = setup.fake.requests();
     assert!(!tool_names(&requests[0].body).contains(&"fake__late".to_string()));
-    assert!(tool_names(&requests[1].body).contains(&"fake__late".to_string()));
+    assert!(tool_names(&requests[2].body).contains(&"fake__late".to_string()));
     assert_eq!(output_of(&setup.fake, "call_late"), "late tool called");
     // The history is only appended to.
     let before = requests[0].body["input"].as_array().unwrap().clone();
-    let after = requests[1].body["input"].as_array().unwrap();
+    let after = requests[2].body["input"].as_array().unwrap();
     assert_eq!(&after[..before.len()], &before[..]);
 }
 
@@ -489,4 +497,58 @@ async fn mcp_call_approval_is_asked_in_the_editor() {
             .contains(&json!("fake__echo")),
         "{servers}"
     );
+}
+
+/// The real binary: `agentls exec` reads `[mcp_servers]` from the workspace's
+/// `.agentls.toml`, starts server-everything through its own sandbox helper, and
+/// the echo's result reaches the model's next request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_through_agentls_exec_reaches_the_next_request() {
+    let Some(npm) = npm_servers() else { return };
+    let setup = Setup::new().await;
+    let root = setup.root();
+    let server = node_server(&npm, "server-everything", &["stdio"]);
+    std::fs::write(
+        root.join(".agentls.toml"),
+        format!(
+            "[provider]\nkind = \"openai-responses\"\nbase_url = {:?}\nmodel = \"test-model\"\napi_key_env = {:?}\n\
+             [mcp_servers.everything]\ncommand = \"node\"\nargs = {:?}\n",
+            setup.fake.base_url(),
+            FAKE_API_KEY_ENV,
+            server.args,
+        ),
+    )
+    .unwrap();
+    setup
+        .fake
+        .push(Script::tool_calls([ToolCall::new(
+            "everything__echo",
+            json!({ "message": "from exec" }),
+        )
+        .with_id("call_exec_echo")]))
+        .push(Script::text("Echoed from exec."));
+    let home = tempfile::tempdir().unwrap();
+    let output = tokio::process::Command::new(agentls_tests::client::agentls_binary())
+        .args(["exec", "-C", root.to_str().unwrap(), "echo through MCP"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join(".config"))
+        .env("XDG_DATA_HOME", home.path().join(".local/share"))
+        .env(FAKE_API_KEY_ENV, FAKE_API_KEY)
+        .stdin(std::process::Stdio::null())
+        .output();
+    let output = tokio::time::timeout(TIMEOUT, output)
+        .await
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("Echoed from exec."), "{stdout}");
+    assert_eq!(output_of(&setup.fake, "call_exec_echo"), "Echo: from exec");
 }
