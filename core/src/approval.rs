@@ -5,7 +5,7 @@
 
 use tree_sitter::{Node, Parser};
 
-use crate::config::ApprovalPolicy;
+use crate::config::{ApprovalPolicy, McpApproval};
 
 /// Whether the user must approve `argv` before it runs under `policy`.
 /// `untrusted` asks for everything not known-safe; `on-request` asks for nothing
@@ -15,6 +15,29 @@ pub fn needs_approval(policy: ApprovalPolicy, argv: &[String]) -> bool {
     match policy {
         ApprovalPolicy::Untrusted => !is_known_safe(argv),
         ApprovalPolicy::OnRequest | ApprovalPolicy::Never => false,
+    }
+}
+
+/// Whether the user must approve a call of an MCP tool first. The server's
+/// `approval` decides: `always` asks, `never` does not, and `on-request`
+/// follows the policy: `never` does not ask, `untrusted` asks unless the tool
+/// says it only reads, and `on-request` asks unless it only reads or its
+/// server is confined (a stdio server in an enforcing sandbox, which can do no
+/// more than a sandboxed command).
+pub fn mcp_call_needs_approval(
+    policy: ApprovalPolicy,
+    approval: McpApproval,
+    read_only: bool,
+    confined: bool,
+) -> bool {
+    match approval {
+        McpApproval::Always => true,
+        McpApproval::Never => false,
+        McpApproval::OnRequest => match policy {
+            ApprovalPolicy::Never => false,
+            ApprovalPolicy::Untrusted => !read_only,
+            ApprovalPolicy::OnRequest => !(read_only || confined),
+        },
     }
 }
 
@@ -473,6 +496,29 @@ mod tests {
 
     fn script(text: &str) -> Vec<String> {
         argv(&["bash", "-lc", text])
+    }
+
+    #[test]
+    fn mcp_calls_ask_per_server_setting_then_policy() {
+        use ApprovalPolicy::{Never, OnRequest, Untrusted};
+        // (policy, approval, read_only, confined) → asks
+        let table = [
+            (Never, McpApproval::Always, true, true, true),
+            (Untrusted, McpApproval::Never, false, false, false),
+            (Never, McpApproval::OnRequest, false, false, false),
+            (Untrusted, McpApproval::OnRequest, false, true, true),
+            (Untrusted, McpApproval::OnRequest, true, false, false),
+            (OnRequest, McpApproval::OnRequest, false, true, false),
+            (OnRequest, McpApproval::OnRequest, true, false, false),
+            (OnRequest, McpApproval::OnRequest, false, false, true),
+        ];
+        for (policy, approval, read_only, confined, asks) in table {
+            assert_eq!(
+                mcp_call_needs_approval(policy, approval, read_only, confined),
+                asks,
+                "{policy:?} {approval:?} read_only={read_only} confined={confined}"
+            );
+        }
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub struct Config {
     pub hooks: HooksConfig,
     /// `[[tasks]]`: added up across layers (`config/lists.rs`).
     pub tasks: Vec<UserTask>,
+    /// `[mcp_servers.NAME]`: the MCP servers whose tools the agent may call.
+    pub mcp_servers: BTreeMap<String, McpServerConfig>,
 }
 
 /// Which wire format a provider speaks.
@@ -227,6 +229,102 @@ pub struct LogConfig {
     pub level: Option<String>,
     /// Log to this file instead of stderr.
     pub file: Option<PathBuf>,
+}
+
+/// When the user is asked before a call to one MCP server's tools.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum McpApproval {
+    /// Before every call (a call approved for the thread is not asked again).
+    Always,
+    /// As the approval policy says: `untrusted` asks unless the tool says it only
+    /// reads (`readOnlyHint`); `on-request` asks unless the call is confined (a
+    /// stdio server in an enforcing sandbox) or the tool only reads; `never`
+    /// never asks.
+    #[default]
+    OnRequest,
+    /// Never.
+    Never,
+}
+
+/// When an MCP server is started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum McpStartup {
+    /// When a thread's first turn needs the tool list.
+    #[default]
+    Lazy,
+    /// As soon as the agent is set up (the language server's first thread, or
+    /// `agentls exec`), in the background.
+    Eager,
+}
+
+/// `[mcp_servers.NAME]`: one MCP server, in the shape of Codex's `mcp_servers`
+/// (its key names are accepted as aliases, so a Codex table can be pasted).
+/// Either `command` (stdio) or `url` (streamable HTTP).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct McpServerConfig {
+    /// The program of a stdio server.
+    pub command: Option<String>,
+    pub args: Vec<String>,
+    /// Variables set for a stdio server (on top of the scrubbed environment).
+    pub env: BTreeMap<String, String>,
+    /// Variables passed through to a stdio server from agentls's environment,
+    /// even when their names look secret (Codex's `env_vars`).
+    pub env_vars: Vec<String>,
+    /// The working directory of a stdio server, relative to the workspace root
+    /// (default: the root).
+    pub cwd: Option<PathBuf>,
+    /// The endpoint of a streamable HTTP server.
+    pub url: Option<String>,
+    /// HTTP headers sent to an HTTP server.
+    #[serde(alias = "http_headers")]
+    pub headers: BTreeMap<String, String>,
+    /// The variable holding a bearer token for an HTTP server (never the token).
+    #[serde(alias = "bearer_token_env_var")]
+    pub bearer_token_env: Option<String>,
+    /// `false` keeps the server off without removing its table.
+    pub enabled: bool,
+    /// How long starting the server (and listing its tools) may take.
+    #[serde(alias = "startup_timeout_sec")]
+    pub startup_timeout_secs: u64,
+    /// How long one tool call may take before the model is told it timed out.
+    #[serde(alias = "tool_timeout_sec")]
+    pub tool_timeout_secs: u64,
+    /// Only these tools are offered (all when unset).
+    pub enabled_tools: Option<Vec<String>>,
+    /// These tools are never offered.
+    pub disabled_tools: Vec<String>,
+    /// When a call is asked about.
+    pub approval: McpApproval,
+    /// When the server starts.
+    pub startup: McpStartup,
+    /// The sandbox a stdio server runs in (default: `[sandbox] policy`).
+    pub sandbox: Option<SandboxPolicy>,
+}
+
+impl Default for McpServerConfig {
+    fn default() -> Self {
+        McpServerConfig {
+            command: None,
+            args: Vec::new(),
+            env: BTreeMap::new(),
+            env_vars: Vec::new(),
+            cwd: None,
+            url: None,
+            headers: BTreeMap::new(),
+            bearer_token_env: None,
+            enabled: true,
+            startup_timeout_secs: 10,
+            tool_timeout_secs: 60,
+            enabled_tools: None,
+            disabled_tools: Vec::new(),
+            approval: McpApproval::OnRequest,
+            startup: McpStartup::Lazy,
+            sandbox: None,
+        }
+    }
 }
 
 /// Where a layer of configuration came from, for messages that say where to fix it.
@@ -578,6 +676,59 @@ mod tests {
         assert!(problems.is_empty());
         assert_eq!(config.context.budget_tokens, 100);
         assert!(editor_layer(&json!(null), ConfigSource::EditorSettings).is_none());
+    }
+
+    #[test]
+    fn a_codex_mcp_servers_table_pastes_as_it_is() {
+        let codex = parse_toml_layer(
+            r#"
+[mcp_servers.docs]
+command = "npx"
+args = ["-y", "mcp-server"]
+env = { "API_KEY" = "value" }
+startup_timeout_sec = 20
+tool_timeout_sec = 30
+enabled_tools = ["search"]
+
+[mcp_servers.remote]
+url = "https://example.invalid/mcp"
+bearer_token_env_var = "REMOTE_TOKEN"
+http_headers = { "X-Team" = "editor" }
+enabled = false
+"#,
+            ConfigSource::UserFile("/home/u/.config/agentls/config.toml".into()),
+        )
+        .unwrap();
+        let (config, problems) = merge(&[codex]);
+        assert!(problems.is_empty(), "{problems:?}");
+        let docs = &config.mcp_servers["docs"];
+        assert_eq!(docs.command.as_deref(), Some("npx"));
+        assert_eq!(docs.args, ["-y", "mcp-server"]);
+        assert_eq!(docs.startup_timeout_secs, 20);
+        assert_eq!(docs.tool_timeout_secs, 30);
+        assert_eq!(docs.enabled_tools, Some(vec!["search".to_string()]));
+        assert!(docs.enabled);
+        let remote = &config.mcp_servers["remote"];
+        assert_eq!(remote.bearer_token_env.as_deref(), Some("REMOTE_TOKEN"));
+        assert_eq!(remote.headers["X-Team"], "editor");
+        assert!(!remote.enabled);
+    }
+
+    #[test]
+    fn a_bad_mcp_server_key_is_named_and_the_server_kept() {
+        let (config, problems) = merge(&[layer(
+            ConfigSource::InitializationOptions,
+            json!({"mcp_servers": {"fs": {"command": "node", "approval": "sometimes"}}}),
+        )]);
+        let shown: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        expect_test::expect![[r#"
+            [
+                "initializationOptions: `mcp_servers.fs.approval`: unknown variant `sometimes`, expected one of `always`, `on-request`, `never`",
+            ]
+        "#]]
+        .assert_debug_eq(&shown);
+        assert_eq!(config.mcp_servers["fs"].command.as_deref(), Some("node"));
+        assert_eq!(config.mcp_servers["fs"].approval, McpApproval::OnRequest);
     }
 
     #[test]

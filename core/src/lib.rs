@@ -11,6 +11,7 @@ pub mod diff;
 pub mod disk;
 pub mod hooks;
 pub mod language;
+pub mod mcp;
 pub mod model;
 pub mod process;
 pub mod protocol;

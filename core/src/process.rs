@@ -94,6 +94,24 @@ pub enum SandboxError {
     EmptyCommand,
 }
 
+/// A long-lived process the agent talks to over its stdin and stdout: an MCP
+/// server started from `[mcp_servers.NAME] command`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerSpec {
+    /// The program and its arguments.
+    pub argv: Vec<String>,
+    pub cwd: PathBuf,
+    /// Variables set for the server on top of the scrubbed environment (the
+    /// configuration's `env`); their names are passed even when they look secret.
+    pub env: Vec<(String, String)>,
+    /// Variables of agentls's own environment passed even when their names look
+    /// secret (the configuration's `env_vars`).
+    pub pass_env: Vec<String>,
+    /// The workspace roots the policy lets the server write (for `workspace-write`).
+    pub writable_roots: Vec<PathBuf>,
+    pub policy: SandboxPolicy,
+}
+
 /// Runs commands. `output` receives chunks while the command runs (bounded: a slow
 /// reader slows the command's output, it never grows memory).
 pub trait CommandRunner: Send + Sync {
@@ -120,4 +138,8 @@ pub trait CommandRunner: Send + Sync {
             })
         })
     }
+    /// The command that starts a long-lived server the way this runner runs
+    /// commands (in the sandbox, with the scrubbed environment), not yet spawned:
+    /// the caller pipes its stdin, stdout and stderr and owns the process.
+    fn server_command(&self, server: &ServerSpec) -> Result<tokio::process::Command, SandboxError>;
 }

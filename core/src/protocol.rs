@@ -133,16 +133,20 @@ pub enum Event {
     /// The turn waits for an `Op::ApprovalDecision` with this `id`. With
     /// `sandboxEscalation` the command already ran in the sandbox, which refused
     /// something, and the question is whether to run it again without one.
+    /// With `toolCall` the question is about an MCP tool call, not a command:
+    /// `argv` is then empty and `cwd` the workspace root.
     ApprovalRequested {
         turn_id: String,
         id: String,
-        /// The call this is about (the id of its command item).
+        /// The call this is about (the id of its command or tool call item).
         item_id: String,
         argv: Vec<String>,
         cwd: PathBuf,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
         sandbox_escalation: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tool_call: Option<ToolCallApproval>,
     },
     /// The answer to an `ApprovalRequested` arrived (or its wait timed out, which
     /// is `denied`): the command runs now, or is declined.
@@ -187,6 +191,20 @@ pub enum Event {
         turn_id: String,
         error: String,
     },
+}
+
+/// An MCP tool call waiting for the user's approval.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolCallApproval {
+    /// The server, as configured.
+    pub server: String,
+    /// The tool's name on its server.
+    pub tool: String,
+    /// The name the model called it by (`SERVER__tool`).
+    pub name: String,
+    /// The call's arguments, JSON as the model wrote them.
+    pub arguments: String,
 }
 
 /// Why a turn stopped early.

@@ -100,6 +100,16 @@ pub enum RolloutLine {
         argv: Vec<String>,
         sandbox_escalation: bool,
     },
+    /// The tools offered from here on (an MCP server's tools joined, changed
+    /// or left); replaces `meta.tools`.
+    Tools {
+        tools: Vec<ToolSpec>,
+    },
+    /// The user approved calls of this MCP tool (`SERVER__tool`) for the rest
+    /// of the thread.
+    ToolApprovedForThread {
+        tool: String,
+    },
 }
 
 /// How a turn ended.
@@ -223,6 +233,8 @@ pub struct LoadedThread {
     pub last_usage: Option<(TokenUsage, usize)>,
     pub approved_commands: Vec<Vec<String>>,
     pub approved_escalations: Vec<Vec<String>>,
+    /// MCP tools (`SERVER__tool`) approved for the thread.
+    pub approved_tools: Vec<String>,
     /// One more than the largest item or turn number seen, so new ids stay unique.
     pub next_seq: u64,
 }
@@ -277,6 +289,7 @@ fn load_from(path: &Path, reader: impl BufRead) -> Result<LoadedThread, RolloutE
         last_usage: None,
         approved_commands: Vec::new(),
         approved_escalations: Vec::new(),
+        approved_tools: Vec::new(),
         next_seq: 1,
     };
     while let Some((number, line)) = lines.next() {
@@ -321,6 +334,8 @@ fn load_from(path: &Path, reader: impl BufRead) -> Result<LoadedThread, RolloutE
                     loaded.approved_commands.push(argv);
                 }
             }
+            RolloutLine::Tools { tools } => loaded.meta.tools = tools,
+            RolloutLine::ToolApprovedForThread { tool } => loaded.approved_tools.push(tool),
         }
     }
     loaded.repairs = unanswered_calls(&loaded.history)

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use agentls_core::agent::{Agent, ThreadOptions};
 use agentls_core::config::{self, ApprovalPolicy, Config, ConfigLayer, ConfigSource, ProviderKind};
 use agentls_core::disk::DiskWorkspace;
+use agentls_core::mcp::McpHub;
 use agentls_core::model::Provider;
 use agentls_core::process::SandboxPolicy;
 use agentls_core::protocol::{
@@ -147,8 +148,12 @@ pub async fn run_with(args: ExecArgs, io: ExecIo) -> anyhow::Result<i32> {
                 let Some(event) = event else { break };
                 printer.event(&event)?;
                 match event {
-                    Event::ApprovalRequested { id, argv, sandbox_escalation, .. } => {
-                        printer.denied(&argv, sandbox_escalation, approval_policy)?;
+                    Event::ApprovalRequested { id, argv, sandbox_escalation, tool_call, .. } => {
+                        let shown = match &tool_call {
+                            Some(call) => format!("calling {}", call.name),
+                            None => argv.join(" "),
+                        };
+                        printer.denied(&shown, sandbox_escalation, approval_policy)?;
                         handle
                             .submit(Op::ApprovalDecision { id, decision: ReviewDecision::Denied })
                             .await?;
@@ -230,14 +235,26 @@ async fn set_up(
             None => "the sandbox cannot confine commands on this machine; every command needs approval, which exec cannot give: commands are denied unless --approval never".to_string(),
         });
     }
-    let agent = Agent::new(
-        config,
-        provider,
-        Arc::new(workspace),
-        Arc::new(runner),
-        data_dir,
-    )
-    .with_unconfined_commands(unconfined);
+    let runner: Arc<dyn agentls_core::process::CommandRunner> = Arc::new(runner);
+    // The variables the MCP servers may read (bearer tokens), read now.
+    let mcp_env: std::collections::HashMap<String, String> = config
+        .mcp_servers
+        .values()
+        .filter_map(|server| server.bearer_token_env.as_ref())
+        .filter_map(|name| env(name).map(|value| (name.clone(), value)))
+        .collect();
+    let mcp = McpHub::new(
+        &config,
+        &root,
+        runner.clone(),
+        Arc::new(move |name: &str| mcp_env.get(name).cloned()),
+        unconfined,
+    );
+    warnings.extend(mcp.problems().iter().cloned());
+    mcp.start_eager();
+    let agent = Agent::new(config, provider, Arc::new(workspace), runner, data_dir)
+        .with_unconfined_commands(unconfined)
+        .with_mcp(mcp);
     Ok(Setup {
         agent,
         root,
@@ -440,7 +457,7 @@ impl Printer {
     /// request and the denied command item).
     fn denied(
         &mut self,
-        argv: &[String],
+        shown: &str,
         sandbox_escalation: bool,
         policy: ApprovalPolicy,
     ) -> std::io::Result<()> {
@@ -455,8 +472,7 @@ impl Printer {
         let policy = to_json(policy);
         let policy = policy.as_str().unwrap_or("?");
         self.line(&format!(
-            "  denied {what}: `{}` needs approval under --approval {policy} and exec cannot ask (use --approval never to allow it)",
-            argv.join(" ")
+            "  denied {what}: `{shown}` needs approval under --approval {policy} and exec cannot ask (use --approval never to allow it)"
         ))
     }
 
@@ -487,9 +503,17 @@ impl Printer {
                 ItemDelta::ReasoningSummary { .. } => Ok(()),
             },
             Event::ItemCompleted { item, .. } => self.item_completed(item),
-            Event::ApprovalRequested { argv, reason, .. } => self.line(&format!(
+            Event::ApprovalRequested {
+                argv,
+                reason,
+                tool_call,
+                ..
+            } => self.line(&format!(
                 "? approval asked for `{}`{}",
-                argv.join(" "),
+                match tool_call {
+                    Some(call) => format!("{} {}", call.name, call.arguments),
+                    None => argv.join(" "),
+                },
                 reason
                     .as_ref()
                     .map(|reason| format!(": {reason}"))

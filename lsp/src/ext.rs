@@ -11,8 +11,11 @@ use std::path::PathBuf;
 
 use agentls_core::agent::ThreadSummary;
 use agentls_core::context::{ContextPiece, Selection};
+use agentls_core::mcp::McpServerStatus;
 use agentls_core::model::TokenUsage;
-use agentls_core::protocol::{InterruptReason, ItemDelta, ReviewDecision, ThreadId, ThreadItem};
+use agentls_core::protocol::{
+    InterruptReason, ItemDelta, ReviewDecision, ThreadId, ThreadItem, ToolCallApproval,
+};
 use lsp_types::notification::Notification;
 use lsp_types::request::Request;
 use lsp_types::{Diagnostic, Range, Uri};
@@ -164,6 +167,10 @@ request!(
     /// Exactly the context a task at a spot would send the model.
     Context, "agent/context", ContextParams => ContextResult
 );
+request!(
+    /// The MCP servers of each workspace folder and where they stand.
+    McpServers, "agent/mcpServers", Option<McpServersParams> => McpServersResult
+);
 
 /// Every custom request method, for the docs check.
 #[cfg(test)]
@@ -178,6 +185,7 @@ const REQUESTS: &[&str] = &[
     Undo::METHOD,
     Approve::METHOD,
     Context::METHOD,
+    McpServers::METHOD,
 ];
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -342,6 +350,28 @@ pub(crate) struct ContextPieceView {
     pub text: String,
 }
 
+/// `agent/mcpServers` takes `{}` (or nothing).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct McpServersParams {}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct McpServersResult {
+    pub servers: Vec<McpServerView>,
+    /// What is wrong with a `.mcp.json`.
+    pub problems: Vec<String>,
+}
+
+/// One server of one workspace folder.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct McpServerView {
+    /// The workspace folder whose configuration (and `.mcp.json`) defines it.
+    pub root: PathBuf,
+    #[serde(flatten)]
+    pub status: McpServerStatus,
+}
+
 impl ContextResult {
     pub(crate) fn of(selection: &Selection) -> ContextResult {
         ContextResult {
@@ -439,6 +469,10 @@ pub(crate) struct ApprovalRequestedParams {
     /// Always present, `null` when the model gave none.
     pub reason: Option<String>,
     pub sandbox_escalation: bool,
+    /// Present when the approval is about an MCP tool call (`argv` is then
+    /// empty): `{ "server", "tool", "name", "arguments" }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call: Option<ToolCallApproval>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

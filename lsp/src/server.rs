@@ -32,6 +32,7 @@ impl Server {
         .custom_method(ext::Undo::METHOD, Server::undo)
         .custom_method(ext::Approve::METHOD, Server::approve)
         .custom_method(ext::Context::METHOD, Server::context)
+        .custom_method(ext::McpServers::METHOD, Server::mcp_servers)
         .custom_method("window/workDoneProgress/cancel", Server::progress_cancel)
         .finish()
     }
@@ -72,6 +73,13 @@ impl Server {
 
     async fn undo(&self, params: Option<ext::UndoParams>) -> Result<ext::UndoResult> {
         handlers::undo::handle(&self.world, params)
+    }
+
+    async fn mcp_servers(
+        &self,
+        params: Option<ext::McpServersParams>,
+    ) -> Result<ext::McpServersResult> {
+        handlers::mcp_servers::handle(&self.world, params)
     }
 
     async fn approve(&self, params: ext::ApproveParams) -> Result<ext::Empty> {

@@ -19,15 +19,21 @@
 //! - `tool_calls`: running the tools a model call asked for;
 //! - `hooks`: the user's hooks at the loop's events (`crate::hooks` runs them);
 //! - `shell`: a shell command: approval, the sandboxed run, escalation;
+//! - `mcp_tools`: the MCP tools offered, kept current before each model call;
+//! - `mcp_call`: an MCP tool call: approval, the call, its failures;
+//! - `ask`: asking the front end for an approval (commands and MCP calls);
 //! - `prompt`: the stable prompt prefix and the requests built on it;
 //! - `inbox`: ops arriving while a turn runs (interrupt, steer, approvals);
 //! - `state`: the leaf they all take: `Shared`, `ThreadState`, `Turn`, `Halt`;
 //! - `environment`: the clock and the machine, as the prompt describes them.
 
+mod ask;
 mod compaction;
 mod environment;
 mod hooks;
 mod inbox;
+mod mcp_call;
+mod mcp_tools;
 mod prompt;
 mod sampling;
 mod shell;
@@ -47,6 +53,7 @@ use tokio::sync::mpsc;
 use self::state::{Shared, ThreadState};
 use crate::config::Config;
 use crate::context::SharedIndex;
+use crate::mcp::McpHub;
 use crate::model::Provider;
 use crate::process::CommandRunner;
 use crate::protocol::{Event, Op, ThreadId, ThreadItem};
@@ -122,6 +129,7 @@ impl Agent {
                 environment: EnvironmentInfo::detect(),
                 unconfined: false,
                 symbols: Arc::new(tokio::sync::OnceCell::new()),
+                mcp: McpHub::default(),
             }),
         }
     }
@@ -152,6 +160,12 @@ impl Agent {
         })
     }
 
+    /// The same agent offering the tools of these MCP servers (shared by the
+    /// front end's agents of one workspace, so each server runs once).
+    pub fn with_mcp(self, hub: McpHub) -> Agent {
+        self.rebuild(|shared| shared.mcp = hub)
+    }
+
     fn rebuild(self, change: impl FnOnce(&mut Shared)) -> Agent {
         let mut shared = Shared {
             provider: self.shared.provider.clone(),
@@ -163,6 +177,7 @@ impl Agent {
             environment: self.shared.environment.clone(),
             unconfined: self.shared.unconfined,
             symbols: self.shared.symbols.clone(),
+            mcp: self.shared.mcp.clone(),
         };
         change(&mut shared);
         Agent {

@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
+use super::ask::Question;
 use super::inbox::Inbox;
 use super::state::{Call, Halt, HookPermission, ThreadState, Turn};
 use crate::approval;
@@ -273,8 +274,7 @@ async fn remember_approval(state: &mut ThreadState, argv: &[String], sandbox_esc
     }
 }
 
-/// Ask the front end and wait for its decision; no answer within
-/// `approvals.timeout_secs` counts as a denial.
+/// Ask about a command (`ask::ask`).
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn ask(
     state: &mut ThreadState,
@@ -286,43 +286,15 @@ pub(super) async fn ask(
     reason: Option<String>,
     sandbox_escalation: bool,
 ) -> Result<ReviewDecision, Halt> {
-    let id = state.next_id("approval");
-    state
-        .emit(Event::ApprovalRequested {
-            turn_id: turn.id.clone(),
-            id: id.clone(),
-            item_id: item_id.to_string(),
-            argv: argv.to_vec(),
-            cwd: cwd.to_path_buf(),
-            reason,
-            sandbox_escalation,
-        })
-        .await;
-    let timeout = Duration::from_secs(state.shared.config.approvals.timeout_secs);
-    let decision = match inbox.decision(&id, timeout).await? {
-        Some(decision) => decision,
-        None => {
-            state
-                .emit(Event::Warning {
-                    message: format!(
-                        "no answer to the approval of `{}` within {} s: treated as denied",
-                        shell_words(argv),
-                        timeout.as_secs()
-                    ),
-                })
-                .await;
-            ReviewDecision::Denied
-        }
+    let question = Question {
+        argv: argv.to_vec(),
+        cwd: cwd.to_path_buf(),
+        reason,
+        sandbox_escalation,
+        tool_call: None,
+        shown: shell_words(argv),
     };
-    state
-        .emit(Event::ApprovalResolved {
-            turn_id: turn.id.clone(),
-            id,
-            item_id: item_id.to_string(),
-            decision,
-        })
-        .await;
-    Ok(decision)
+    super::ask::ask(state, inbox, turn, item_id, question).await
 }
 
 /// Run a command, relaying its output as deltas of its item. The outer error is

@@ -15,6 +15,7 @@ use super::environment::{Clock, EnvironmentInfo};
 use super::inbox::Stop;
 use crate::config::Config;
 use crate::context::SharedIndex;
+use crate::mcp::McpHub;
 use crate::model::{Provider, ResponseItem, TokenUsage};
 use crate::process::CommandRunner;
 use crate::protocol::{ContextItem, Event, ThreadId, ThreadItem};
@@ -37,6 +38,9 @@ pub(crate) struct Shared {
     /// (`Agent::with_symbols`), or built from the workspace root on the first
     /// call that needs one.
     pub(crate) symbols: Arc<tokio::sync::OnceCell<SharedIndex>>,
+    /// The MCP servers whose tools threads offer (`Agent::with_mcp`; empty
+    /// without).
+    pub(crate) mcp: McpHub,
 }
 
 /// Everything a thread knows; owned by its task.
@@ -47,6 +51,13 @@ pub(crate) struct ThreadState {
     pub(crate) history: Vec<ResponseItem>,
     pub(crate) approved_commands: HashSet<Vec<String>>,
     pub(crate) approved_escalations: HashSet<Vec<String>>,
+    /// MCP tools (`SERVER__tool`) the user approved for the thread.
+    pub(crate) approved_tools: HashSet<String>,
+    /// The MCP tools were listed for this thread at least once (a new thread
+    /// retries servers whose start failed).
+    pub(crate) mcp_listed: bool,
+    /// MCP servers whose failure the user was told about in this thread.
+    pub(crate) mcp_failures_told: HashSet<String>,
     /// The provider's last usage report and the history length it covered.
     pub(crate) last_usage: Option<(TokenUsage, usize)>,
     next_seq: u64,
@@ -70,6 +81,9 @@ impl ThreadState {
             history: Vec::new(),
             approved_commands: HashSet::new(),
             approved_escalations: HashSet::new(),
+            approved_tools: HashSet::new(),
+            mcp_listed: false,
+            mcp_failures_told: HashSet::new(),
             last_usage: None,
             next_seq: 1,
             rollout,
@@ -98,6 +112,9 @@ impl ThreadState {
             history: loaded.history,
             approved_commands: loaded.approved_commands.into_iter().collect(),
             approved_escalations: loaded.approved_escalations.into_iter().collect(),
+            approved_tools: loaded.approved_tools.into_iter().collect(),
+            mcp_listed: false,
+            mcp_failures_told: HashSet::new(),
             last_usage: loaded.last_usage,
             next_seq: loaded.next_seq,
             rollout,

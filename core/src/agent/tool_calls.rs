@@ -10,6 +10,7 @@ use futures::future::join_all;
 
 use super::hooks::{self, Gate};
 use super::inbox::Inbox;
+use super::mcp_call;
 use super::shell;
 use super::state::{Call, Halt, HookPermission, ThreadState, Turn};
 use crate::context::SharedIndex;
@@ -74,6 +75,18 @@ pub(crate) async fn run(
             }
             Some(ToolKind::Shell) => run_shell(state, inbox, turn, call, permission).await?,
             Some(ToolKind::Plan) => update_plan(state, turn, call).await?,
+            None if state.meta.tools.iter().any(|tool| tool.name == call.name) => {
+                match state.shared.mcp.tool_info(&call.name) {
+                    Some(info) => mcp_call::run(state, inbox, turn, call, info, permission).await?,
+                    None => {
+                        let error = ToolError::Respond(format!(
+                            "the tool `{}` is not available now (its MCP server stopped offering it)",
+                            call.name
+                        ));
+                        answer_error(state, turn, call, error).await?;
+                    }
+                }
+            }
             None => {
                 let names: Vec<String> = state
                     .meta

@@ -9,6 +9,7 @@ use tracing::Instrument;
 use super::compaction;
 use super::hooks;
 use super::inbox::{Inbox, Stop, TurnInput};
+use super::mcp_tools;
 use super::prompt;
 use super::sampling::{self, assistant_item, reasoning_item, Sample, SampleError, Visibility};
 use super::state::{Call, Halt, ThreadState, Turn};
@@ -88,6 +89,7 @@ async fn turn_body(
             compaction::compact(state, inbox, &turn.id).await?;
             compacted_this_step = true;
         }
+        mcp_tools::refresh(state, inbox).await?;
         let request = prompt::request(state, &state.history, &[]);
         let sample =
             match sampling::sample(state, inbox, &turn.id, request, Visibility::Streamed).await {

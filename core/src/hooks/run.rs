@@ -94,7 +94,7 @@ mod tests {
 
     use super::*;
     use crate::hooks::{HookDecision, HookDetail};
-    use crate::process::{CommandOutcome, OutputChunk, SandboxError};
+    use crate::process::{CommandOutcome, OutputChunk, SandboxError, ServerSpec};
 
     /// Runs commands as they are, unsandboxed (the sandbox helper is another
     /// binary; the end-to-end tests run hooks through it), with stdin and the
@@ -108,6 +108,17 @@ mod tests {
             _output: Option<mpsc::Sender<OutputChunk>>,
         ) -> BoxFuture<'_, Result<CommandOutcome, SandboxError>> {
             self.run_with_input(command, Vec::new())
+        }
+
+        /// Hooks start no servers.
+        fn server_command(
+            &self,
+            server: &ServerSpec,
+        ) -> Result<tokio::process::Command, SandboxError> {
+            Err(SandboxError::Spawn {
+                program: server.argv.first().cloned().unwrap_or_default(),
+                message: "the hooks' test runner starts no servers".to_string(),
+            })
         }
 
         fn run_with_input(

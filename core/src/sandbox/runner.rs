@@ -17,7 +17,7 @@ use tracing::Instrument;
 use crate::config::SandboxConfig;
 use crate::process::{
     CommandOutcome, CommandRunner, CommandSpec, OutputChunk, OutputStream, Overlay, SandboxError,
-    SandboxPolicy,
+    SandboxPolicy, ServerSpec,
 };
 
 use super::capture::HeadTailCapture;
@@ -325,6 +325,61 @@ impl SandboxedRunner {
 }
 
 impl CommandRunner for SandboxedRunner {
+    /// `<helper> sandbox --policy … -- CMD…` like a command, but long-lived: the
+    /// helper confines itself and supervises the server as it does a command
+    /// (everything it starts dies with it). Unlike a command it gets no private
+    /// `$TMPDIR` (nothing would remove it), and the variables the configuration
+    /// sets for it are passed even when their names look secret.
+    fn server_command(&self, server: &ServerSpec) -> Result<Command, SandboxError> {
+        if server.argv.is_empty() {
+            return Err(SandboxError::EmptyCommand);
+        }
+        let mut pass_env = self.pass_env.clone();
+        pass_env.extend(server.pass_env.iter().cloned());
+        pass_env.extend(server.env.iter().map(|(name, _)| name.clone()));
+        let args = SandboxArgs {
+            policy: server.policy,
+            writable_roots: server.writable_roots.clone(),
+            cwd: None,
+            tmpdir: None,
+            pass_env: pass_env.clone(),
+            secret_env: self.secret_env.clone(),
+            explain: false,
+            subreaper: self.support.containment == ProcessContainment::Subreaper,
+            overlays: Vec::new(),
+            command: server.argv.iter().map(OsString::from).collect(),
+        };
+        let base = match &self.base_env {
+            Some(vars) => vars.clone(),
+            None => std::env::vars_os().collect(),
+        };
+        let mut env = scrub_env(base, &pass_env, &self.secret_env);
+        env.extend(
+            server
+                .env
+                .iter()
+                .map(|(name, value)| (OsString::from(name), OsString::from(value))),
+        );
+        let mut command = Command::new(&self.helper);
+        command
+            .arg(SANDBOX_SUBCOMMAND)
+            .args(args.to_args())
+            .current_dir(&server.cwd)
+            .env_clear()
+            .envs(env);
+        // SAFETY: as in `run_command`: setsid(2) only, async-signal-safe. The
+        // server gets no controlling terminal and a process group of its own.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::setsid() == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        Ok(command)
+    }
+
     fn run(
         &self,
         command: CommandSpec,

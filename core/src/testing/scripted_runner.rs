@@ -10,7 +10,7 @@ use futures::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::process::{
-    CommandOutcome, CommandRunner, CommandSpec, OutputChunk, OutputStream, SandboxError,
+    CommandOutcome, CommandRunner, CommandSpec, OutputChunk, OutputStream, SandboxError, ServerSpec,
 };
 
 /// What the scripted runner does with the next command.
@@ -85,6 +85,20 @@ impl Drop for DropFlag {
 }
 
 impl CommandRunner for ScriptedRunner {
+    /// Servers run as they are, unconfined, with the test's environment.
+    fn server_command(&self, server: &ServerSpec) -> Result<tokio::process::Command, SandboxError> {
+        let (program, args) = server
+            .argv
+            .split_first()
+            .ok_or(SandboxError::EmptyCommand)?;
+        let mut command = tokio::process::Command::new(program);
+        command
+            .args(args)
+            .current_dir(&server.cwd)
+            .envs(server.env.iter().map(|(name, value)| (name, value)));
+        Ok(command)
+    }
+
     fn run(
         &self,
         command: CommandSpec,

@@ -50,14 +50,15 @@ pub(crate) fn handle(
     for pending in &overview.approvals {
         let id = json!(pending.id.to_string());
         let command = pending.command();
+        let what = pending.action();
         actions.push(action(
-            format!("Agent: Approve: run `{command}`"),
+            format!("Agent: Approve: {what}"),
             CodeActionKind::QUICKFIX,
             APPROVE,
             vec![id.clone()],
         ));
         actions.push(action(
-            format!("Agent: Approve for this thread: run `{command}`"),
+            format!("Agent: Approve for this thread: {what}"),
             CodeActionKind::QUICKFIX,
             APPROVE_FOR_THREAD,
             vec![id.clone()],

@@ -15,6 +15,7 @@ pub(crate) mod document_state;
 pub(crate) mod execute_command;
 pub(crate) mod initialize;
 pub(crate) mod initialized;
+pub(crate) mod mcp_servers;
 pub(crate) mod progress_cancel;
 pub(crate) mod thread_list;
 pub(crate) mod thread_resume;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agentls_core::agent::ThreadHandle;
-use agentls_core::protocol::{ReviewDecision, ThreadId};
+use agentls_core::protocol::{ReviewDecision, ThreadId, ToolCallApproval};
 use lsp_types::{MessageActionItem, MessageType};
 use tower_lsp_server::Client;
 
@@ -39,15 +39,48 @@ pub(crate) struct PendingApproval {
     pub escalation: bool,
     /// The task that wants it.
     pub title: String,
+    /// Set when the approval is about an MCP tool call (`argv` is empty).
+    pub tool_call: Option<ToolCallApproval>,
 }
 
+/// The most of a tool call's arguments a title or message shows.
+const SHOWN_ARGUMENT_CHARS: usize = 60;
+
 impl PendingApproval {
+    /// The command, or the tool call (`everything__echo {"message":"hi"}`).
     pub(crate) fn command(&self) -> String {
-        display_command(&self.argv)
+        match &self.tool_call {
+            Some(call) => format!(
+                "{} {}",
+                call.name,
+                shorten(call.arguments.trim(), SHOWN_ARGUMENT_CHARS)
+            ),
+            None => display_command(&self.argv),
+        }
+    }
+
+    /// What is asked, for a code action's title: ``run `cargo test` `` or
+    /// ``call `everything__echo {…}` ``.
+    pub(crate) fn action(&self) -> String {
+        let verb = if self.tool_call.is_some() {
+            "call"
+        } else {
+            "run"
+        };
+        format!("{verb} `{}`", self.command())
     }
 
     /// The question, with the command, where it runs and why.
     pub(crate) fn question(&self) -> String {
+        if let Some(call) = &self.tool_call {
+            return format!(
+                "agentls ({}) wants to call the tool `{}` of the MCP server `{}` with {}.",
+                self.title,
+                call.tool,
+                call.server,
+                shorten(call.arguments.trim(), 4 * SHOWN_ARGUMENT_CHARS)
+            );
+        }
         let what = if self.escalation {
             "run without the sandbox (the sandbox refused it)"
         } else {
@@ -129,6 +162,7 @@ pub(super) fn register(
     reason: Option<String>,
     escalation: bool,
     title: String,
+    tool_call: Option<ToolCallApproval>,
 ) -> Option<PendingApproval> {
     let handle = lock(&tasks.inner)
         .threads
@@ -148,6 +182,7 @@ pub(super) fn register(
         reason,
         escalation,
         title,
+        tool_call,
     }))
 }
 

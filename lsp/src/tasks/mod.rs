@@ -39,7 +39,9 @@ use std::sync::{Arc, Mutex};
 use agentls_core::agent::{self, Agent, AgentError, ThreadHandle, ThreadOptions, ThreadSummary};
 use agentls_core::config::ProviderConfig;
 use agentls_core::context::SharedIndex;
+use agentls_core::mcp::McpHub;
 use agentls_core::model::Provider;
+use agentls_core::process::CommandRunner;
 use agentls_core::protocol::{ContextItem, Op, ReviewDecision, ThreadId, ThreadItem};
 use agentls_core::provider::{self, Discovered};
 use agentls_core::rollout::RolloutError;
@@ -170,6 +172,9 @@ pub(crate) struct Tasks {
     last_answer: Arc<Mutex<Option<LastAnswer>>>,
     /// Changes waiting for the user's review (`[approvals] edits = "review"`).
     reviews: Reviews,
+    /// The MCP servers of each thread root, shared by its threads (each server
+    /// runs once); replaced when the configuration or `.mcp.json` changes.
+    mcp: Arc<Mutex<HashMap<PathBuf, McpHub>>>,
 }
 
 #[derive(Default)]
@@ -187,6 +192,7 @@ impl Tasks {
             provider: Arc::default(),
             last_answer: Arc::default(),
             reviews: Reviews::default(),
+            mcp: Arc::default(),
             index,
         }
     }
@@ -679,13 +685,8 @@ impl Tasks {
         provider: Arc<dyn Provider>,
     ) -> Result<Agent, TaskError> {
         let config = state.config();
-        let mut runner =
-            SandboxedRunner::from_config(state.sandbox_helper.clone(), &config.sandbox);
-        if let Some(key_env) = &config.provider.api_key_env {
-            runner = runner.with_secret_env([key_env.clone()]);
-        }
-        let unconfined =
-            config.sandbox.policy.is_enforcing() && runner.every_command_needs_approval();
+        let (runner, unconfined) = command_runner(state, &config);
+        let mcp = self.mcp_hub(state, root);
         let workspace = EditorWorkspace::new(
             root.to_path_buf(),
             state.clone(),
@@ -697,11 +698,32 @@ impl Tasks {
             config,
             provider,
             Arc::new(workspace),
-            Arc::new(runner),
+            runner,
             state.data_dir()?,
         )
         .with_unconfined_commands(unconfined)
-        .with_symbols(self.index.clone()))
+        .with_symbols(self.index.clone())
+        .with_mcp(mcp))
+    }
+
+    /// The MCP servers of `root` under the configuration as it is now: the
+    /// hub its threads share, or a new one when the configuration (or
+    /// `.mcp.json`) changed since. A replaced hub's servers stop when the last
+    /// thread using it ends. Starts nothing but `startup = "eager"` servers.
+    pub(crate) fn mcp_hub(&self, state: &Arc<State>, root: &Path) -> McpHub {
+        let config = state.config();
+        let (runner, unconfined) = command_runner(state, &config);
+        let mut hubs = lock(&self.mcp);
+        if let Some(hub) = hubs.get(root) {
+            if hub.is_current(&config, root, unconfined) {
+                return hub.clone();
+            }
+        }
+        let env = state.env.clone();
+        let hub = McpHub::new(&config, root, runner, env, unconfined);
+        hub.start_eager();
+        hubs.insert(root.to_path_buf(), hub.clone());
+        hub
     }
 }
 
@@ -720,4 +742,18 @@ impl Drop for QueuedEntry<'_> {
             self.tasks.forget_queued(self.id);
         }
     }
+}
+
+/// The runner of the agent's commands (and MCP servers) under `config`, and
+/// whether it cannot confine anything here.
+fn command_runner(
+    state: &State,
+    config: &agentls_core::config::Config,
+) -> (Arc<dyn CommandRunner>, bool) {
+    let mut runner = SandboxedRunner::from_config(state.sandbox_helper.clone(), &config.sandbox);
+    if let Some(key_env) = &config.provider.api_key_env {
+        runner = runner.with_secret_env([key_env.clone()]);
+    }
+    let unconfined = config.sandbox.policy.is_enforcing() && runner.every_command_needs_approval();
+    (Arc::new(runner), unconfined)
 }

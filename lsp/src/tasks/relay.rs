@@ -158,6 +158,7 @@ async fn relay(
             cwd,
             reason,
             sandbox_escalation,
+            tool_call,
         } => {
             let title = turn
                 .as_ref()
@@ -174,10 +175,13 @@ async fn relay(
                     .as_deref()
                     .map(|reason| format!(": {reason}"))
                     .unwrap_or_default();
-                let message = format!(
-                    "waiting for approval to run `{}`{why}",
-                    display_command(&argv)
-                );
+                let message = match &tool_call {
+                    Some(call) => format!("waiting for approval to call `{}`", call.name),
+                    None => format!(
+                        "waiting for approval to run `{}`{why}",
+                        display_command(&argv)
+                    ),
+                };
                 report(client, view, &message).await;
             }
             let Some(pending) = approvals::register(
@@ -189,6 +193,7 @@ async fn relay(
                 reason,
                 sandbox_escalation,
                 title,
+                tool_call,
             ) else {
                 return;
             };
@@ -205,6 +210,7 @@ async fn relay(
                     cwd: pending.cwd.clone(),
                     reason: pending.reason.clone(),
                     sandbox_escalation: pending.escalation,
+                    tool_call: pending.tool_call.clone(),
                 };
                 notify::<ext::ApprovalRequested>(client, params).await;
             }
