@@ -499,6 +499,71 @@ async fn mcp_call_approval_is_asked_in_the_editor() {
     );
 }
 
+/// A PreToolUse hook sees an MCP call by its `SERVER__tool` name: its `ask`
+/// puts a call the server's `approval = "never"` would let through to the
+/// user, with the hook's reason; its exit 2 refuses the next call, the model
+/// reading why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pre_tool_use_hook_asks_for_and_blocks_mcp_calls() {
+    let config: &'static str = Box::leak(
+        format!(
+            r#"[mcp_servers.fake]
+command = {FAKE_MCP:?}
+approval = "never"
+tool_timeout_secs = 5
+
+[[hooks.PreToolUse]]
+matcher = "fake__.*"
+command = '''
+if grep -q '"blocked'; then echo "no echoes of blocked words" >&2; exit 2; fi
+echo '{{"hookSpecificOutput": {{"hookEventName": "PreToolUse", "permissionDecision": "ask", "permissionDecisionReason": "the team reviews every echo"}}}}'
+'''
+"#
+        )
+        .into_boxed_str(),
+    );
+    let mut session = Session::start(Options {
+        approvals: json!({ "policy": "on-request", "timeout_secs": 30 }),
+        files: vec![(".agentls.toml", config)],
+        ..Options::default()
+    })
+    .await;
+    session
+        .fake
+        .push(Script::tool_calls([ToolCall::new(
+            "fake__echo",
+            json!({ "message": "hello" }),
+        )
+        .with_id("call_asked")]))
+        .push(Script::tool_calls([ToolCall::new(
+            "fake__echo",
+            json!({ "message": "blocked" }),
+        )
+        .with_id("call_blocked")]))
+        .push(Script::text("Hooked and done."));
+    session.editor.answers.push_back(Answer::Pick("Allow"));
+    let uri = session.open_lib().await;
+    session
+        .run_action(&uri, 1, json!([]), "Agent: Explain this")
+        .await;
+    session.editor.until_message("Hooked and done.").await;
+
+    let asked = session.editor.shown("window/showMessageRequest");
+    assert_eq!(asked.len(), 1, "{asked:#?}");
+    let question = asked[0]["message"].as_str().unwrap();
+    assert!(
+        question.contains("wants to call the tool `echo` of the MCP server `fake`")
+            && question.contains("Reason: the team reviews every echo."),
+        "{question}"
+    );
+    assert_eq!(output_of(&session.fake, "call_asked"), "fake echo: hello");
+    let blocked = output_of(&session.fake, "call_blocked");
+    assert!(
+        blocked.contains("no echoes of blocked words") && !blocked.contains("fake echo"),
+        "{blocked}"
+    );
+}
+
 /// The real binary: `agentls exec` reads `[mcp_servers]` from the workspace's
 /// `.agentls.toml`, starts server-everything through its own sandbox helper, and
 /// the echo's result reaches the model's next request.

@@ -151,9 +151,10 @@ pub(crate) async fn pre_tool_use(
         Some(HookDecision::Allow { .. }) => HookPermission::Allow,
         Some(HookDecision::Ask { reason }) => HookPermission::Ask(reason),
     };
-    // A command asks in `shell::run`, with its approval; anything else here.
-    let runs_a_command = tool_name == "shell";
-    if let (HookPermission::Ask(reason), false) = (&permission, runs_a_command) {
+    // A command asks in `shell::run` and an MCP call in `mcp_call::run`, each
+    // with its own question; anything else here.
+    let asks_itself = tool_name == "shell" || state.shared.mcp.tool_info(&call.name).is_some();
+    if let (HookPermission::Ask(reason), false) = (&permission, asks_itself) {
         let item_id = state.next_id("item");
         let argv = vec![tool_name, shown_arguments(&call.arguments)];
         let cwd = state.meta.cwd.clone();

@@ -72,9 +72,14 @@ impl PendingApproval {
 
     /// The question, with the command, where it runs and why.
     pub(crate) fn question(&self) -> String {
+        let reason = self
+            .reason
+            .as_deref()
+            .map(|reason| format!(" Reason: {reason}."))
+            .unwrap_or_default();
         if let Some(call) = &self.tool_call {
             return format!(
-                "agentls ({}) wants to call the tool `{}` of the MCP server `{}` with {}.",
+                "agentls ({}) wants to call the tool `{}` of the MCP server `{}` with {}.{reason}",
                 self.title,
                 call.tool,
                 call.server,
@@ -86,11 +91,6 @@ impl PendingApproval {
         } else {
             "run"
         };
-        let reason = self
-            .reason
-            .as_deref()
-            .map(|reason| format!(" Reason: {reason}."))
-            .unwrap_or_default();
         format!(
             "agentls ({}) wants to {what} `{}` in {}.{reason}",
             self.title,
