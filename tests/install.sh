@@ -3,8 +3,9 @@
 # cached outside the checkout, so a second run only checks: Neovim 0.7.2 and
 # 0.11.4 (tests/install-neovim.sh), Node.js and npm (Debian's, when the machine
 # has none: editors/vscode's tests), Emacs with eglot (Debian's emacs-nox and
-# elpa-eglot: tests/tests/emacs.rs), and the real VS Code in headless Chromium
-# (tests/vscode/setup.sh). README's test command and .ci/run start with it.
+# elpa-eglot: tests/tests/emacs.rs), the real VS Code in headless Chromium
+# (tests/vscode/setup.sh), and the ACP TypeScript SDK (tests/acp/setup.sh:
+# tests/tests/acp.rs). README's test command and .ci/run start with it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,3 +27,4 @@ if ! command -v emacs >/dev/null 2>&1 || ! emacs --batch --eval "(require 'eglot
 fi
 
 bash tests/vscode/setup.sh
+bash tests/acp/setup.sh
