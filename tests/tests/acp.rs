@@ -53,7 +53,9 @@ fn set_up(fake: &FakeProvider) -> Setup {
 fn sdk_dir() -> PathBuf {
     let cache = std::env::var_os("AGENTLS_E2E_CACHE")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache/agentls-e2e")))
+        .or_else(|| {
+            std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache/agentls-e2e"))
+        })
         .expect("HOME or AGENTLS_E2E_CACHE is set");
     let dir = cache.join("acp");
     assert!(
@@ -134,7 +136,10 @@ fn tool_calls_about<'a>(updates: &'a [Value], needle: &str) -> Vec<&'a Value> {
         .iter()
         .filter(|update| {
             update["sessionUpdate"] == "tool_call"
-                && update["title"].as_str().unwrap_or_default().contains(needle)
+                && update["title"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains(needle)
         })
         .map(|update| &update["toolCallId"])
         .collect();
@@ -253,7 +258,11 @@ async fn acp_client_prompts_approves_edits_through_the_client_cancels_and_loads_
         .iter()
         .map(|update| update["status"].as_str().unwrap_or("pending"))
         .collect();
-    assert_eq!(statuses, ["pending", "in_progress", "completed"], "{command:#?}");
+    assert_eq!(
+        statuses,
+        ["pending", "in_progress", "completed"],
+        "{command:#?}"
+    );
 
     // The patch landed in the client's buffer, not on the disk.
     let writes = events_of(&report, "write");
@@ -305,7 +314,10 @@ async fn acp_client_prompts_approves_edits_through_the_client_cancels_and_loads_
         "{replayed:#?}"
     );
     let replayed_edit = tool_calls_about(&replayed, "Edit src/lib.rs");
-    assert_eq!(replayed_edit[0]["status"], "completed", "{replayed_edit:#?}");
+    assert_eq!(
+        replayed_edit[0]["status"], "completed",
+        "{replayed_edit:#?}"
+    );
     assert_eq!(
         tool_calls_about(&replayed, "sleep 30")[0]["status"],
         "failed"

@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use agent_client_protocol::v1::schema::{
-    ContentBlock, ContentChunk, Diff, EmbeddedResourceResource, Plan, PlanEntry,
-    PlanEntryPriority, PlanEntryStatus, SessionUpdate, ToolCall, ToolCallContent, ToolCallId,
-    ToolCallLocation, ToolCallStatus, ToolCallUpdate, ToolCallUpdateFields, ToolKind,
+    ContentBlock, ContentChunk, Diff, EmbeddedResourceResource, Plan, PlanEntry, PlanEntryPriority,
+    PlanEntryStatus, SessionUpdate, ToolCall, ToolCallContent, ToolCallId, ToolCallLocation,
+    ToolCallStatus, ToolCallUpdate, ToolCallUpdateFields, ToolKind,
 };
 use agentls_core::protocol::{
     CommandStatus, ContextItem, FileChangeKind, FileDiff, PatchStatus, PlanStep, PlanStepStatus,
@@ -59,9 +59,9 @@ pub(crate) fn announce(item: &ThreadItem, root: &Path) -> Option<ToolCall> {
                     .raw_input(serde_json::from_str::<serde_json::Value>(arguments).ok()),
             )
         }
-        ThreadItemKind::CommandExecution { argv, .. } => Some(
-            command_call(id, argv, root, &item_cwd(item)).status(ToolCallStatus::InProgress),
-        ),
+        ThreadItemKind::CommandExecution { argv, .. } => {
+            Some(command_call(id, argv, root, &item_cwd(item)).status(ToolCallStatus::InProgress))
+        }
         ThreadItemKind::FileChange { changes, .. } => Some(
             ToolCall::new(id, edit_title(changes, root))
                 .name("apply_patch".to_string())
@@ -101,7 +101,10 @@ fn item_cwd(item: &ThreadItem) -> PathBuf {
 /// The final state of a finished tool call; `landed` has the texts of a file
 /// change that went through this front end's workspace (shown as diffs the
 /// client can render), else its unified diffs are shown as text.
-pub(crate) fn finish(item: &ThreadItem, landed: &[(PathBuf, LandedText)]) -> Option<ToolCallUpdate> {
+pub(crate) fn finish(
+    item: &ThreadItem,
+    landed: &[(PathBuf, LandedText)],
+) -> Option<ToolCallUpdate> {
     let id = ToolCallId::new(item.id.as_str());
     let fields = match &item.kind {
         ThreadItemKind::ToolCall {
@@ -383,7 +386,10 @@ fn fenced(output: &str) -> ToolCallContent {
     let fence = if shown.contains("```") { "````" } else { "```" };
     let mut text = format!("{fence}\n{}\n{fence}", shown.trim_end());
     if cut {
-        text.push_str(&format!("\n({} more bytes not shown)", output.len() - shown.len()));
+        text.push_str(&format!(
+            "\n({} more bytes not shown)",
+            output.len() - shown.len()
+        ));
     }
     ToolCallContent::from(text)
 }

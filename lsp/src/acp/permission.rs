@@ -3,9 +3,9 @@
 //! the task that asks and hands the decision to the thread.
 
 use agent_client_protocol::v1::schema::{
-    PermissionOption, PermissionOptionKind, RequestPermissionOutcome,
-    RequestPermissionRequest, SessionId, SessionNotification, SessionUpdate, ToolCallContent,
-    ToolCallUpdate, ToolCallUpdateFields,
+    PermissionOption, PermissionOptionKind, RequestPermissionOutcome, RequestPermissionRequest,
+    SessionId, SessionNotification, SessionUpdate, ToolCallContent, ToolCallUpdate,
+    ToolCallUpdateFields,
 };
 use agentls_core::agent::ThreadHandle;
 use agentls_core::protocol::{Op, ReviewDecision};
@@ -72,11 +72,8 @@ pub(crate) async fn ask(peer: Peer, thread: ThreadHandle, question: Question) {
         sandbox_escalation,
     } = question;
     let tool_call_id = tool_call.tool_call_id.clone();
-    let request = RequestPermissionRequest::new(
-        session_id.clone(),
-        tool_call,
-        options(sandbox_escalation),
-    );
+    let request =
+        RequestPermissionRequest::new(session_id.clone(), tool_call, options(sandbox_escalation));
     let decision = match peer.send_request(request).block_task().await {
         Ok(response) => match decision(&response.outcome) {
             Ok(decision) => decision,
@@ -107,4 +104,45 @@ pub(crate) async fn ask(peer: Peer, thread: ThreadHandle, question: Question) {
             decision,
         })
         .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use agent_client_protocol::v1::schema::SelectedPermissionOutcome;
+
+    use super::*;
+
+    fn selected(id: &str) -> RequestPermissionOutcome {
+        RequestPermissionOutcome::Selected(SelectedPermissionOutcome::new(id.to_string()))
+    }
+
+    #[test]
+    fn acp_permission_answers_decide_once_always_reject_or_abort() {
+        assert_eq!(
+            decision(&selected(ALLOW_ONCE)),
+            Ok(ReviewDecision::Approved)
+        );
+        assert_eq!(
+            decision(&selected(ALLOW_ALWAYS)),
+            Ok(ReviewDecision::ApprovedForThread)
+        );
+        assert_eq!(decision(&selected(REJECT_ONCE)), Ok(ReviewDecision::Denied));
+        assert_eq!(
+            decision(&RequestPermissionOutcome::Cancelled),
+            Ok(ReviewDecision::Abort)
+        );
+        assert_eq!(decision(&selected("yes")), Err("yes".to_string()));
+    }
+
+    #[test]
+    fn acp_permission_options_are_the_ones_decided() {
+        for escalation in [false, true] {
+            for option in options(escalation) {
+                assert!(
+                    decision(&selected(&option.option_id.0)).is_ok(),
+                    "{option:?}"
+                );
+            }
+        }
+    }
 }

@@ -47,8 +47,10 @@ impl Relay {
             self.event(&mut progress, event);
         }
         self.end_turn(&mut progress);
-        self.session
-            .finish_turn(TurnOutcome::Failed(format!("session {} has ended", self.session.id)));
+        self.session.finish_turn(TurnOutcome::Failed(format!(
+            "session {} has ended",
+            self.session.id
+        )));
     }
 
     fn send(&self, update: SessionUpdate) {
@@ -161,21 +163,19 @@ impl Relay {
     fn item_completed(&self, progress: &mut Progress, item: &ThreadItem) {
         let streamed = progress.streamed.contains(&item.id);
         match &item.kind {
-            ThreadItemKind::AssistantMessage { text } if !streamed && !text.is_empty() => {
-                self.send(SessionUpdate::AgentMessageChunk(convert::chunk(text.clone())))
-            }
-            ThreadItemKind::Reasoning { summary } if !streamed && !summary.is_empty() => self
-                .send(SessionUpdate::AgentThoughtChunk(convert::chunk(
-                    summary.join("\n"),
+            ThreadItemKind::AssistantMessage { text } if !streamed && !text.is_empty() => self
+                .send(SessionUpdate::AgentMessageChunk(convert::chunk(
+                    text.clone(),
                 ))),
+            ThreadItemKind::Reasoning { summary } if !streamed && !summary.is_empty() => self.send(
+                SessionUpdate::AgentThoughtChunk(convert::chunk(summary.join("\n"))),
+            ),
             ThreadItemKind::Plan { steps, .. } => {
                 self.send(SessionUpdate::Plan(convert::plan(steps)))
             }
-            ThreadItemKind::Compaction { .. } => {
-                self.send(SessionUpdate::AgentThoughtChunk(convert::chunk(
-                    "\n(the conversation was compacted to fit the context window)\n",
-                )))
-            }
+            ThreadItemKind::Compaction { .. } => self.send(SessionUpdate::AgentThoughtChunk(
+                convert::chunk("\n(the conversation was compacted to fit the context window)\n"),
+            )),
             ThreadItemKind::ToolCall { .. }
             | ThreadItemKind::CommandExecution { .. }
             | ThreadItemKind::FileChange { .. } => {

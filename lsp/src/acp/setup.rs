@@ -44,11 +44,10 @@ pub(crate) async fn session_agent(
     if !cwd.is_absolute() {
         return Err(SetupError::RelativeCwd(cwd.display().to_string()));
     }
-    let workspace =
-        ClientWorkspace::new(cwd, client).map_err(|error| SetupError::Workspace {
-            path: cwd.display().to_string(),
-            message: error.to_string(),
-        })?;
+    let workspace = ClientWorkspace::new(cwd, client).map_err(|error| SetupError::Workspace {
+        path: cwd.display().to_string(),
+        message: error.to_string(),
+    })?;
     let root = agentls_core::workspace::Workspace::root(&workspace).to_path_buf();
     let env = &*state.env;
     let (config, mut warnings) = exec_config(&ExecArgs::default(), &root, env)

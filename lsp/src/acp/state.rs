@@ -67,7 +67,10 @@ impl AcpState {
 
     /// Every session, taken out of the registry (the connection is closing).
     pub(crate) fn take_sessions(&self) -> Vec<Arc<Session>> {
-        lock(&self.sessions).drain().map(|(_, session)| session).collect()
+        lock(&self.sessions)
+            .drain()
+            .map(|(_, session)| session)
+            .collect()
     }
 }
 
@@ -174,5 +177,7 @@ impl Session {
 /// A poisoned lock still holds consistent data here: every critical section is
 /// a plain read or replacement.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

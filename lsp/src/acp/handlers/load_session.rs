@@ -48,9 +48,7 @@ pub(crate) fn handle(
         };
         let thread = match agent.resume_thread(&ThreadId(id.0.to_string())) {
             Ok(thread) => thread,
-            Err(error) => {
-                return respond_error(responder, errors::agent_error(Some(&id), &error))
-            }
+            Err(error) => return respond_error(responder, errors::agent_error(Some(&id), &error)),
         };
         for update in convert::replay(thread.past_items(), workspace.root()) {
             if let Err(error) = peer.send_notification(SessionNotification::new(id.clone(), update))
