@@ -4,8 +4,9 @@
 # 0.11.4 (tests/install-neovim.sh), Node.js and npm (Debian's, when the machine
 # has none: editors/vscode's tests), Emacs with eglot (Debian's emacs-nox and
 # elpa-eglot: tests/tests/emacs.rs), the real VS Code in headless Chromium
-# (tests/vscode/setup.sh), and the MCP servers from npm that tests/tests/mcp.rs
-# starts (tests/mcp/setup.sh). README's test command and .ci/run start with it.
+# (tests/vscode/setup.sh), the MCP servers from npm that tests/tests/mcp.rs
+# starts (tests/mcp/setup.sh), and the ACP TypeScript SDK (tests/acp/setup.sh:
+# tests/tests/acp.rs). README's test command and .ci/run start with it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,3 +29,4 @@ fi
 
 bash tests/vscode/setup.sh
 bash tests/mcp/setup.sh
+bash tests/acp/setup.sh

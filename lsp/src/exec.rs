@@ -236,22 +236,14 @@ async fn set_up(
         });
     }
     let runner: Arc<dyn agentls_core::process::CommandRunner> = Arc::new(runner);
-    // The variables the MCP servers may read (bearer tokens), read now.
-    let mcp_env: std::collections::HashMap<String, String> = config
-        .mcp_servers
-        .values()
-        .filter_map(|server| server.bearer_token_env.as_ref())
-        .filter_map(|name| env(name).map(|value| (name.clone(), value)))
-        .collect();
-    let mcp = McpHub::new(
+    let mcp = mcp_hub(
         &config,
         &root,
         runner.clone(),
-        Arc::new(move |name: &str| mcp_env.get(name).cloned()),
+        env,
         unconfined,
+        &mut warnings,
     );
-    warnings.extend(mcp.problems().iter().cloned());
-    mcp.start_eager();
     let agent = Agent::new(config, provider, Arc::new(workspace), runner, data_dir)
         .with_unconfined_commands(unconfined)
         .with_mcp(mcp);
@@ -261,6 +253,36 @@ async fn set_up(
         warnings,
         provider: described,
     })
+}
+
+/// The MCP servers of `config` for a front end that reads its configuration
+/// once (`agentls exec`, an `agentls acp` session): the bearer tokens they
+/// name read now from `env`, what is wrong with them added to `warnings`, the
+/// `startup = "eager"` ones started.
+pub(crate) fn mcp_hub(
+    config: &Config,
+    root: &Path,
+    runner: Arc<dyn agentls_core::process::CommandRunner>,
+    env: &(dyn Fn(&str) -> Option<String> + Send + Sync),
+    unconfined: bool,
+    warnings: &mut Vec<String>,
+) -> McpHub {
+    let tokens: std::collections::HashMap<String, String> = config
+        .mcp_servers
+        .values()
+        .filter_map(|server| server.bearer_token_env.as_ref())
+        .filter_map(|name| env(name).map(|value| (name.clone(), value)))
+        .collect();
+    let hub = McpHub::new(
+        config,
+        root,
+        runner,
+        Arc::new(move |name: &str| tokens.get(name).cloned()),
+        unconfined,
+    );
+    warnings.extend(hub.problems().iter().cloned());
+    hub.start_eager();
+    hub
 }
 
 /// The configuration of one `exec` run, lowest layer first: defaults, the user's

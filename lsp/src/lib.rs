@@ -4,10 +4,13 @@
 //! `server` → `handlers` → {`launch`, `context_page`, `validate`, `errors`,
 //! `notice`} → `world` → {`tasks`, `symbols`} → {`outgoing`, `edits`, `ext`} →
 //! `state` → `document`. `transport` owns the wire; `exec`, `setup` and
-//! `logging` serve the command line.
+//! `logging` serve the command line; `acp` is the Agent Client Protocol front
+//! end (`agentls acp`), which shares none of the LSP modules (only `exec`'s
+//! configuration reading).
 
 #![warn(unreachable_pub)]
 
+pub mod acp;
 mod context_page;
 pub mod doctor;
 pub mod document;

@@ -49,6 +49,10 @@ enum Command {
     /// and whether it answers, the sandbox on this host, data and log files, and
     /// the editors on PATH. Exit status 0 when a task could run, 1 otherwise.
     Doctor(agentls::doctor::DoctorArgs),
+    /// Speak the Agent Client Protocol on stdin/stdout: the same agent for
+    /// Zed, JetBrains and the Neovim plugins that speak ACP (docs/editors/acp.md).
+    /// Logs go to stderr (or --log-file).
+    Acp,
     /// Configure an editor to start agentls: `agentls setup helix [--dry-run]
     /// [--config-dir DIR]` adds it to Helix's languages.toml.
     Setup(agentls::setup::SetupArgs),
@@ -105,6 +109,19 @@ fn main() -> ExitCode {
             match runtime.block_on(agentls::doctor::run(&args, &env, &mut stdout)) {
                 Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
                 Err(_) => ExitCode::from(1),
+            }
+        }
+        Some(Command::Acp) => {
+            let result = runtime.block_on(agentls::acp::run());
+            // As for the language server: nothing left (stdin's blocking read)
+            // may hold the process once the sessions have ended.
+            runtime.shutdown_background();
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    tracing::error!("agentls acp: {error:#}");
+                    ExitCode::from(1)
+                }
             }
         }
         Some(Command::Exec(args)) => match runtime.block_on(agentls::exec::run(args)) {
