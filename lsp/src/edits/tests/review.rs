@@ -52,7 +52,13 @@ fn the_preview_edit_has_one_annotation_per_file_each_needing_confirmation() {
         .as_object()
         .unwrap()
         .iter()
-        .map(|(id, annotation)| format!("{id}: {annotation}"))
+        // Sorted keys, whether or not serde_json keeps insertion order (its
+        // `preserve_order` feature is on when the whole workspace is built).
+        .map(|(id, annotation)| {
+            let sorted: std::collections::BTreeMap<String, serde_json::Value> =
+                serde_json::from_value(annotation.clone()).unwrap();
+            format!("{id}: {}", serde_json::to_string(&sorted).unwrap())
+        })
         .collect();
     annotations.sort();
     expect![[r#"
