@@ -251,7 +251,7 @@ async fn document_faults_are_reported_not_fatal() {
             json!({"textDocument": {"uri": "file:///nowhere.rs"}, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "context": {"diagnostics": []}}),
         )
         .await;
-    expect![[r#"{"error":{"code":-32602,"message":"unknown document file:///nowhere.rs"},"id":3,"jsonrpc":"2.0"}"#]]
+    expect![[r#"{"jsonrpc":"2.0","error":{"code":-32602,"message":"unknown document file:///nowhere.rs"},"id":3}"#]]
         .assert_eq(&unknown.to_string().replace(r#""id":2"#, r#""id":1"#));
     let past_end = client
         .request(

@@ -19,6 +19,14 @@ async fn initialize_answers_capabilities_and_picks_utf8_when_offered() {
     expect![[r#"
         {
           "capabilities": {
+            "positionEncoding": "utf-8",
+            "textDocumentSync": {
+              "openClose": true,
+              "change": 2,
+              "save": {
+                "includeText": false
+              }
+            },
             "codeActionProvider": {
               "codeActionKinds": [
                 "quickfix",
@@ -39,20 +47,16 @@ async fn initialize_answers_capabilities_and_picks_utf8_when_offered() {
                 "agentls.approveForThread",
                 "agentls.deny",
                 "agentls.showContext",
-                "agentls.showLastAnswer"
+                "agentls.showLastAnswer",
+                "agentls.userTask",
+                "agentls.reviewPending",
+                "agentls.applyPending",
+                "agentls.discardPending"
               ]
             },
             "experimental": {
               "agentls": {
                 "version": 1
-              }
-            },
-            "positionEncoding": "utf-8",
-            "textDocumentSync": {
-              "change": 2,
-              "openClose": true,
-              "save": {
-                "includeText": false
               }
             }
           },
@@ -91,7 +95,7 @@ async fn requests_before_initialize_are_refused_with_server_not_initialized() {
         )
         .await;
     expect![[
-        r#"{"error":{"code":-32002,"message":"Server not initialized"},"id":1,"jsonrpc":"2.0"}"#
+        r#"{"jsonrpc":"2.0","error":{"code":-32002,"message":"Server not initialized"},"id":1}"#
     ]]
     .assert_eq(&response.to_string());
     // The session still works afterwards.

@@ -73,9 +73,9 @@ async fn review_with_change_annotations_asks_for_confirmation_per_file_and_lands
     expect_test::expect![[r#"
         {
           "agentls/review/1/1": {
-            "description": "src/lib.rs",
             "label": "Agent: Fix this",
-            "needsConfirmation": true
+            "needsConfirmation": true,
+            "description": "src/lib.rs"
           }
         }"#]]
     .assert_eq(&serde_json::to_string_pretty(&edit["changeAnnotations"]).unwrap());

@@ -128,7 +128,7 @@ mod tests {
                 tool_use_id: "call_1".into(),
             },
         );
-        expect_test::expect![[r#"{"session_id":"thread-1","transcript_path":"/data/threads/thread-1.jsonl","cwd":"/w","hook_event_name":"PreToolUse","tool_name":"apply_patch","tool_input":{"file_paths":["/w/Cargo.lock"],"input":"*** Begin Patch"},"tool_use_id":"call_1"}"#]]
+        expect_test::expect![[r#"{"session_id":"thread-1","transcript_path":"/data/threads/thread-1.jsonl","cwd":"/w","hook_event_name":"PreToolUse","tool_name":"apply_patch","tool_input":{"input":"*** Begin Patch","file_paths":["/w/Cargo.lock"]},"tool_use_id":"call_1"}"#]]
         .assert_eq(&serde_json::to_string(&input).unwrap());
         let stop = HookInput::new(
             "t".into(),

@@ -649,105 +649,105 @@ mod tests {
         let body = Anthropic::request_body(&request, "claude-sonnet-4-5", None);
         expect_test::expect![[r#"
             {
-              "max_tokens": 32000,
+              "model": "claude-sonnet-4-5",
               "messages": [
                 {
+                  "role": "user",
                   "content": [
                     {
-                      "text": "fix it",
-                      "type": "text"
+                      "type": "text",
+                      "text": "fix it"
                     }
-                  ],
-                  "role": "user"
+                  ]
                 },
                 {
+                  "role": "assistant",
                   "content": [
                     {
-                      "signature": "sig",
+                      "type": "thinking",
                       "thinking": "Look first.",
-                      "type": "thinking"
+                      "signature": "sig"
                     },
                     {
-                      "text": "Looking.",
-                      "type": "text"
+                      "type": "text",
+                      "text": "Looking."
                     },
                     {
+                      "type": "tool_use",
                       "id": "toolu_1",
+                      "name": "read_file",
                       "input": {
                         "path": "a"
-                      },
-                      "name": "read_file",
-                      "type": "tool_use"
+                      }
                     },
                     {
+                      "type": "tool_use",
                       "id": "toolu_2",
+                      "name": "grep",
                       "input": {
                         "invalid_json": "{\"pattern\":"
-                      },
-                      "name": "grep",
-                      "type": "tool_use"
+                      }
                     }
-                  ],
-                  "role": "assistant"
+                  ]
                 },
                 {
+                  "role": "user",
                   "content": [
                     {
-                      "content": "A",
+                      "type": "tool_result",
                       "tool_use_id": "toolu_1",
-                      "type": "tool_result"
+                      "content": "A"
                     },
                     {
-                      "cache_control": {
-                        "type": "ephemeral"
-                      },
+                      "type": "tool_result",
+                      "tool_use_id": "toolu_2",
                       "content": "invalid arguments",
                       "is_error": true,
-                      "tool_use_id": "toolu_2",
-                      "type": "tool_result"
+                      "cache_control": {
+                        "type": "ephemeral"
+                      }
                     }
-                  ],
-                  "role": "user"
+                  ]
                 }
               ],
-              "model": "claude-sonnet-4-5",
               "stream": true,
               "system": [
                 {
+                  "type": "text",
+                  "text": "You are a coding agent.",
                   "cache_control": {
                     "type": "ephemeral"
-                  },
-                  "text": "You are a coding agent.",
-                  "type": "text"
+                  }
                 }
               ],
-              "thinking": {
-                "budget_tokens": 4096,
-                "type": "enabled"
-              },
-              "tool_choice": {
-                "disable_parallel_tool_use": false,
-                "type": "auto"
-              },
               "tools": [
                 {
+                  "name": "read_file",
                   "description": "Read",
                   "input_schema": {
                     "type": "object"
-                  },
-                  "name": "read_file"
+                  }
                 },
                 {
-                  "cache_control": {
-                    "type": "ephemeral"
-                  },
+                  "name": "grep",
                   "description": "Search",
                   "input_schema": {
                     "type": "object"
                   },
-                  "name": "grep"
+                  "cache_control": {
+                    "type": "ephemeral"
+                  }
                 }
-              ]
+              ],
+              "tool_choice": {
+                "type": "auto",
+                "disable_parallel_tool_use": false
+              },
+              "thinking": {
+                "type": "enabled",
+                "budget_tokens": 4096
+              },
+              "max_tokens": 32000
             }"#]]
         .assert_eq(&serde_json::to_string_pretty(&body).unwrap());
     }

@@ -515,83 +515,83 @@ mod tests {
         let body = OpenAiResponses::request_body(&request, "gpt-5-codex", None);
         expect_test::expect![[r#"
             {
-              "include": [
-                "reasoning.encrypted_content"
-              ],
+              "model": "gpt-5-codex",
+              "instructions": "You are a coding agent.",
               "input": [
                 {
+                  "type": "message",
+                  "role": "user",
                   "content": [
                     {
-                      "text": "fix it",
-                      "type": "input_text"
+                      "type": "input_text",
+                      "text": "fix it"
                     }
-                  ],
-                  "role": "user",
-                  "type": "message"
+                  ]
                 },
                 {
-                  "encrypted_content": "gAAAA",
+                  "type": "reasoning",
                   "summary": [
                     {
-                      "text": "thinking",
-                      "type": "summary_text"
+                      "type": "summary_text",
+                      "text": "thinking"
                     }
                   ],
-                  "type": "reasoning"
+                  "encrypted_content": "gAAAA"
                 },
                 {
-                  "arguments": "{\"path\":\"a\"}",
+                  "type": "function_call",
                   "call_id": "call_1",
                   "name": "read_file",
-                  "type": "function_call"
+                  "arguments": "{\"path\":\"a\"}"
                 },
                 {
+                  "type": "function_call_output",
                   "call_id": "call_1",
-                  "output": "contents",
-                  "type": "function_call_output"
+                  "output": "contents"
                 },
                 {
+                  "type": "message",
+                  "role": "assistant",
                   "content": [
                     {
-                      "text": "done",
-                      "type": "output_text"
+                      "type": "output_text",
+                      "text": "done"
                     }
-                  ],
-                  "role": "assistant",
-                  "type": "message"
+                  ]
                 }
               ],
-              "instructions": "You are a coding agent.",
-              "model": "gpt-5-codex",
+              "store": false,
+              "stream": true,
+              "tools": [
+                {
+                  "type": "function",
+                  "name": "read_file",
+                  "description": "Read a file",
+                  "parameters": {
+                    "type": "object"
+                  },
+                  "strict": false
+                },
+                {
+                  "type": "function",
+                  "name": "grep",
+                  "description": "Search",
+                  "parameters": {
+                    "type": "object"
+                  },
+                  "strict": false
+                }
+              ],
+              "tool_choice": "auto",
               "parallel_tool_calls": true,
-              "prompt_cache_key": "thread-1",
               "reasoning": {
                 "effort": "high",
                 "summary": "auto"
               },
-              "store": false,
-              "stream": true,
-              "tool_choice": "auto",
-              "tools": [
-                {
-                  "description": "Read a file",
-                  "name": "read_file",
-                  "parameters": {
-                    "type": "object"
-                  },
-                  "strict": false,
-                  "type": "function"
-                },
-                {
-                  "description": "Search",
-                  "name": "grep",
-                  "parameters": {
-                    "type": "object"
-                  },
-                  "strict": false,
-                  "type": "function"
-                }
-              ]
+              "include": [
+                "reasoning.encrypted_content"
+              ],
+              "prompt_cache_key": "thread-1"
             }"#]]
         .assert_eq(&serde_json::to_string_pretty(&body).unwrap());
 

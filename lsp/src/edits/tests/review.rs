@@ -70,26 +70,26 @@ fn the_preview_edit_has_one_annotation_per_file_each_needing_confirmation() {
     .assert_debug_eq(&annotations);
     expect![[r#"
         {
-          "edits": [
-            {
-              "annotationId": "agentls/review/7/1",
-              "newText": "20",
-              "range": {
-                "end": {
-                  "character": 5,
-                  "line": 5
-                },
-                "start": {
-                  "character": 4,
-                  "line": 5
-                }
-              }
-            }
-          ],
           "textDocument": {
             "uri": "file:///work/project/src/lib.rs",
             "version": 3
-          }
+          },
+          "edits": [
+            {
+              "range": {
+                "start": {
+                  "line": 5,
+                  "character": 4
+                },
+                "end": {
+                  "line": 5,
+                  "character": 5
+                }
+              },
+              "newText": "20",
+              "annotationId": "agentls/review/7/1"
+            }
+          ]
         }"#]]
     .assert_eq(&serde_json::to_string_pretty(&json["documentChanges"][0]).unwrap());
     assert_eq!(
