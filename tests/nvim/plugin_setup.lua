@@ -72,10 +72,19 @@ h.run(function()
   -- :AgentStop with nothing running: the server answers in the message area.
   local mark = h.mark()
   vim.cmd('AgentStop')
+  -- Other messages may arrive meanwhile (the index's): take the one that answers.
+  local function stop_answer()
+    for index = mark + 1, #h.report.show_message do
+      local message = h.report.show_message[index].message
+      if message:find('agent task', 1, true) then
+        return message
+      end
+    end
+  end
   h.wait('the answer to :AgentStop', 15000, function()
-    return #h.report.show_message > mark
+    return stop_answer() ~= nil
   end)
-  h.report.stop_answer = h.report.show_message[mark + 1].message
+  h.report.stop_answer = stop_answer()
 
   agentls.setup({ keymaps = true })
   h.report.keymaps_with_option = keymaps('n')

@@ -52,7 +52,7 @@ fn workspace() -> tempfile::TempDir {
 /// Helix's configuration directory as a new user has it after following
 /// docs/editors/helix.md: `agentls setup helix`, the suggested config.toml, and a
 /// stand-in for rust-analyzer that publishes the failing test's diagnostic.
-fn configure(config_home: &Path, fake: &FakeProvider) {
+fn configure(config_home: &Path, fake: &FakeProvider, approvals: &str) {
     let helix_dir = config_home.join("helix");
     std::fs::create_dir_all(&helix_dir).unwrap();
     let setup = std::process::Command::new(agentls_binary())
@@ -88,7 +88,7 @@ fn configure(config_home: &Path, fake: &FakeProvider) {
         agentls_dir.join("config.toml"),
         format!(
             "[provider]\nkind = \"openai-responses\"\nbase_url = {:?}\nmodel = \"gpt-fake\"\n\
-             api_key_env = {FAKE_API_KEY_ENV:?}\n\n[approvals]\npolicy = \"untrusted\"\n",
+             api_key_env = {FAKE_API_KEY_ENV:?}\n\n[approvals]\n{approvals}",
             fake.base_url()
         ),
     )
@@ -144,11 +144,11 @@ impl Run {
     }
 }
 
-fn start(helix: &Helix, fake: &FakeProvider) -> Run {
+fn start(helix: &Helix, fake: &FakeProvider, approvals: &str) -> Run {
     let workspace = workspace();
     let home = tempfile::tempdir().unwrap();
     let config_home = home.path().join("config");
-    configure(&config_home, fake);
+    configure(&config_home, fake, approvals);
     let log = home.path().join("helix.log");
     let diagnostic = json!({
         "range": {"start": {"line": 1, "character": 4}, "end": {"line": 1, "character": 9}},
@@ -226,7 +226,7 @@ async fn helix_fix_this_approve_save_undo_and_explain() {
         "Fixed: `add` returned `a - b`; it now returns `a + b`.",
     ))
     .push(Script::text(EXPLANATION));
-    let run = start(&helix, &fake);
+    let run = start(&helix, &fake, "policy = \"untrusted\"\n");
     run.wait_for("the file and its diagnostic", |screen| {
         screen.contains("a - b") && screen.contains("test tests::adds failed")
     });
@@ -335,6 +335,117 @@ async fn helix_fix_this_approve_save_undo_and_explain() {
     run.capture("Agent: Explain this", &screen);
     if !screen.contains(".md") {
         run.fail("the answer is not shown as a Markdown buffer", &screen);
+    }
+}
+
+/// Issue 14's review before apply in Helix, which applies annotated edits
+/// without asking (it announces no `changeAnnotationSupport`): with
+/// `[approvals] edits = "review"` the change waits in agentls; `space a` offers
+/// `Agent: Review change` (the diff opens as a buffer) and `Agent: Apply change`,
+/// which lands it in the buffer for `:w`. A second task's change is discarded
+/// with `space A d` and the model is told.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helix_review_mode_shows_the_diff_then_applies_or_discards() {
+    let Some(helix) = Helix::find() else {
+        return;
+    };
+    let fake = FakeProvider::start(Format::OpenAiResponses).await;
+    fake.push(Script::tool_calls([ToolCall::new(
+        "apply_patch",
+        json!({ "input": PATCH }),
+    )]))
+    .push(Script::text("Fixed: `add` now returns `a + b`."))
+    .push(Script::tool_calls([ToolCall::new(
+        "apply_patch",
+        json!({ "input": "*** Begin Patch\n*** Update File: src/lib.rs\n@@\n pub fn add(a: i32, b: i32) -> i32 {\n-    a + b\n+    b + a\n }\n*** End Patch\n" }),
+    )]))
+    .push(Script::text("Understood, I left the file as it was."));
+    let run = start(&helix, &fake, "policy = \"never\"\nedits = \"review\"\n");
+    run.wait_for("the file and its diagnostic", |screen| {
+        screen.contains("a - b") && screen.contains("test tests::adds failed")
+    });
+    run.terminal.keys(&["j", "Space", "a"]);
+    let screen = run.wait_for("the code action menu", |screen| {
+        screen.contains("Agent: Explain this")
+    });
+    pick(&run, &screen, "Agent: Fix this");
+    // The announcement, or the progress that may replace it on the same line:
+    // either says what to do.
+    let waits = |screen: &str| {
+        screen.contains("review the change to") || screen.contains("waiting for your review")
+    };
+    let screen = run.wait_for("the review announcement", waits);
+    run.capture("the change waits for review", &screen);
+    if !screen.contains("a - b") || screen.contains("[+]") || run.disk() != BUGGY {
+        run.fail("the change must wait, buffer and disk untouched", &screen);
+    }
+
+    // Agent: Review change opens the diff as a buffer.
+    run.terminal.keys(&["Space", "a"]);
+    let screen = run.wait_for("the review actions", |screen| {
+        screen.contains("Agent: Review change to")
+    });
+    run.capture("space a while a change waits", &screen);
+    pick(&run, &screen, "Agent: Review change to");
+    let screen = run.wait_for("the diff in a buffer", |screen| {
+        screen.contains("+    a + b") && screen.contains("-    a - b")
+    });
+    run.capture("Agent: Review change", &screen);
+
+    // Back in src/lib.rs, Agent: Apply change lands it in the buffer.
+    run.terminal.type_text(":buffer-previous");
+    run.terminal.keys(&["Enter"]);
+    run.wait_for("src/lib.rs again", |screen| {
+        screen.contains("a - b") && !screen.contains("+    a + b")
+    });
+    run.terminal.keys(&["Space", "a"]);
+    let screen = run.wait_for("the apply action", |screen| {
+        screen.contains("Agent: Apply change to")
+    });
+    pick(&run, &screen, "Agent: Apply change to");
+    let screen = run.wait_for("the fix in the buffer and the answer", |screen| {
+        screen.contains("a + b") && screen.contains("Fixed:")
+    });
+    run.capture("Agent: Apply change", &screen);
+    if !screen.contains("[+]") || run.disk() != BUGGY {
+        run.fail(
+            "the applied change must wait in the modified buffer",
+            &screen,
+        );
+    }
+    run.terminal.type_text(":w");
+    run.terminal.keys(&["Enter"]);
+    let screen = run.wait_for("the save", |screen| {
+        screen.contains("written") || screen.contains("external process")
+    });
+    if screen.contains("external process") || run.disk() != FIXED {
+        run.fail("`:w` did not save the reviewed fix", &screen);
+    }
+
+    // A second task's change, discarded with `space A d`: nothing changes and
+    // the model reads that the user refused it.
+    run.terminal.keys(&["Space", "a"]);
+    let screen = run.wait_for("the menu", |screen| screen.contains("Agent: Explain this"));
+    pick(&run, &screen, "Agent: Fix this");
+    run.wait_for("the second announcement", waits);
+    run.terminal.keys(&["Space", "A", "d"]);
+    let screen = run.wait_for("the model's reply to the discard", |screen| {
+        screen.contains("Understood")
+    });
+    run.capture("space A d", &screen);
+    if run.disk() != FIXED || screen.contains("[+]") {
+        run.fail("the discarded change touched buffer or disk", &screen);
+    }
+    let told = fake
+        .requests()
+        .last()
+        .map(|request| request.body.to_string())
+        .unwrap_or_default();
+    if !told.contains("discard") {
+        run.fail(
+            &format!("the model was not told of the discard: {told}"),
+            &screen,
+        );
     }
 }
 

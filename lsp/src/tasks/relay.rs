@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use agentls_core::config::EditApproval;
 use agentls_core::protocol::{Event, ReviewDecision, ThreadId, ThreadItem, ThreadItemKind};
 use lsp_types::notification::{Notification, Progress};
 use lsp_types::request::WorkDoneProgressCreate;
@@ -99,9 +100,25 @@ async fn relay(
         }
         Event::ItemStarted { turn_id, item } => {
             if let Some(view) = turn.as_mut() {
-                if let Some(message) = describe_start(&item, state_root(state, view).as_deref()) {
-                    if let ThreadItemKind::CommandExecution { argv, .. } = &item.kind {
-                        view.command = Some((display_command(argv), Instant::now()));
+                if let Some(mut message) = describe_start(&item, state_root(state, view).as_deref())
+                {
+                    match &item.kind {
+                        ThreadItemKind::CommandExecution { argv, .. } => {
+                            view.command = Some((display_command(argv), Instant::now()));
+                        }
+                        // The change waits for the user: the progress says so
+                        // too, since in Helix it shares (and may overwrite) the
+                        // line the review's announcement went to.
+                        ThreadItemKind::FileChange { .. }
+                            if view
+                                .info
+                                .edits
+                                .unwrap_or_else(|| state.config().approvals.edits)
+                                == EditApproval::Review =>
+                        {
+                            message = WAITING_FOR_REVIEW.to_string();
+                        }
+                        _ => {}
                     }
                     report(client, view, &message).await;
                 }
@@ -446,6 +463,9 @@ async fn begin_turn(
         approval_ids: Vec::new(),
     }
 }
+
+/// The progress while a change waits in review (`[approvals] edits = "review"`).
+const WAITING_FOR_REVIEW: &str = "waiting for your review: Agent: Apply or Discard change";
 
 /// What the progress says when an item starts.
 fn describe_start(item: &ThreadItem, root: Option<&Path>) -> Option<String> {
