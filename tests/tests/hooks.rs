@@ -230,3 +230,56 @@ async fn hooks_a_bad_definition_is_reported_with_its_key_and_the_rest_applies() 
         "the bad hook does not"
     );
 }
+
+const BAD_HOOKS: &str = r#"
+[[hooks.UserPromptSubmit]]
+command = "./not-executable.sh"
+
+[[hooks.UserPromptSubmit]]
+command = "head -c 10485760 /dev/zero | tr '\\0' x"
+
+[[hooks.UserPromptSubmit]]
+command = "exit 137"
+
+[[hooks.UserPromptSubmit]]
+command = "echo the good hook ran"
+"#;
+
+/// A hook file without the x bit, a hook that prints 10 MB and one that ends
+/// with status 137 each get one message naming the hook and why; the good
+/// hook's context and the turn go on, and the 10 MB reach the model cut.
+#[tokio::test]
+async fn hooks_that_are_not_executable_flood_stdout_or_exit_137_are_named_and_the_rest_runs() {
+    let mut session = Session::start(Options {
+        binary: true,
+        approvals: json!({ "policy": "never" }),
+        files: vec![
+            (".agentls.toml", BAD_HOOKS),
+            ("not-executable.sh", "#!/bin/sh\necho never\n"),
+        ],
+        ..Options::default()
+    })
+    .await;
+    session.fake.push(Script::text("Went on."));
+    run_a_task(&mut session).await;
+    session.editor.until_message("Explain this: Went on.").await;
+    let mut told: Vec<String> = session
+        .editor
+        .messages()
+        .into_iter()
+        .filter(|message| message.contains("UserPromptSubmit hook"))
+        .collect();
+    told.sort();
+    expect_test::expect![[r#"
+        [
+            "agentls: the UserPromptSubmit hook `./not-executable.sh` failed with exit status 126 (found but not executable: `chmod +x` it, or run it as `bash <script>`): bash: line 2: ./not-executable.sh: Permission denied",
+            "agentls: the UserPromptSubmit hook `exit 137` was killed (exit status 137: SIGKILL, often the out-of-memory killer)",
+            "agentls: the UserPromptSubmit hook `head -c 10485760 /dev/zero | tr '\\0' x` printed more than 10000 characters of context; the model gets the first 10000",
+        ]
+    "#]]
+    .assert_debug_eq(&told);
+    let first = &request_texts(&session)[0];
+    assert!(first.contains("the good hook ran"), "{first:.2000}");
+    assert!(first.contains(&"x".repeat(10_000)) && !first.contains(&"x".repeat(10_001)));
+    assert!(first.len() < 30_000, "{} bytes", first.len());
+}

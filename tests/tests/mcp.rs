@@ -617,3 +617,72 @@ async fn mcp_through_agentls_exec_reaches_the_next_request() {
     assert!(stdout.contains("Echoed from exec."), "{stdout}");
     assert_eq!(output_of(&setup.fake, "call_exec_echo"), "Echo: from exec");
 }
+
+/// Bad servers beside a good one: one that speaks another protocol version is
+/// named and left out; tools with a schema no model accepts are named and
+/// left out while the rest of their server's tools are offered; megabytes of
+/// stderr while serving (one line of 2 MB among them) neither block the server
+/// nor reach the model, and what a later error quotes of it stays short.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_bad_servers_are_named_and_the_rest_keeps_working() {
+    let setup = Setup::new().await;
+    setup
+        .fake
+        .push(Script::tool_calls([ToolCall::new(
+            "schemas__flood",
+            json!({}),
+        )
+        .with_id("call_flood")]))
+        .push(Script::tool_calls([ToolCall::new(
+            "schemas__echo",
+            json!({ "message": "after the flood" }),
+        )
+        .with_id("call_echo")]))
+        .push(Script::tool_calls([ToolCall::new(
+            "schemas__crash",
+            json!({}),
+        )
+        .with_id("call_crash")]))
+        .push(Script::text("Survived."));
+    let agent = setup.agent(&[
+        (
+            "oldproto",
+            fake_server(&["--protocol-version", "1999-01-01"]),
+        ),
+        ("schemas", fake_server(&["--bad-schemas"])),
+    ]);
+    let mut thread = agent.start_thread(ThreadOptions::default()).unwrap();
+    let events = turn(&mut thread, "misbehave").await;
+    completed(&events);
+
+    let mut told = warnings(&events);
+    told.retain(|message| !message.contains("exited during the call"));
+    told.sort();
+    expect_test::expect![[r#"
+        [
+            "the MCP server `oldproto` is not available, its tools are left out: it speaks MCP protocol version `1999-01-01`, which agentls does not (it speaks 2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25, 2026-07-28); its stderr ended with: fake-mcp-server: started",
+            "the MCP server `schemas` (mcp_servers.schemas) lists the tool `bad_properties` with an input schema no model accepts (`inputSchema.properties` is \"none\", not an object); that tool is left out",
+            "the MCP server `schemas` (mcp_servers.schemas) lists the tool `bad_type` with an input schema no model accepts (`inputSchema.type` is 5, not \"object\"); that tool is left out",
+        ]
+    "#]]
+    .assert_debug_eq(&told);
+    let tools = tool_names(&setup.fake.requests()[0].body);
+    assert!(tools.contains(&"schemas__echo".to_string()), "{tools:?}");
+    assert!(
+        !tools
+            .iter()
+            .any(|name| name.starts_with("schemas__bad") || name.starts_with("oldproto__")),
+        "{tools:?}"
+    );
+    // The call that wrote 10 MB of stderr was answered (within its 2 s), and
+    // the server serves on.
+    assert_eq!(output_of(&setup.fake, "call_flood"), "flooded");
+    assert_eq!(
+        output_of(&setup.fake, "call_echo"),
+        "fake echo: after the flood"
+    );
+    // Its stderr's last lines are quoted, each kept short.
+    let crash = output_of(&setup.fake, "call_crash");
+    assert!(crash.contains("flood over"), "{crash:.2000}");
+    assert!(crash.len() < 40_000, "{} bytes", crash.len());
+}

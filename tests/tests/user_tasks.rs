@@ -33,6 +33,10 @@ languages = ["python"]
 [[tasks]]
 title = "Tidy"
 prompt = "Tidy {file}"
+
+[[tasks]]
+title = "Agent: Nonsense"
+prompt = "Do {nonsense} to {file}"
 "#;
 
 async fn session() -> Session {
@@ -99,12 +103,19 @@ async fn user_tasks_are_offered_where_their_when_and_languages_say() {
         .into_iter()
         .filter(|message| message.contains("tasks["))
         .collect();
+    // An unknown placeholder is refused, naming the key (rather than sent to
+    // the model as written); the other tasks are offered.
+    let file = session.path(".agentls.toml").display().to_string();
     assert_eq!(
         problems,
-        [format!(
-            "agentls: invalid configuration: {}: `tasks[4].title`: `Tidy` must start with `Agent: ` and name the task (\"Agent: Add docs\") (left out)",
-            session.path(".agentls.toml").display()
-        )]
+        [
+            format!(
+                "agentls: invalid configuration: {file}: `tasks[4].title`: `Tidy` must start with `Agent: ` and name the task (\"Agent: Add docs\") (left out)"
+            ),
+            format!(
+                "agentls: invalid configuration: {file}: `tasks[5].prompt`: unknown placeholder `{{nonsense}}`; the placeholders are {{selection}}, {{symbol}}, {{file}}, {{language}}, {{diagnostics}} (left out)"
+            ),
+        ]
     );
     let uri = session.open_lib().await;
     // The cursor inside `add`, nothing selected, no diagnostics.

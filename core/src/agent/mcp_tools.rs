@@ -33,6 +33,12 @@ pub(crate) async fn refresh(state: &mut ThreadState, inbox: &mut Inbox) -> Resul
                 .await;
         }
     }
+    for message in listed.left_out {
+        // Told once a thread, like a server that failed.
+        if state.mcp_failures_told.insert(message.clone()) {
+            state.emit(Event::Warning { message }).await;
+        }
+    }
     let mut tools: Vec<ToolSpec> = state
         .meta
         .tools

@@ -56,7 +56,8 @@ pub(crate) struct ThreadState {
     /// The MCP tools were listed for this thread at least once (a new thread
     /// retries servers whose start failed).
     pub(crate) mcp_listed: bool,
-    /// MCP servers whose failure the user was told about in this thread.
+    /// MCP servers whose failure, and tools left out whose reason, the user
+    /// was told about in this thread.
     pub(crate) mcp_failures_told: HashSet<String>,
     /// The provider's last usage report and the history length it covered.
     pub(crate) last_usage: Option<(TokenUsage, usize)>,

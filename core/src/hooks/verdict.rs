@@ -112,7 +112,22 @@ pub(crate) fn verdict(
     let stdout = String::from_utf8_lossy(&outcome.stdout);
     let stderr = String::from_utf8_lossy(&outcome.stderr);
     match outcome.exit_code {
-        Some(0) => success(event, &shown, stdout.trim()),
+        Some(0) => {
+            let mut verdict = success(event, &shown, stdout.trim());
+            let mut cut = false;
+            for context in &mut verdict.context {
+                if let Some((end, _)) = context.char_indices().nth(MAX_CONTEXT_CHARS) {
+                    context.truncate(end);
+                    cut = true;
+                }
+            }
+            if cut {
+                verdict.messages.push(format!(
+                    "the {event} hook `{shown}` printed more than {MAX_CONTEXT_CHARS} characters of context; the model gets the first {MAX_CONTEXT_CHARS}"
+                ));
+            }
+            verdict
+        }
         Some(2) => {
             let reason = match stderr.trim() {
                 "" => format!("blocked by the {event} hook `{shown}`"),
@@ -124,10 +139,13 @@ pub(crate) fn verdict(
             }
         }
         code => {
-            let status = code.map_or_else(
-                || "was killed by a signal".to_string(),
-                |code| format!("failed with exit status {code}"),
-            );
+            let status = match code {
+                None => "was killed by a signal".to_string(),
+                Some(126) => "failed with exit status 126 (found but not executable: `chmod +x` it, or run it as `bash <script>`)".to_string(),
+                Some(127) => "failed with exit status 127 (command not found)".to_string(),
+                Some(137) => "was killed (exit status 137: SIGKILL, often the out-of-memory killer)".to_string(),
+                Some(code) => format!("failed with exit status {code}"),
+            };
             let detail = match stderr.trim() {
                 "" => String::new(),
                 text => format!(": {}", text.lines().next().unwrap_or_default()),
@@ -139,6 +157,10 @@ pub(crate) fn verdict(
         }
     }
 }
+
+/// The most of one hook's context the model gets: a hook that prints
+/// megabytes would otherwise fill the model's window.
+pub(crate) const MAX_CONTEXT_CHARS: usize = 10_000;
 
 /// Claude Code's JSON answer, as far as agentls reads it.
 #[derive(Default, Deserialize)]

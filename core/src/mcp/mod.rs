@@ -126,6 +126,9 @@ pub struct McpTools {
     pub specs: Vec<ToolSpec>,
     /// Per server that could not give its tools: its name and why.
     pub failures: Vec<(String, String)>,
+    /// Tools that servers listed but that are not offered, and why (a schema
+    /// no model accepts), for the user.
+    pub left_out: Vec<String>,
 }
 
 /// The MCP servers of one workspace. Cheap to clone.
@@ -270,6 +273,9 @@ impl McpHub {
         .await;
         let mut tools = McpTools::default();
         for (server, result) in results {
+            if result.is_ok() {
+                tools.left_out.extend(server.view().left_out);
+            }
             match result {
                 Ok(listed) => tools.specs.extend(
                     listed

@@ -10,15 +10,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::StreamExt;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, Implementation, Tool,
+    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, Implementation,
+    ProtocolVersion, Tool,
 };
 use rmcp::service::{NotificationContext, RunningService};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{ClientHandler, RoleClient, ServiceError, ServiceExt};
-use tokio_util::codec::{FramedRead, LinesCodec};
 
 use super::names::qualified_name;
 use super::{EnvLookup, McpError, McpServerState};
@@ -51,6 +50,9 @@ pub(crate) struct View {
     /// Offered tools: the qualified name, the server's name, whether it says
     /// it only reads.
     pub(crate) tools: Vec<(String, String, bool)>,
+    /// Why tools the server listed are not offered (a schema no model
+    /// accepts), one message each.
+    pub(crate) left_out: Vec<String>,
 }
 
 enum Conn {
@@ -311,6 +313,7 @@ impl Server {
         self.set_view(McpServerState::Starting, None);
         let timeout = self.startup_timeout();
         let started = tokio::time::timeout(timeout, self.start()).await;
+        let mut sandbox_related = true;
         let result = match started {
             Ok(Ok((service, tools))) => {
                 self.offer(tools);
@@ -323,13 +326,16 @@ impl Server {
                 tracing::info!(server = %self.name, n_tools = lock(&self.view).tools.len(), "MCP server ready");
                 return Ok(());
             }
-            Ok(Err(message)) => message,
+            Ok(Err(failure)) => {
+                sandbox_related = failure.sandbox_related;
+                failure.message
+            }
             Err(_) => format!(
                 "it did not finish starting within {} s (startup_timeout_secs)",
                 timeout.as_secs()
             ),
         };
-        let sandbox = if self.is_stdio() && self.launch.policy.is_enforcing() {
+        let sandbox = if sandbox_related && self.is_stdio() && self.launch.policy.is_enforcing() {
             format!(
                 " (it runs in the sandbox `{}`: no network, writes only in the workspace; \
                  `sandbox = \"full-access\"` in its [mcp_servers] table runs it outside)",
@@ -348,7 +354,9 @@ impl Server {
         Err(message)
     }
 
-    async fn start(&self) -> Result<(RunningService<RoleClient, Handler>, Vec<Tool>), String> {
+    async fn start(
+        &self,
+    ) -> Result<(RunningService<RoleClient, Handler>, Vec<Tool>), StartFailure> {
         let handler = Handler {
             server: self.name.clone(),
             stale: self.stale.clone(),
@@ -406,7 +414,8 @@ impl Server {
                         None => {
                             return Err(format!(
                                 "its bearer token variable {variable} is not set (bearer_token_env)"
-                            ))
+                            )
+                            .into())
                         }
                     }
                 }
@@ -426,14 +435,22 @@ impl Server {
                     .map_err(|error| format!("the MCP handshake with {url} failed: {error}"))?
             }
             (Some(_), Some(_)) => {
-                return Err("it has both `command` and `url`: give one".to_string())
+                return Err("it has both `command` and `url`: give one"
+                    .to_string()
+                    .into())
             }
             (None, None) => {
                 return Err(
-                    "it has neither `command` (stdio) nor `url` (streamable HTTP)".to_string(),
+                    "it has neither `command` (stdio) nor `url` (streamable HTTP)"
+                        .to_string()
+                        .into(),
                 )
             }
         };
+        check_protocol_version(&service).map_err(|message| StartFailure {
+            message,
+            sandbox_related: false,
+        })?;
         self.stale.store(false, Ordering::SeqCst);
         let tools = service
             .list_all_tools()
@@ -442,10 +459,24 @@ impl Server {
         Ok((service, tools))
     }
 
-    /// Keep the tools the configuration lets through, sorted by name.
+    /// Keep the tools the configuration lets through and a model can be sent
+    /// (a valid input schema), sorted by name.
     fn offer(&self, tools: Vec<Tool>) {
+        let mut left_out = Vec::new();
         let mut offered: Vec<Tool> = tools
             .into_iter()
+            .filter(|tool| match schema_problem(tool) {
+                None => true,
+                Some(problem) => {
+                    let message = format!(
+                        "the MCP server `{}` (mcp_servers.{}) lists the tool `{}` with an input schema no model accepts ({problem}); that tool is left out",
+                        self.name, self.name, tool.name
+                    );
+                    tracing::warn!(server = %self.name, tool = %tool.name, %problem, "MCP tool left out");
+                    left_out.push(message);
+                    false
+                }
+            })
             .filter(|tool| {
                 let name = tool.name.as_ref();
                 self.config
@@ -472,6 +503,7 @@ impl Server {
                 )
             })
             .collect();
+        view.left_out = left_out;
         drop(view);
         *lock(&self.listed) = offered;
     }
@@ -501,30 +533,122 @@ impl Server {
     }
 }
 
-/// The server's stderr, line by line, to the log; the last lines kept.
+/// Why a server did not start.
+struct StartFailure {
+    message: String,
+    /// The sandbox may be the cause (so the message says how to run it
+    /// outside): not for a server that answered in a protocol we do not speak.
+    sandbox_related: bool,
+}
+
+impl From<String> for StartFailure {
+    fn from(message: String) -> StartFailure {
+        StartFailure {
+            message,
+            sandbox_related: true,
+        }
+    }
+}
+
+/// The MCP versions this client speaks: the SDK's.
+fn supported_versions() -> impl Iterator<Item = &'static ProtocolVersion> {
+    ProtocolVersion::KNOWN_VERSIONS.iter()
+}
+
+/// The protocol version the server answered must be one this client speaks
+/// (the spec: a client that does not support it should disconnect); rmcp
+/// itself takes any.
+fn check_protocol_version(service: &RunningService<RoleClient, Handler>) -> Result<(), String> {
+    let Some(info) = service.peer_info() else {
+        return Err("it did not finish the MCP handshake".to_string());
+    };
+    let version = &info.protocol_version;
+    if supported_versions().any(|supported| supported == version) {
+        return Ok(());
+    }
+    let supported: Vec<&str> = supported_versions().map(ProtocolVersion::as_str).collect();
+    Err(format!(
+        "it speaks MCP protocol version `{version}`, which agentls does not (it speaks {})",
+        supported.join(", ")
+    ))
+}
+
+/// What makes a tool's input schema one that providers refuse (they require a
+/// JSON Schema of `"type": "object"`, with `properties` an object), or `None`.
+fn schema_problem(tool: &Tool) -> Option<String> {
+    let schema = &tool.input_schema;
+    match schema.get("type") {
+        // No type is taken as an object (`names::tool_spec` says so).
+        Some(serde_json::Value::String(kind)) if kind == "object" => {}
+        None => {}
+        Some(other) => return Some(format!("`inputSchema.type` is {other}, not \"object\"")),
+    }
+    match schema.get("properties") {
+        None | Some(serde_json::Value::Object(_)) => None,
+        Some(other) => Some(format!(
+            "`inputSchema.properties` is {other}, not an object"
+        )),
+    }
+}
+
+/// The server's stderr, line by line, to the log; the last lines kept. Read
+/// to its end whatever comes (a server blocks once the pipe is full), in
+/// bounded memory: a line is kept to `STDERR_LINE_BYTES` and the rest of it
+/// dropped. (`LinesCodec` would end its stream after a line too long, and the
+/// reading with it.)
 async fn log_stderr(
     server: String,
-    stderr: tokio::process::ChildStderr,
+    mut stderr: tokio::process::ChildStderr,
     tail: Arc<Mutex<VecDeque<String>>>,
 ) {
-    let mut lines = FramedRead::new(stderr, LinesCodec::new_with_max_length(STDERR_LINE_BYTES));
-    while let Some(line) = lines.next().await {
-        let line = match line {
-            Ok(line) => line,
-            Err(tokio_util::codec::LinesCodecError::MaxLineLengthExceeded) => {
-                "[a line too long to keep]".to_string()
-            }
-            Err(tokio_util::codec::LinesCodecError::Io(error)) => {
-                tracing::debug!(%server, %error, "reading the MCP server's stderr failed");
-                return;
-            }
-        };
-        tracing::info!(%server, "MCP server stderr: {line}");
+    use tokio::io::AsyncReadExt;
+    let mut buffer = vec![0u8; 8192];
+    let mut line: Vec<u8> = Vec::new();
+    let mut dropped = 0usize;
+    let emit = |line: &mut Vec<u8>, dropped: &mut usize| {
+        let mut text = String::from_utf8_lossy(line).into_owned();
+        if *dropped > 0 {
+            text.push_str(&format!(" [{} more bytes of this line not kept]", *dropped));
+        }
+        line.clear();
+        *dropped = 0;
+        tracing::info!(%server, "MCP server stderr: {text}");
         let mut tail = lock(&tail);
         if tail.len() == STDERR_TAIL_LINES {
             tail.pop_front();
         }
-        tail.push_back(line);
+        tail.push_back(text);
+    };
+    loop {
+        let read = match stderr.read(&mut buffer).await {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(error) => {
+                tracing::debug!(%server, %error, "reading the MCP server's stderr failed");
+                break;
+            }
+        };
+        for piece in buffer[..read].split_inclusive(|byte| *byte == b'\n') {
+            let (content, ends) = match piece.strip_suffix(b"\n") {
+                Some(content) => (content, true),
+                None => (piece, false),
+            };
+            let room = STDERR_LINE_BYTES
+                .saturating_sub(line.len())
+                .min(content.len());
+            line.extend_from_slice(&content[..room]);
+            dropped += content.len() - room;
+            if ends {
+                let content = line.strip_suffix(b"\r").map(<[u8]>::len);
+                if let Some(len) = content {
+                    line.truncate(len);
+                }
+                emit(&mut line, &mut dropped);
+            }
+        }
+    }
+    if !line.is_empty() || dropped > 0 {
+        emit(&mut line, &mut dropped);
     }
 }
 
