@@ -30,6 +30,10 @@ pub enum Reply {
     Huge(usize),
     /// An error status with OpenAI's error body.
     Status(u16, String),
+    /// 200 with `text` when the code before the cursor (the prompt up to Qwen's
+    /// `<|fim_suffix|>`, else all of it) ends with `typed`, else with nothing:
+    /// a model that completes one spot, however often the editor asks.
+    AfterTyped { typed: String, text: String },
     /// 200 with this insertion once the test lets it go (benches time both
     /// sides of the answer).
     Gated(String, Arc<Semaphore>),
@@ -37,6 +41,8 @@ pub enum Reply {
 
 struct Shared {
     replies: Mutex<VecDeque<Reply>>,
+    /// Answers a request when no reply is queued (else a 400).
+    fallback: Mutex<Option<Reply>>,
     requests: Mutex<Vec<(RecordedRequest, Instant)>>,
     /// When each answer's first byte was written, by request.
     answered: Mutex<Vec<Instant>>,
@@ -73,6 +79,7 @@ impl FakeCompletions {
             .expect("a bound listener has an address");
         let shared = Arc::new(Shared {
             replies: Mutex::new(VecDeque::new()),
+            fallback: Mutex::new(None),
             requests: Mutex::new(Vec::new()),
             answered: Mutex::new(Vec::new()),
             arrived: Notify::new(),
@@ -95,6 +102,13 @@ impl FakeCompletions {
 
     pub fn push(&self, reply: Reply) -> &Self {
         lock(&self.shared.replies).push_back(reply);
+        self
+    }
+
+    /// Answers every request with `reply` once the queue is empty (an editor
+    /// that asks as often as it likes, as VS Code does while the user types).
+    pub fn always(&self, reply: Reply) -> &Self {
+        *lock(&self.shared.fallback) = Some(reply);
         self
     }
 
@@ -217,12 +231,15 @@ async fn connection(mut socket: TcpStream, shared: Arc<Shared>) {
     while let Some((request, _)) = read_request(&mut socket, 0).await {
         let number = shared.numbers.fetch_add(1, Ordering::SeqCst) + 1;
         let reply = if request.path == "/v1/completions" && request.method == "POST" {
-            lock(&shared.replies).pop_front().unwrap_or_else(|| {
-                Reply::Status(
-                    400,
-                    format!("the fake has no reply left for request {number}"),
-                )
-            })
+            let queued = lock(&shared.replies).pop_front();
+            queued
+                .or_else(|| lock(&shared.fallback).clone())
+                .unwrap_or_else(|| {
+                    Reply::Status(
+                        400,
+                        format!("the fake has no reply left for request {number}"),
+                    )
+                })
         } else {
             Reply::Status(
                 404,
@@ -233,6 +250,16 @@ async fn connection(mut socket: TcpStream, shared: Arc<Shared>) {
         shared.arrived.notify_waiters();
         let (status, body) = match reply {
             Reply::Text(text) => (200, completion_body(number, &request, &text)),
+            Reply::AfterTyped { typed, text } => {
+                let prompt = request.body["prompt"].as_str().unwrap_or_default();
+                let before = prompt.split("<|fim_suffix|>").next().unwrap_or_default();
+                let text = if before.ends_with(&typed) {
+                    text
+                } else {
+                    String::new()
+                };
+                (200, completion_body(number, &request, &text))
+            }
             Reply::Huge(bytes) => (200, completion_body(number, &request, &"x".repeat(bytes))),
             Reply::Status(status, message) => (status, error_body(&message)),
             Reply::Gated(text, gate) => {

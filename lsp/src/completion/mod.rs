@@ -96,6 +96,12 @@ impl Completions {
         position: Position,
     ) -> Option<String> {
         let config = state.config();
+        tracing::debug!(
+            uri = snapshot.uri().as_str(),
+            version = snapshot.version(),
+            enabled = config.completion.enabled,
+            "completion asked"
+        );
         if !config.completion.enabled {
             return None;
         }
