@@ -238,6 +238,21 @@ pub(crate) fn build_prompt(
                 SelectionRequest::new(&path, snapshot.language(), &text, cursor..cursor);
             request.tree = tree.as_ref();
             request.budget_tokens = context_tokens;
+            // The symbols of the prompt's own region (from the start of the
+            // top-level item it begins in), not of the whole file.
+            let region_start = tree
+                .as_ref()
+                .and_then(|tree| {
+                    let root = tree.root_node();
+                    let mut walk = root.walk();
+                    let start = root
+                        .named_children(&mut walk)
+                        .find(|item| item.end_byte() > prefix.start)
+                        .map(|item| item.start_byte().min(prefix.start));
+                    start
+                })
+                .unwrap_or(prefix.start);
+            request.symbols_in = Some(region_start..suffix.end);
             let window = (prefix.start, suffix.end);
             let selection = context::select(&request, &index.read());
             for piece in selection.pieces {
