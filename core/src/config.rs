@@ -33,6 +33,8 @@ pub struct Config {
     pub tasks: Vec<UserTask>,
     /// `[mcp_servers.NAME]`: the MCP servers whose tools the agent may call.
     pub mcp_servers: BTreeMap<String, McpServerConfig>,
+    /// `[completion]`: inline completions, off by default.
+    pub completion: CompletionConfig,
 }
 
 /// Which wire format a provider speaks.
@@ -94,6 +96,106 @@ impl Default for ProviderConfig {
             idle_timeout_secs: 120,
             replay_file: None,
             reasoning_effort: None,
+        }
+    }
+}
+
+/// `[completion]`: inline completions (ghost text, or completion items for
+/// clients without `textDocument/inlineCompletion`). Off by default.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CompletionConfig {
+    /// Announce and answer completions. Read at `initialize` for the
+    /// capabilities; turning it off later makes every answer empty.
+    pub enabled: bool,
+    /// Quiet time after a request before the provider is asked; a newer
+    /// request, an edit or a cancel in this time drops it unasked.
+    pub debounce_ms: u64,
+    /// The longest insertion asked for.
+    pub max_tokens: u32,
+    /// A provider that has not answered in this time is dropped (empty result).
+    pub timeout_ms: u64,
+    /// Tokens of definitions (from the symbol index) prepended as comments.
+    pub context_tokens: u32,
+    pub provider: CompletionProviderConfig,
+}
+
+impl Default for CompletionConfig {
+    fn default() -> Self {
+        CompletionConfig {
+            enabled: false,
+            debounce_ms: 75,
+            max_tokens: 128,
+            timeout_ms: 5000,
+            context_tokens: 400,
+            provider: CompletionProviderConfig::default(),
+        }
+    }
+}
+
+/// How completions are asked for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CompletionKind {
+    /// Fill-in-the-middle against an OpenAI-compatible `POST {base}/completions`
+    /// (llama.cpp's server, Ollama, vLLM) with the model's FIM tokens.
+    #[default]
+    Fim,
+    /// The chat model of `[provider]`, asked to answer with the insertion only.
+    Chat,
+}
+
+/// The prompt format of a fill-in-the-middle model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FimTemplate {
+    /// Qwen2.5-Coder: `<|fim_prefix|>…<|fim_suffix|>…<|fim_middle|>`.
+    #[default]
+    Qwen,
+    /// Code Llama: `<PRE> … <SUF>… <MID>`.
+    Codellama,
+    /// StarCoder, StarCoder2: `<fim_prefix>…<fim_suffix>…<fim_middle>`.
+    Starcoder,
+    /// DeepSeek-Coder: `<｜fim▁begin｜>…<｜fim▁hole｜>…<｜fim▁end｜>`.
+    Deepseek,
+    /// Codestral: `[SUFFIX]…[PREFIX]…`.
+    Codestral,
+    /// No tokens: the prefix as `prompt` and the suffix as `suffix`, for servers
+    /// that apply the model's own FIM template (Ollama, llama.cpp, vLLM for the
+    /// models they know).
+    Suffix,
+    /// `custom_template`, with `{prefix}` and `{suffix}` replaced.
+    Custom,
+}
+
+/// `[completion.provider]`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CompletionProviderConfig {
+    pub kind: CompletionKind,
+    /// Ends in `/v1`; default Ollama's `http://127.0.0.1:11434/v1`.
+    pub base_url: Option<String>,
+    /// Default `qwen2.5-coder:1.5b-base`.
+    pub model: Option<String>,
+    /// The variable holding the key, if the server wants one (never the key).
+    pub api_key_env: Option<String>,
+    pub template: FimTemplate,
+    /// For `template = "custom"`: the prompt, with `{prefix}` and `{suffix}`.
+    pub custom_template: Option<String>,
+    /// Extra stop sequences, after the template's own.
+    pub stop: Vec<String>,
+}
+
+impl Default for CompletionProviderConfig {
+    fn default() -> Self {
+        CompletionProviderConfig {
+            kind: CompletionKind::Fim,
+            base_url: None,
+            model: None,
+            api_key_env: None,
+            template: FimTemplate::Qwen,
+            custom_template: None,
+            stop: Vec::new(),
         }
     }
 }

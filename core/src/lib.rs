@@ -5,6 +5,7 @@
 
 pub mod agent;
 pub mod approval;
+pub mod completion;
 pub mod config;
 pub mod context;
 pub mod diff;

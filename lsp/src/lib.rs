@@ -2,7 +2,7 @@
 //!
 //! Imports run one way (docs/architecture.md has the map):
 //! `server` → `handlers` → {`launch`, `context_page`, `validate`, `errors`,
-//! `notice`} → `world` → {`tasks`, `symbols`} → {`outgoing`, `edits`, `ext`} →
+//! `notice`} → `world` → {`tasks`, `symbols`, `completion`} → {`outgoing`, `edits`, `ext`} →
 //! `state` → `document`. `transport` owns the wire; `exec`, `setup` and
 //! `logging` serve the command line; `acp` is the Agent Client Protocol front
 //! end (`agentls acp`), which shares none of the LSP modules (only `exec`'s
@@ -11,6 +11,7 @@
 #![warn(unreachable_pub)]
 
 pub mod acp;
+mod completion;
 mod context_page;
 pub mod doctor;
 pub mod document;

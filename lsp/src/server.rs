@@ -2,7 +2,7 @@
 //! method to its handler in `handlers/`, with the custom methods declared in
 //! `ext`.
 
-use lsp_types::request::Request;
+use lsp_types::request::{InlineCompletionRequest, Request};
 use lsp_types::*;
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::{ClientSocket, LanguageServer, LspService};
@@ -34,6 +34,8 @@ impl Server {
         .custom_method(ext::Context::METHOD, Server::context)
         .custom_method(ext::McpServers::METHOD, Server::mcp_servers)
         .custom_method("window/workDoneProgress/cancel", Server::progress_cancel)
+        // tower-lsp-server's trait has no inline completion (LSP 3.18).
+        .custom_method(InlineCompletionRequest::METHOD, Server::inline_completion)
         .finish()
     }
 
@@ -90,6 +92,13 @@ impl Server {
         handlers::context::handle(&self.world, params).await
     }
 
+    async fn inline_completion(
+        &self,
+        params: InlineCompletionParams,
+    ) -> Result<Option<InlineCompletionResponse>> {
+        handlers::inline_completion::handle(&self.world, params).await
+    }
+
     async fn progress_cancel(&self, params: WorkDoneProgressCancelParams) {
         handlers::progress_cancel::handle(&self.world, params);
     }
@@ -135,6 +144,10 @@ impl LanguageServer for Server {
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
         handlers::code_action::handle(&self.world, params)
+    }
+
+    async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
+        handlers::completion::handle(&self.world, params).await
     }
 
     async fn execute_command(

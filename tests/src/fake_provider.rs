@@ -550,7 +550,10 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>) {
 }
 
 /// Reads one request; `None` when the client closed the connection.
-async fn read_request(socket: &mut TcpStream, connection: u64) -> Option<(RecordedRequest, usize)> {
+pub(crate) async fn read_request(
+    socket: &mut TcpStream,
+    connection: u64,
+) -> Option<(RecordedRequest, usize)> {
     let mut buffer = Vec::with_capacity(8192);
     let mut chunk = [0u8; 8192];
     let (head_len, method, path, headers) = loop {

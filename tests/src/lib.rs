@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod editor;
+pub mod fake_completions;
 pub mod fake_provider;
 pub mod fix_this;
 pub mod helix;

@@ -11,7 +11,9 @@
 //! side-by-side diff. With `agentls.approvals.edits = "review"` the change first
 //! opens in VS Code's Refactor Preview (change annotations with
 //! `needsConfirmation`), where the user ticks it and presses Apply. The fake
-//! provider plays the model.
+//! provider plays the model. With `agentls.completion.enabled`, the user types
+//! on an empty line, sees the fake FIM model's completion as ghost text and
+//! accepts it with Tab (`AGENTLS_E2E_SCENARIO=inline-completion`).
 //!
 //! Everything it needs is installed by `tests/vscode/setup.sh` (which `.ci/run`
 //! runs) into `~/.cache/agentls-e2e`; without it the test fails saying what is
@@ -22,6 +24,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use agentls_tests::client::agentls_binary;
+use agentls_tests::fake_completions::{FakeCompletions, Reply};
 use agentls_tests::fake_provider::{
     FakeProvider, Format, Script, ToolCall, FAKE_API_KEY, FAKE_API_KEY_ENV,
 };
@@ -111,12 +114,75 @@ async fn vscode_review_mode_allow_then_accept_the_change_in_the_refactor_preview
     fix_this_in_vscode(true).await;
 }
 
+/// Inline completions as VS Code shows them: the user types `su` on an empty
+/// line, the fake FIM model's `m(a, b)` shows as ghost text after it, Tab
+/// accepts it, Ctrl+S saves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vscode_inline_completion_shows_ghost_text_and_tab_accepts_it() {
+    let tools = Tools::find();
+    let workspace = tempfile::tempdir().unwrap();
+    let root = workspace.path().canonicalize().unwrap();
+    let file = root.join("src/lib.rs");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let before = "pub fn add(a: i32, b: i32) -> i32 {\n    \n}\n";
+    let after = "pub fn add(a: i32, b: i32) -> i32 {\n    sum(a, b)\n}\n";
+    std::fs::write(&file, before).unwrap();
+    let fake = FakeCompletions::start().await;
+    // VS Code asks on every keystroke, and again after the accept.
+    fake.always(Reply::AfterTyped {
+        typed: "su".to_string(),
+        text: "m(a, b)".to_string(),
+    });
+    let settings = json!({
+        "agentls.provider.kind": "openai-chat",
+        "agentls.provider.baseUrl": "http://127.0.0.1:9/v1",
+        "agentls.trace.server": "messages",
+        "agentls.completion.enabled": true,
+        "agentls.completion.provider.baseUrl": fake.base_url(),
+        "agentls.completion.provider.model": "qwen2.5-coder:1.5b-base",
+    });
+    let run = drive(
+        &tools,
+        &root,
+        &file,
+        settings,
+        &[
+            ("AGENTLS_E2E_SCENARIO", "inline-completion".to_string()),
+            ("AGENTLS_E2E_BEFORE", before.to_string()),
+            ("AGENTLS_E2E_TYPED", "su".to_string()),
+            ("AGENTLS_E2E_AFTER", after.to_string()),
+        ],
+    )
+    .await;
+    let report = &run.report;
+    run.check(
+        report["ghost_text"]
+            .as_str()
+            .is_some_and(|text| text.contains("m(a, b)")),
+        "VS Code showed the completion as ghost text after what the user typed",
+    );
+    run.check(
+        report["editor_after_tab"] == after,
+        "Tab accepted it into the editor",
+    );
+    run.check(report["disk_after_save"] == after, "Ctrl+S saved it");
+    let requests = fake.requests();
+    run.check(
+        requests.first().is_some_and(|request| {
+            request.path == "/v1/completions"
+                && request.body["prompt"]
+                    .as_str()
+                    .is_some_and(|prompt| prompt.starts_with("<|fim_prefix|>pub fn add"))
+        }),
+        "the FIM model got the buffer around the cursor",
+    );
+    run.passed();
+}
+
 /// The scenario, with `review`: `approvals.edits = "review"`, the change applied
 /// from the Refactor Preview.
-#[allow(clippy::print_stdout)]
 async fn fix_this_in_vscode(review: bool) {
     let tools = Tools::find();
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
 
     let workspace = tempfile::tempdir().unwrap();
     let root = workspace.path().canonicalize().unwrap();
@@ -143,37 +209,7 @@ async fn fix_this_in_vscode(review: bool) {
     )]))
     .push(Script::text(FINAL_ANSWER));
 
-    // Kept after a failure, for its screenshots and logs; removed after a pass.
-    let scratch = tempfile::Builder::new()
-        .prefix("agentls-vscode-e2e-")
-        .tempdir()
-        .unwrap()
-        .keep();
-    let dir = |name: &str| {
-        let path = scratch.join(name);
-        std::fs::create_dir_all(&path).unwrap();
-        path
-    };
-    let screenshots = scratch.join("screenshots");
-    let report_path = scratch.join("report.json");
-    let agentls_log = scratch.join("agentls.log");
-    let config = dir("config");
-    std::fs::create_dir_all(config.join("agentls")).unwrap();
-    std::fs::write(
-        config.join("agentls/config.toml"),
-        format!(
-            "[log]\nlevel = \"debug\"\nfile = {}\n",
-            Value::from(agentls_log.display().to_string())
-        ),
-    )
-    .unwrap();
-    println!(
-        "VS Code e2e: screenshots on failure go to {}",
-        screenshots.display()
-    );
-
     let settings = json!({
-        "agentls.path": agentls_binary().display().to_string(),
         "agentls.provider.kind": "openai-responses",
         "agentls.provider.baseUrl": fake.base_url(),
         "agentls.provider.model": "gpt-fake",
@@ -187,90 +223,25 @@ async fn fix_this_in_vscode(review: bool) {
         "message": DIAGNOSTIC_MESSAGE,
         "source": "cargo test",
     });
-    let path = std::env::join_paths(
-        std::iter::once(tools.node_bin.clone()).chain(
-            std::env::var_os("PATH")
-                .iter()
-                .flat_map(std::env::split_paths),
-        ),
-    )
-    .unwrap();
-    let stdout = scratch.join("driver.stdout");
-    let stderr = scratch.join("driver.stderr");
-    let create = |path: &Path| std::fs::File::create(path).unwrap();
-
-    let mut command = tokio::process::Command::new(tools.node_bin.join("node"));
-    command
-        .arg(repo.join("tests/vscode/driver.mjs"))
-        .current_dir(repo.join("tests/vscode"))
-        .env_clear()
-        .env("PATH", path)
-        .env("HOME", dir("home"))
-        .env("XDG_CONFIG_HOME", &config)
-        .env("XDG_DATA_HOME", dir("data"))
-        .env("XDG_STATE_HOME", dir("state"))
-        .env("XDG_CACHE_HOME", dir("cache"))
-        .env(FAKE_API_KEY_ENV, FAKE_API_KEY)
-        .env("AGENTLS_E2E_CODE_SERVER", &tools.code_server)
-        .env("AGENTLS_E2E_CHROMIUM", CHROMIUM)
-        .env("AGENTLS_E2E_EXTENSION", repo.join("editors/vscode"))
-        .env("AGENTLS_E2E_SCRATCH", dir("driver"))
-        .env("AGENTLS_E2E_SCREENSHOTS", &screenshots)
-        .env("AGENTLS_E2E_REPORT", &report_path)
-        .env("AGENTLS_E2E_WORKSPACE", &root)
-        .env("AGENTLS_E2E_FILE", &file)
-        .env("AGENTLS_E2E_BUGGY", BUGGY)
-        .env("AGENTLS_E2E_FIXED", FIXED)
-        .env("AGENTLS_E2E_COMMAND", COMMAND.join(" "))
-        .env("AGENTLS_E2E_SETTINGS", settings.to_string())
-        .env("AGENTLS_E2E_DIAGNOSTIC", diagnostic.to_string())
-        .env("AGENTLS_E2E_REVIEW", if review { "1" } else { "0" })
-        .stdin(Stdio::null())
-        .stdout(create(&stdout))
-        .stderr(create(&stderr))
-        // Its own process group: code-server, its extension host, agentls and
-        // Chromium all go with it if it has to be killed.
-        .process_group(0)
-        .kill_on_drop(true);
-    let mut child = command.spawn().expect("start node with the driver");
-    let group = child.id().expect("the driver's pid");
-    let status = tokio::time::timeout(TIME_LIMIT, child.wait()).await;
-    // Whatever it left behind, or all of it when it hangs.
-    let _ = std::process::Command::new("kill")
-        .args(["-KILL", "--", &format!("-{group}")])
-        .stderr(Stdio::null())
-        .status();
-
-    let read = |path: &Path| std::fs::read_to_string(path).unwrap_or_default();
-    let report: Value = serde_json::from_str(&read(&report_path)).unwrap_or(Value::Null);
-    let explain = || {
-        format!(
-            "--- scratch (kept): {}\n--- report\n{}\n--- driver stderr\n{}\n--- driver stdout\n{}\n--- code-server log (tail)\n{}\n--- agentls log (tail)\n{}",
-            scratch.display(),
-            serde_json::to_string_pretty(&report).unwrap_or_default(),
-            read(&stderr),
-            read(&stdout),
-            tail(&read(&scratch.join("driver/code-server.log")), 60),
-            tail(&read(&agentls_log), 80),
-        )
-    };
-    let check = |condition: bool, what: &str| {
-        assert!(condition, "{what}\n{}", explain());
-    };
-    match &status {
-        Err(_) => check(
-            false,
-            &format!("the driver was killed after {} s", TIME_LIMIT.as_secs()),
-        ),
-        Ok(Err(error)) => check(false, &format!("waiting for the driver: {error}")),
-        Ok(Ok(status)) => check(
-            status.success() && report["error"].is_null(),
-            &format!(
-                "the driver failed ({status}) at: {}",
-                report["error"].as_str().unwrap_or("(no report)")
+    let run = drive(
+        &tools,
+        &root,
+        &file,
+        settings,
+        &[
+            ("AGENTLS_E2E_BUGGY", BUGGY.to_string()),
+            ("AGENTLS_E2E_FIXED", FIXED.to_string()),
+            ("AGENTLS_E2E_COMMAND", COMMAND.join(" ")),
+            ("AGENTLS_E2E_DIAGNOSTIC", diagnostic.to_string()),
+            (
+                "AGENTLS_E2E_REVIEW",
+                (if review { "1" } else { "0" }).to_string(),
             ),
-        ),
-    }
+        ],
+    )
+    .await;
+    let report = &run.report;
+    let check = |condition: bool, what: &str| run.check(condition, what);
 
     // What the user saw in the workbench.
     let menus = report["code_actions"]
@@ -439,11 +410,163 @@ async fn fix_this_in_vscode(review: bool) {
         patched.len() == 2 && patched[1].1.starts_with("Success."),
         "the model heard that the patch landed (in review mode: was accepted in full)",
     );
+    run.passed();
+}
+
+/// One run of `driver.mjs` and what it left behind.
+struct DriverRun {
+    /// Kept after a failure, for its screenshots and logs; removed after a pass.
+    scratch: PathBuf,
+    report: Value,
+    stdout: String,
+    stderr: String,
+    code_server_log: String,
+    agentls_log: String,
+}
+
+impl DriverRun {
+    fn explain(&self) -> String {
+        format!(
+            "--- scratch (kept): {}\n--- report\n{}\n--- driver stderr\n{}\n--- driver stdout\n{}\n--- code-server log (tail)\n{}\n--- agentls log (tail)\n{}",
+            self.scratch.display(),
+            serde_json::to_string_pretty(&self.report).unwrap_or_default(),
+            self.stderr,
+            self.stdout,
+            tail(&self.code_server_log, 60),
+            tail(&self.agentls_log, 80),
+        )
+    }
+
+    fn check(&self, condition: bool, what: &str) {
+        assert!(condition, "{what}\n{}", self.explain());
+    }
+
+    #[allow(clippy::print_stdout)]
+    fn passed(self) {
+        println!(
+            "VS Code e2e: what the workbench showed\n{}",
+            serde_json::to_string_pretty(&self.report).unwrap_or_default()
+        );
+        let _ = std::fs::remove_dir_all(&self.scratch);
+    }
+}
+
+/// Runs `driver.mjs` on the workspace `root` with the extension's `settings`
+/// (`agentls.path` is added) and the scenario's own variables; fails, showing
+/// everything, unless the driver ends without error.
+#[allow(clippy::print_stdout)]
+async fn drive(
+    tools: &Tools,
+    root: &Path,
+    file: &Path,
+    mut settings: Value,
+    scenario: &[(&str, String)],
+) -> DriverRun {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    settings["agentls.path"] = json!(agentls_binary().display().to_string());
+    // Kept after a failure, for its screenshots and logs; removed after a pass.
+    let scratch = tempfile::Builder::new()
+        .prefix("agentls-vscode-e2e-")
+        .tempdir()
+        .unwrap()
+        .keep();
+    let dir = |name: &str| {
+        let path = scratch.join(name);
+        std::fs::create_dir_all(&path).unwrap();
+        path
+    };
+    let screenshots = scratch.join("screenshots");
+    let report_path = scratch.join("report.json");
+    let agentls_log = scratch.join("agentls.log");
+    let config = dir("config");
+    std::fs::create_dir_all(config.join("agentls")).unwrap();
+    std::fs::write(
+        config.join("agentls/config.toml"),
+        format!(
+            "[log]\nlevel = \"debug\"\nfile = {}\n",
+            Value::from(agentls_log.display().to_string())
+        ),
+    )
+    .unwrap();
     println!(
-        "VS Code e2e: what the workbench showed\n{}",
-        serde_json::to_string_pretty(&report).unwrap_or_default()
+        "VS Code e2e: screenshots on failure go to {}",
+        screenshots.display()
     );
-    let _ = std::fs::remove_dir_all(&scratch);
+
+    let path = std::env::join_paths(
+        std::iter::once(tools.node_bin.clone()).chain(
+            std::env::var_os("PATH")
+                .iter()
+                .flat_map(std::env::split_paths),
+        ),
+    )
+    .unwrap();
+    let stdout = scratch.join("driver.stdout");
+    let stderr = scratch.join("driver.stderr");
+    let create = |path: &Path| std::fs::File::create(path).unwrap();
+
+    let mut command = tokio::process::Command::new(tools.node_bin.join("node"));
+    command
+        .arg(repo.join("tests/vscode/driver.mjs"))
+        .current_dir(repo.join("tests/vscode"))
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", dir("home"))
+        .env("XDG_CONFIG_HOME", &config)
+        .env("XDG_DATA_HOME", dir("data"))
+        .env("XDG_STATE_HOME", dir("state"))
+        .env("XDG_CACHE_HOME", dir("cache"))
+        .env(FAKE_API_KEY_ENV, FAKE_API_KEY)
+        .env("AGENTLS_E2E_CODE_SERVER", &tools.code_server)
+        .env("AGENTLS_E2E_CHROMIUM", CHROMIUM)
+        .env("AGENTLS_E2E_EXTENSION", repo.join("editors/vscode"))
+        .env("AGENTLS_E2E_SCRATCH", dir("driver"))
+        .env("AGENTLS_E2E_SCREENSHOTS", &screenshots)
+        .env("AGENTLS_E2E_REPORT", &report_path)
+        .env("AGENTLS_E2E_WORKSPACE", root)
+        .env("AGENTLS_E2E_FILE", file)
+        .env("AGENTLS_E2E_SETTINGS", settings.to_string())
+        .envs(scenario.iter().map(|(name, value)| (*name, value.as_str())))
+        .stdin(Stdio::null())
+        .stdout(create(&stdout))
+        .stderr(create(&stderr))
+        // Its own process group: code-server, its extension host, agentls and
+        // Chromium all go with it if it has to be killed.
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut child = command.spawn().expect("start node with the driver");
+    let group = child.id().expect("the driver's pid");
+    let status = tokio::time::timeout(TIME_LIMIT, child.wait()).await;
+    // Whatever it left behind, or all of it when it hangs.
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", "--", &format!("-{group}")])
+        .stderr(Stdio::null())
+        .status();
+
+    let read = |path: &Path| std::fs::read_to_string(path).unwrap_or_default();
+    let run = DriverRun {
+        report: serde_json::from_str(&read(&report_path)).unwrap_or(Value::Null),
+        stdout: read(&stdout),
+        stderr: read(&stderr),
+        code_server_log: read(&scratch.join("driver/code-server.log")),
+        agentls_log: read(&agentls_log),
+        scratch,
+    };
+    match &status {
+        Err(_) => run.check(
+            false,
+            &format!("the driver was killed after {} s", TIME_LIMIT.as_secs()),
+        ),
+        Ok(Err(error)) => run.check(false, &format!("waiting for the driver: {error}")),
+        Ok(Ok(status)) => run.check(
+            status.success() && run.report["error"].is_null(),
+            &format!(
+                "the driver failed ({status}) at: {}",
+                run.report["error"].as_str().unwrap_or("(no report)")
+            ),
+        ),
+    }
+    run
 }
 
 fn tail(text: &str, lines: usize) -> String {

@@ -10,6 +10,9 @@
 // then the whole turn; it reopens the view with "Agent: Show turn" and opens the
 // edit's side-by-side diff from it.
 //
+// With AGENTLS_E2E_SCENARIO=inline-completion it plays inline completions
+// instead: type on an empty line, see the ghost text, Tab, Ctrl+S.
+//
 // tests/tests/vscode.rs starts the fake model provider and runs this with Node 24;
 // the AGENTLS_E2E_* variables below say where everything is. It writes a JSON
 // report to AGENTLS_E2E_REPORT (what the user saw at each step, or the error and
@@ -42,13 +45,16 @@ const env = {
   report: need('AGENTLS_E2E_REPORT'),
   workspace: need('AGENTLS_E2E_WORKSPACE'),
   file: need('AGENTLS_E2E_FILE'),
-  buggy: need('AGENTLS_E2E_BUGGY'),
-  fixed: need('AGENTLS_E2E_FIXED'),
-  command: need('AGENTLS_E2E_COMMAND'),
+  scenario: process.env.AGENTLS_E2E_SCENARIO ?? 'fix-this',
   settings: JSON.parse(need('AGENTLS_E2E_SETTINGS')),
   // "1": `approvals.edits = "review"`, the change accepted in the Refactor Preview.
   review: process.env.AGENTLS_E2E_REVIEW === '1',
 };
+if (env.scenario === 'fix-this') {
+  env.buggy = need('AGENTLS_E2E_BUGGY');
+  env.fixed = need('AGENTLS_E2E_FIXED');
+  env.command = need('AGENTLS_E2E_COMMAND');
+}
 
 /** What the user saw, step by step; written as JSON whatever happens. */
 const report = { steps: [], code_actions: [], approval: null, turn_view: {}, notifications: [], error: null };
@@ -246,6 +252,205 @@ async function pick(page, title) {
   await page.locator('.action-widget .monaco-list-row', { hasText: title }).first().click();
 }
 
+/** Agent: Fix this, the approval, save, the turn view, undo. */
+async function fixThis(page) {
+  begin('open the file with Quick Open');
+  await quickOpen(page);
+  await waitForEditorText(page, env.buggy, 'the editor to show the buggy file');
+  report.editor_before = await editorText(page);
+
+  begin('see the diagnostic squiggle');
+  await page.locator(`${EDITOR} .squiggly-error`).first().waitFor({ timeout: 60_000 });
+
+  begin('Ctrl+. on the diagnostic lists Agent: Fix this');
+  await focusEditor(page);
+  // Line 2, in the middle of the diagnostic's range (`a - b`).
+  await page.keyboard.press('Control+Home');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Home');
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowRight');
+  report.code_actions.push(await quickFixMenu(page, 'Agent: Fix this'));
+
+  begin('run Agent: Fix this');
+  await pick(page, 'Agent: Fix this');
+
+  begin('answer the approval toast with Allow');
+  // The server also announces the approval with a plain message (for clients
+  // without prompts): the toast to answer is the one with the buttons.
+  const toast = page
+    .locator('.notifications-toasts .notification-toast', { hasText: env.command })
+    .filter({ has: page.getByRole('button', { name: 'Allow', exact: true }) })
+    .first();
+  await toast.waitFor({ state: 'visible', timeout: 60_000 });
+  const buttons = await toast.locator('.monaco-button').allInnerTexts();
+  report.approval = { message: (await toast.locator('.notification-list-item-message').innerText()).trim(), buttons };
+
+  begin('the turn view opened by itself and shows the approval waiting');
+  report.turn_view.while_waiting = await waitForTurnRow(
+    page,
+    `Approval 1: run \`${env.command}\``,
+    'waiting for you',
+    'the Agent panel to show the approval waiting',
+  );
+  await toast.getByRole('button', { name: 'Allow', exact: true }).click();
+
+  if (env.review) {
+    begin('see the change in the Refactor Preview');
+    const preview = page.locator('.bulk-edit-panel[data-state=data]');
+    await preview.waitFor({ state: 'visible', timeout: 60_000 });
+    await until('the Refactor Preview to list the change', async () => {
+      const rows = await preview.locator('.monaco-list-row').allInnerTexts();
+      return { ok: rows.some((row) => row.includes(path.basename(env.file))), value: rows };
+    });
+    report.preview = (await preview.locator('.monaco-list-row').allInnerTexts()).map((row) => row.trim());
+    report.disk_during_review = fs.readFileSync(env.file, 'utf8');
+
+    // VS Code starts edits that need confirmation unticked: the user opts in
+    // by ticking the file (which ticks its hunks), then presses Apply.
+    begin('tick the file in the Refactor Preview and press Apply');
+    const fileRow = preview.locator('.monaco-list-row', { hasText: path.basename(env.file) }).first();
+    const checkbox = fileRow.locator('.edit-checkbox').first();
+    report.ticked_before = await checkbox.getAttribute('aria-checked');
+    await checkbox.click();
+    await until('the file to be ticked', async () => {
+      const checked = await checkbox.getAttribute('aria-checked');
+      return { ok: checked === 'true', value: checked };
+    }, { timeout: 10_000 });
+    await preview.locator('.buttons .monaco-button', { hasText: 'Apply' }).first().click();
+    await preview.waitFor({ state: 'hidden', timeout: 30_000 }).catch(() => {});
+    // The preview may have put its diff in front: back to the file.
+    await quickOpen(page);
+  }
+
+  begin('see the fix in the editor');
+  await waitForEditorText(page, env.fixed, 'the editor to show the fixed text');
+  report.editor_after = await editorText(page);
+  report.disk_before_save = fs.readFileSync(env.file, 'utf8');
+  report.dirty_after_fix = (await page.locator(DIRTY_TAB).count()) > 0;
+
+  begin('Ctrl+S saves the fix to disk');
+  await save(page);
+  await waitForDisk(env.fixed, 'the file on disk to hold the fixed text');
+  report.disk_after_save = fs.readFileSync(env.file, 'utf8');
+  report.notifications.push(...(await notifications(page)));
+
+  begin('the turn view shows the whole turn');
+  report.turn_view.after_turn = await waitForTurnRow(page, 'Turn diff', undefined, 'the Agent panel to show the turn diff');
+  fs.mkdirSync(env.screenshots, { recursive: true });
+  await page.screenshot({ path: path.join(env.screenshots, 'turn-view.png') });
+
+  begin('Agent: Show turn reopens the view after the panel is closed');
+  await runCommand(page, 'View: Toggle Panel Visibility');
+  await until('the panel to close', async () => {
+    const rows = await turnViewRows(page);
+    return { ok: rows.length === 0, value: rows };
+  }, { timeout: 10_000 });
+  await runCommand(page, 'Agent: Show turn');
+  report.turn_view.after_show_turn = await waitForTurnRow(
+    page,
+    'Turn diff',
+    undefined,
+    'Agent: Show turn to bring back the turn view',
+  );
+
+  begin("click the edit in the turn view: the edit's side-by-side diff");
+  await page.locator('.part.panel .customview-tree .monaco-list-row', { hasText: 'Edit src/lib.rs' }).first().click();
+  const diffEditor = page.locator('.part.editor .monaco-diff-editor').first();
+  await diffEditor.waitFor({ state: 'visible', timeout: 20_000 });
+  const sideText = (side) =>
+    diffEditor.evaluate((element, which) => {
+      const lines = element.querySelector(`.editor.${which} .view-lines`);
+      return lines === null
+        ? null
+        : [...lines.querySelectorAll('.view-line')]
+            .map((line) => [parseFloat(line.style.top), line.textContent.replace(/\u00a0/g, ' ')])
+            .sort((a, b) => a[0] - b[0])
+            .map(([, text]) => text)
+            .join('\n');
+    }, side);
+  report.turn_view.diff = await until('the diff editor to show both sides', async () => {
+    const value = {
+      title: (await page.locator('.part.editor .tab.active').first().innerText()).trim(),
+      original: await sideText('original'),
+      modified: await sideText('modified'),
+    };
+    return { ok: value.original?.includes('a - b') && value.modified?.includes('a + b'), value };
+  }, { timeout: 20_000 });
+
+  begin("close the diff editor with its tab's close button: back to the file");
+  // (Quick Open on the file would bring back the diff editor, which shows it.)
+  await page.locator('.part.editor .tab.active .tab-actions .action-label').first().click();
+  await waitForEditorText(page, env.fixed, 'the editor to show the fixed file again');
+
+  begin('Ctrl+. lists Agent: Undo last agent change');
+  await focusEditor(page);
+  report.code_actions.push(await quickFixMenu(page, 'Agent: Undo last agent change'));
+
+  begin('run Agent: Undo last agent change');
+  await pick(page, 'Agent: Undo last agent change');
+  await waitForEditorText(page, env.buggy, 'the editor to show the text from before the fix');
+  report.editor_after_undo = await editorText(page);
+  report.disk_before_save_after_undo = fs.readFileSync(env.file, 'utf8');
+  report.dirty_after_undo = (await page.locator(DIRTY_TAB).count()) > 0;
+
+  begin('Ctrl+S saves the reverted file');
+  await save(page);
+  await waitForDisk(env.buggy, 'the file on disk to hold the text from before the fix');
+  report.disk_after_undo = fs.readFileSync(env.file, 'utf8');
+  report.notifications.push(...(await notifications(page)));
+}
+
+const GHOST_TEXT = `${EDITOR} .ghost-text-decoration, ${EDITOR} .ghost-text`;
+
+/** Type on an empty line, see the ghost text, Tab accepts it, Ctrl+S. */
+async function inlineCompletion(page) {
+  const before = need('AGENTLS_E2E_BEFORE');
+  const typed = need('AGENTLS_E2E_TYPED');
+  const after = need('AGENTLS_E2E_AFTER');
+
+  begin('open the file with Quick Open');
+  await quickOpen(page);
+  await waitForEditorText(page, before, 'the editor to show the file');
+
+  begin(`type ${JSON.stringify(typed)} at the end of line 2`);
+  await focusEditor(page);
+  await page.keyboard.press('Control+Home');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('End');
+  await page.keyboard.type(typed);
+
+  begin('see the ghost text');
+  // The extension may still be starting agentls when the keys arrive, and
+  // VS Code asks again only on the next edit: after a quiet while, ask as a
+  // user would, with Alt+\ (Trigger Inline Suggestion).
+  let probes = 0;
+  report.ghost_text = await until('the ghost text after what was typed', async () => {
+    const text = (await page.locator(GHOST_TEXT).allTextContents()).join('').replace(/\u00a0/g, ' ');
+    probes += 1;
+    if (text.trim() === '' && probes % 20 === 0) {
+      report.triggered = (report.triggered ?? 0) + 1;
+      await page.keyboard.press('Alt+Backslash');
+    }
+    return { ok: text.trim() !== '', value: text };
+  });
+  fs.mkdirSync(env.screenshots, { recursive: true });
+  await page.screenshot({ path: path.join(env.screenshots, 'ghost-text.png') });
+
+  begin('Tab accepts it');
+  await page.keyboard.press('Tab');
+  report.editor_after_tab = await until('the line completed and no ghost text left', async () => {
+    const ghosts = await page.locator(GHOST_TEXT).count();
+    const text = await editorText(page);
+    return { ok: ghosts === 0 && text === after, value: text, seen: { ghosts, text } };
+  }, { timeout: 20_000 });
+
+  begin('Ctrl+S saves it');
+  await save(page);
+  await waitForDisk(after, 'the file on disk to hold the completed line');
+  report.disk_after_save = fs.readFileSync(env.file, 'utf8');
+}
+
 async function main() {
   const scratch = (name) => {
     const dir = path.join(env.scratch, name);
@@ -291,6 +496,16 @@ async function main() {
     'git.enabled': false,
     'files.autoSave': 'off',
   };
+  if (env.scenario === 'inline-completion') {
+    // Only the inline completion shows: no suggest widget over it (which
+    // VS Code would let the ghost text show only as an extension of).
+    Object.assign(workbenchSettings, {
+      'editor.inlineSuggest.enabled': true,
+      'editor.quickSuggestions': { other: 'off', comments: 'off', strings: 'off' },
+      'editor.suggestOnTriggerCharacters': false,
+      'editor.wordBasedSuggestions': 'off',
+    });
+  }
   // The extension's settings go where a code-server user puts settings for the
   // machine that runs the server (and so the extension host): on the first
   // start of a fresh user-data-dir, the extension host does not see the User
@@ -369,151 +584,11 @@ async function main() {
     await page.goto(`${url}/?folder=${encodeURIComponent(env.workspace)}`);
     await page.locator('.monaco-workbench .part.editor').waitFor({ timeout: 60_000 });
 
-    begin('open the file with Quick Open');
-    await quickOpen(page);
-    await waitForEditorText(page, env.buggy, 'the editor to show the buggy file');
-    report.editor_before = await editorText(page);
-
-    begin('see the diagnostic squiggle');
-    await page.locator(`${EDITOR} .squiggly-error`).first().waitFor({ timeout: 60_000 });
-
-    begin('Ctrl+. on the diagnostic lists Agent: Fix this');
-    await focusEditor(page);
-    // Line 2, in the middle of the diagnostic's range (`a - b`).
-    await page.keyboard.press('Control+Home');
-    await page.keyboard.press('ArrowDown');
-    await page.keyboard.press('Home');
-    await page.keyboard.press('ArrowRight');
-    await page.keyboard.press('ArrowRight');
-    report.code_actions.push(await quickFixMenu(page, 'Agent: Fix this'));
-
-    begin('run Agent: Fix this');
-    await pick(page, 'Agent: Fix this');
-
-    begin('answer the approval toast with Allow');
-    // The server also announces the approval with a plain message (for clients
-    // without prompts): the toast to answer is the one with the buttons.
-    const toast = page
-      .locator('.notifications-toasts .notification-toast', { hasText: env.command })
-      .filter({ has: page.getByRole('button', { name: 'Allow', exact: true }) })
-      .first();
-    await toast.waitFor({ state: 'visible', timeout: 60_000 });
-    const buttons = await toast.locator('.monaco-button').allInnerTexts();
-    report.approval = { message: (await toast.locator('.notification-list-item-message').innerText()).trim(), buttons };
-
-    begin('the turn view opened by itself and shows the approval waiting');
-    report.turn_view.while_waiting = await waitForTurnRow(
-      page,
-      `Approval 1: run \`${env.command}\``,
-      'waiting for you',
-      'the Agent panel to show the approval waiting',
-    );
-    await toast.getByRole('button', { name: 'Allow', exact: true }).click();
-
-    if (env.review) {
-      begin('see the change in the Refactor Preview');
-      const preview = page.locator('.bulk-edit-panel[data-state=data]');
-      await preview.waitFor({ state: 'visible', timeout: 60_000 });
-      await until('the Refactor Preview to list the change', async () => {
-        const rows = await preview.locator('.monaco-list-row').allInnerTexts();
-        return { ok: rows.some((row) => row.includes(path.basename(env.file))), value: rows };
-      });
-      report.preview = (await preview.locator('.monaco-list-row').allInnerTexts()).map((row) => row.trim());
-      report.disk_during_review = fs.readFileSync(env.file, 'utf8');
-
-      // VS Code starts edits that need confirmation unticked: the user opts in
-      // by ticking the file (which ticks its hunks), then presses Apply.
-      begin('tick the file in the Refactor Preview and press Apply');
-      const fileRow = preview.locator('.monaco-list-row', { hasText: path.basename(env.file) }).first();
-      const checkbox = fileRow.locator('.edit-checkbox').first();
-      report.ticked_before = await checkbox.getAttribute('aria-checked');
-      await checkbox.click();
-      await until('the file to be ticked', async () => {
-        const checked = await checkbox.getAttribute('aria-checked');
-        return { ok: checked === 'true', value: checked };
-      }, { timeout: 10_000 });
-      await preview.locator('.buttons .monaco-button', { hasText: 'Apply' }).first().click();
-      await preview.waitFor({ state: 'hidden', timeout: 30_000 }).catch(() => {});
-      // The preview may have put its diff in front: back to the file.
-      await quickOpen(page);
+    if (env.scenario === 'inline-completion') {
+      await inlineCompletion(page);
+    } else {
+      await fixThis(page);
     }
-
-    begin('see the fix in the editor');
-    await waitForEditorText(page, env.fixed, 'the editor to show the fixed text');
-    report.editor_after = await editorText(page);
-    report.disk_before_save = fs.readFileSync(env.file, 'utf8');
-    report.dirty_after_fix = (await page.locator(DIRTY_TAB).count()) > 0;
-
-    begin('Ctrl+S saves the fix to disk');
-    await save(page);
-    await waitForDisk(env.fixed, 'the file on disk to hold the fixed text');
-    report.disk_after_save = fs.readFileSync(env.file, 'utf8');
-    report.notifications.push(...(await notifications(page)));
-
-    begin('the turn view shows the whole turn');
-    report.turn_view.after_turn = await waitForTurnRow(page, 'Turn diff', undefined, 'the Agent panel to show the turn diff');
-    fs.mkdirSync(env.screenshots, { recursive: true });
-    await page.screenshot({ path: path.join(env.screenshots, 'turn-view.png') });
-
-    begin('Agent: Show turn reopens the view after the panel is closed');
-    await runCommand(page, 'View: Toggle Panel Visibility');
-    await until('the panel to close', async () => {
-      const rows = await turnViewRows(page);
-      return { ok: rows.length === 0, value: rows };
-    }, { timeout: 10_000 });
-    await runCommand(page, 'Agent: Show turn');
-    report.turn_view.after_show_turn = await waitForTurnRow(
-      page,
-      'Turn diff',
-      undefined,
-      'Agent: Show turn to bring back the turn view',
-    );
-
-    begin("click the edit in the turn view: the edit's side-by-side diff");
-    await page.locator('.part.panel .customview-tree .monaco-list-row', { hasText: 'Edit src/lib.rs' }).first().click();
-    const diffEditor = page.locator('.part.editor .monaco-diff-editor').first();
-    await diffEditor.waitFor({ state: 'visible', timeout: 20_000 });
-    const sideText = (side) =>
-      diffEditor.evaluate((element, which) => {
-        const lines = element.querySelector(`.editor.${which} .view-lines`);
-        return lines === null
-          ? null
-          : [...lines.querySelectorAll('.view-line')]
-              .map((line) => [parseFloat(line.style.top), line.textContent.replace(/\u00a0/g, ' ')])
-              .sort((a, b) => a[0] - b[0])
-              .map(([, text]) => text)
-              .join('\n');
-      }, side);
-    report.turn_view.diff = await until('the diff editor to show both sides', async () => {
-      const value = {
-        title: (await page.locator('.part.editor .tab.active').first().innerText()).trim(),
-        original: await sideText('original'),
-        modified: await sideText('modified'),
-      };
-      return { ok: value.original?.includes('a - b') && value.modified?.includes('a + b'), value };
-    }, { timeout: 20_000 });
-
-    begin("close the diff editor with its tab's close button: back to the file");
-    // (Quick Open on the file would bring back the diff editor, which shows it.)
-    await page.locator('.part.editor .tab.active .tab-actions .action-label').first().click();
-    await waitForEditorText(page, env.fixed, 'the editor to show the fixed file again');
-
-    begin('Ctrl+. lists Agent: Undo last agent change');
-    await focusEditor(page);
-    report.code_actions.push(await quickFixMenu(page, 'Agent: Undo last agent change'));
-
-    begin('run Agent: Undo last agent change');
-    await pick(page, 'Agent: Undo last agent change');
-    await waitForEditorText(page, env.buggy, 'the editor to show the text from before the fix');
-    report.editor_after_undo = await editorText(page);
-    report.disk_before_save_after_undo = fs.readFileSync(env.file, 'utf8');
-    report.dirty_after_undo = (await page.locator(DIRTY_TAB).count()) > 0;
-
-    begin('Ctrl+S saves the reverted file');
-    await save(page);
-    await waitForDisk(env.buggy, 'the file on disk to hold the text from before the fix');
-    report.disk_after_undo = fs.readFileSync(env.file, 'utf8');
-    report.notifications.push(...(await notifications(page)));
   } catch (error) {
     fs.mkdirSync(env.screenshots, { recursive: true });
     const shot = path.join(env.screenshots, `failed-${report.steps.length}.png`);

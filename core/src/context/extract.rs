@@ -31,9 +31,30 @@ impl FileSymbols {
         text: &str,
         tree: &Tree,
     ) -> Option<FileSymbols> {
+        FileSymbols::from_tree_in(path, language, text, tree, 0..usize::MAX)
+    }
+
+    /// The symbols of `tree` in the bytes `keys` only: the definitions whose
+    /// item starts there and the references there (for a caller about one
+    /// region of a large file: the code around a completion).
+    pub fn from_tree_in(
+        path: &Path,
+        language: Language,
+        text: &str,
+        tree: &Tree,
+        keys: std::ops::Range<usize>,
+    ) -> Option<FileSymbols> {
         let query = tags_query(language)?;
         let mut cursor = QueryCursor::new();
-        Some(read_symbols(path, language, text, tree, query, &mut cursor))
+        Some(read_symbols(
+            path,
+            language,
+            text,
+            tree,
+            query,
+            &mut cursor,
+            keys,
+        ))
     }
 }
 
@@ -76,6 +97,7 @@ impl Extractor {
             &tree,
             self.query,
             &mut self.cursor,
+            0..usize::MAX,
         ))
     }
 
@@ -85,7 +107,8 @@ impl Extractor {
     }
 }
 
-/// The symbols of a whole file: every match of the query, harvested and nested.
+/// The symbols of a file (in `keys`, all of it for `0..usize::MAX`): every
+/// match of the query, harvested and nested.
 fn read_symbols(
     path: &Path,
     language: Language,
@@ -93,10 +116,10 @@ fn read_symbols(
     tree: &Tree,
     query: &Query,
     cursor: &mut QueryCursor,
+    keys: std::ops::Range<usize>,
 ) -> FileSymbols {
     let line_starts = line_starts(text);
     let mut found = Harvest::default();
-    let everything = 0..usize::MAX;
     harvest(
         language,
         text,
@@ -104,7 +127,7 @@ fn read_symbols(
         tree,
         query,
         cursor,
-        everything,
+        keys,
         &mut found,
     );
     finish(path, language, text, tree, line_starts, found)

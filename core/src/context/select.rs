@@ -84,6 +84,11 @@ pub struct SelectionRequest<'a> {
     /// Regions of this file the user edited recently, most recent first.
     pub recent_edits: &'a [LineRange],
     pub budget_tokens: u32,
+    /// Read this file's symbols from these bytes only (definitions starting
+    /// there, references there); `None`: the whole file. For callers about one
+    /// region of a possibly large file (a completion's prompt): the time then
+    /// grows with the region, not the file.
+    pub symbols_in: Option<Range<usize>>,
 }
 
 impl<'a> SelectionRequest<'a> {
@@ -103,6 +108,7 @@ impl<'a> SelectionRequest<'a> {
             diagnostics: &[],
             recent_edits: &[],
             budget_tokens: DEFAULT_BUDGET_TOKENS,
+            symbols_in: None,
         }
     }
 }
@@ -207,7 +213,12 @@ pub fn select(request: &SelectionRequest<'_>, index: &SymbolIndex) -> Selection 
                 &parsed
             }
         };
-        FileSymbols::from_tree(request.path, language, text, tree)
+        match &request.symbols_in {
+            Some(keys) => {
+                FileSymbols::from_tree_in(request.path, language, text, tree, keys.clone())
+            }
+            None => FileSymbols::from_tree(request.path, language, text, tree),
+        }
     });
 
     let mut candidates = Vec::new();

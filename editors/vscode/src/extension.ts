@@ -33,6 +33,7 @@ import {
 } from './output';
 import {
   MappedSettings,
+  RESTART_SETTINGS,
   SETTING_KEYS,
   ServerOptions,
   clearedSinceStart,
@@ -168,6 +169,10 @@ async function start(): Promise<void> {
   // The id `agentls` makes the client read `agentls.trace.server`.
   const next = new LanguageClient(SECTION, 'agentls', server, clientOptions);
   next.registerFeature(new AgentlsExtensions());
+  // textDocument/inlineCompletion (ghost text) is a proposed feature in
+  // vscode-languageclient 9; the server announces it only with
+  // `[completion] enabled`.
+  next.registerProposedFeatures();
   next.onNotification('agent/turnStarted', (params: TurnStartedParams) => {
     write(turns.turnStarted(params));
     updateStatus();
@@ -261,6 +266,9 @@ function onConfigurationChanged(event: vscode.ConfigurationChangeEvent): void {
   }
   if (!SETTING_KEYS.some(([setting]) => event.affectsConfiguration(`${SECTION}.${setting}`))) {
     return;
+  }
+  if (RESTART_SETTINGS.some((setting) => event.affectsConfiguration(`${SECTION}.${setting}`))) {
+    void offerRestart('agentls: inline completions are turned on or off when the server starts');
   }
   const { options } = readSettings();
   const running = client;

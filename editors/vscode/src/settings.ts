@@ -8,7 +8,10 @@ export type SettingReader = (key: string) => unknown;
 /** The server's configuration table: `{ provider: { base_url: … }, … }`. */
 export type ServerOptions = Record<string, Record<string, unknown>>;
 
-/** Each VS Code setting (below `agentls.`) and the server key it sets. */
+/**
+ * Each VS Code setting (below `agentls.`) and the server key it sets; a dotted
+ * key (`provider.base_url` in `completion`) is a nested table.
+ */
 export const SETTING_KEYS: ReadonlyArray<readonly [setting: string, table: string, key: string]> = [
   ['provider.kind', 'provider', 'kind'],
   ['provider.model', 'provider', 'model'],
@@ -17,7 +20,38 @@ export const SETTING_KEYS: ReadonlyArray<readonly [setting: string, table: strin
   ['approvals.policy', 'approvals', 'policy'],
   ['approvals.edits', 'approvals', 'edits'],
   ['sandbox.policy', 'sandbox', 'policy'],
+  ['completion.enabled', 'completion', 'enabled'],
+  ['completion.debounceMs', 'completion', 'debounce_ms'],
+  ['completion.provider.kind', 'completion', 'provider.kind'],
+  ['completion.provider.baseUrl', 'completion', 'provider.base_url'],
+  ['completion.provider.model', 'completion', 'provider.model'],
+  ['completion.provider.apiKeyEnv', 'completion', 'provider.api_key_env'],
+  ['completion.provider.template', 'completion', 'provider.template'],
 ];
+
+/** Settings read only when the server starts (its capabilities depend on them). */
+export const RESTART_SETTINGS: ReadonlyArray<string> = ['completion.enabled'];
+
+function setPath(table: Record<string, unknown>, key: string, value: unknown): void {
+  const parts = key.split('.');
+  const last = parts.pop() as string;
+  let current = table;
+  for (const part of parts) {
+    current = (current[part] ??= {}) as Record<string, unknown>;
+  }
+  current[last] = value;
+}
+
+function getPath(table: Record<string, unknown> | undefined, key: string): unknown {
+  let current: unknown = table;
+  for (const part of key.split('.')) {
+    if (current === undefined || current === null || typeof current !== 'object') {
+      return undefined;
+    }
+    current = (current as Record<string, unknown>)[part];
+  }
+  return current;
+}
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -48,16 +82,16 @@ export function mapSettings(read: SettingReader): MappedSettings {
       if (value === '') {
         continue;
       }
-      if (setting === 'provider.apiKeyEnv' && !ENV_NAME.test(value as string)) {
+      if (setting.endsWith('apiKeyEnv') && !ENV_NAME.test(value as string)) {
         // Most likely the key itself was pasted: never send it anywhere.
         problems.push(
-          'agentls.provider.apiKeyEnv names the environment variable that holds the key ' +
+          `agentls.${setting} names the environment variable that holds the key ` +
             '(e.g. OPENAI_API_KEY), never the key itself; the value is not a variable name and was left out',
         );
         continue;
       }
     }
-    (options[table] ??= {})[key] = value;
+    setPath((options[table] ??= {}), key, value);
   }
   return { options, problems };
 }
@@ -84,7 +118,7 @@ export function didChangeConfigurationSettings(options: ServerOptions): { agentl
 export function clearedSinceStart(atStart: ServerOptions, now: ServerOptions): string[] {
   const cleared: string[] = [];
   for (const [setting, table, key] of SETTING_KEYS) {
-    if (atStart[table]?.[key] !== undefined && now[table]?.[key] === undefined) {
+    if (getPath(atStart[table], key) !== undefined && getPath(now[table], key) === undefined) {
       cleared.push(`agentls.${setting}`);
     }
   }

@@ -6,6 +6,9 @@ use crate::notice;
 use crate::world::World;
 
 pub(crate) async fn handle(world: &World, params: DidCloseTextDocumentParams) {
+    world
+        .completions
+        .document_changed(&params.text_document.uri);
     world.symbols.document_closed(&params.text_document.uri);
     world.diagnostics.forget(&params.text_document.uri);
     if let Err(error) = world.state.documents.close(&params.text_document.uri) {

@@ -9,7 +9,7 @@ use tower_lsp_server::UriExt;
 
 use crate::document::PositionEncoding;
 use crate::ext;
-use crate::state::{lock, write_lock, Session, State};
+use crate::state::{lock, read_lock, write_lock, Session, State};
 use crate::world::World;
 
 pub(crate) fn handle(world: &World, params: InitializeParams) -> InitializeResult {
@@ -61,16 +61,23 @@ pub(crate) fn handle(world: &World, params: InitializeParams) -> InitializeResul
     *write_lock(&state.session) = session;
     load_configuration(state, &roots, params.initialization_options.as_ref());
 
+    let completion = read_lock(&state.config).merged.completion.enabled;
     InitializeResult {
-        capabilities: server_capabilities(encoding),
+        capabilities: server_capabilities(encoding, completion),
         server_info: Some(ServerInfo {
             name: "agentls".to_string(),
             version: Some(env!("CARGO_PKG_VERSION").to_string()),
         }),
+        offset_encoding: None,
     }
 }
 
-pub(crate) fn server_capabilities(encoding: PositionEncoding) -> ServerCapabilities {
+/// What the server offers; completions only when `[completion] enabled` (so
+/// nothing changes for users who did not turn them on).
+pub(crate) fn server_capabilities(
+    encoding: PositionEncoding,
+    completion: bool,
+) -> ServerCapabilities {
     ServerCapabilities {
         position_encoding: Some(encoding.kind()),
         text_document_sync: Some(TextDocumentSyncCapability::Options(
@@ -98,6 +105,8 @@ pub(crate) fn server_capabilities(encoding: PositionEncoding) -> ServerCapabilit
                 .collect(),
             work_done_progress_options: Default::default(),
         }),
+        inline_completion_provider: completion.then_some(OneOf::Left(true)),
+        completion_provider: completion.then(CompletionOptions::default),
         experimental: Some(serde_json::json!({ "agentls": { "version": 1 } })),
         ..Default::default()
     }

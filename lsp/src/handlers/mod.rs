@@ -4,6 +4,7 @@
 
 pub(crate) mod approve;
 pub(crate) mod code_action;
+pub(crate) mod completion;
 pub(crate) mod context;
 pub(crate) mod did_change;
 pub(crate) mod did_change_configuration;
@@ -15,6 +16,7 @@ pub(crate) mod document_state;
 pub(crate) mod execute_command;
 pub(crate) mod initialize;
 pub(crate) mod initialized;
+pub(crate) mod inline_completion;
 pub(crate) mod mcp_servers;
 pub(crate) mod progress_cancel;
 pub(crate) mod thread_list;

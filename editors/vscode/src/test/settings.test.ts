@@ -38,6 +38,32 @@ describe('initializationOptions', () => {
     });
   });
 
+  it('nests the completion provider settings in completion.provider', () => {
+    const { options, problems } = mapSettings(
+      reader({
+        'completion.enabled': true,
+        'completion.debounceMs': 50,
+        'completion.provider.kind': 'fim',
+        'completion.provider.baseUrl': 'http://127.0.0.1:8080/v1',
+        'completion.provider.template': 'qwen',
+        'completion.provider.apiKeyEnv': 'sk-pasted-key',
+      }),
+    );
+    assert.deepEqual(options, {
+      completion: {
+        enabled: true,
+        debounce_ms: 50,
+        provider: { kind: 'fim', base_url: 'http://127.0.0.1:8080/v1', template: 'qwen' },
+      },
+    });
+    assert.equal(problems.length, 1);
+    assert.match(problems[0], /agentls\.completion\.provider\.apiKeyEnv names the environment variable/);
+    assert.deepEqual(
+      clearedSinceStart(options, { completion: { enabled: true } }),
+      ['agentls.completion.debounceMs', 'agentls.completion.provider.kind', 'agentls.completion.provider.baseUrl', 'agentls.completion.provider.template'],
+    );
+  });
+
   it('leaves out unset settings, and tables with nothing set', () => {
     // What VS Code gives with nothing configured: the "" defaults of package.json.
     const defaults = reader({
