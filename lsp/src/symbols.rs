@@ -36,7 +36,11 @@ use crate::state::{lock, State};
 const DEBOUNCE: Duration = Duration::from_millis(200);
 /// Recent edit regions kept per document.
 const RECENT_EDITS: usize = 5;
-const WATCHED_GLOB: &str = "**/*.{rs,py,pyi,ts,mts,cts,tsx,js,mjs,cjs,jsx,go}";
+/// The indexed files' extensions, watched one glob each: kak-lsp 15 refuses
+/// brace patterns (`**/*.{rs,py}`), and every client takes plain ones.
+const WATCHED_EXTENSIONS: [&str; 12] = [
+    "rs", "py", "pyi", "ts", "mts", "cts", "tsx", "js", "mjs", "cjs", "jsx", "go",
+];
 
 /// The index and what keeps it current. A cheap handle: clones share it.
 #[derive(Clone, Default)]
@@ -262,10 +266,13 @@ async fn watch_files(state: Arc<State>, client: Client) {
         return;
     }
     let options = DidChangeWatchedFilesRegistrationOptions {
-        watchers: vec![FileSystemWatcher {
-            glob_pattern: GlobPattern::String(WATCHED_GLOB.to_string()),
-            kind: None,
-        }],
+        watchers: WATCHED_EXTENSIONS
+            .iter()
+            .map(|extension| FileSystemWatcher {
+                glob_pattern: GlobPattern::String(format!("**/*.{extension}")),
+                kind: None,
+            })
+            .collect(),
     };
     let registration = Registration {
         id: "agentls/watched-files".to_string(),

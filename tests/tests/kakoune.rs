@@ -230,4 +230,12 @@ fn kakoune_kak_lsp_starts_agentls_and_lists_its_code_actions() {
             run.fail(&format!("no {title:?} in the menu"), &screen);
         }
     }
+    // kak-lsp took the watched-file globs (no braces) and its second didOpen
+    // of the file raised no warning.
+    let log = std::fs::read_to_string(&run.log).unwrap_or_default();
+    for unwanted in ["unsupported braces", "was already open"] {
+        if log.contains(unwanted) {
+            run.fail(&format!("kak-lsp's log says {unwanted:?}"), &screen);
+        }
+    }
 }

@@ -154,6 +154,24 @@ fn reopen_replaces_and_is_reported() {
     assert_eq!(store.len(), 1);
 }
 
+/// kak-lsp 15 sends didOpen twice for each file it opens: the same version
+/// and text again is not a replacement and is not reported.
+#[test]
+fn a_repeated_did_open_with_the_same_text_is_not_reported() {
+    let store = DocumentStore::new();
+    let document = uri("file:///w/a.rs");
+    store
+        .open(document.clone(), "rust", 1, "fn a() {}\n".to_owned())
+        .expect("first open");
+    store
+        .open(document.clone(), "rust", 1, "fn a() {}\n".to_owned())
+        .expect("the same open again is quiet");
+    assert!(store
+        .open(document.clone(), "rust", 1, "fn b() {}\n".to_owned())
+        .is_err());
+    assert_eq!(text_of(&store, &document), "fn b() {}\n");
+}
+
 #[test]
 fn unknown_uri_is_an_error() {
     let store = DocumentStore::new();
