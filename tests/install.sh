@@ -28,10 +28,10 @@ if ! command -v emacs >/dev/null 2>&1 || ! emacs --batch --eval "(require 'eglot
   $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq emacs-nox elpa-eglot
 fi
 
-if ! command -v kak >/dev/null 2>&1; then
-  echo "== installing Kakoune (tests/tests/kakoune.rs)"
+if ! command -v kak >/dev/null 2>&1 || ! command -v tmux >/dev/null 2>&1; then
+  echo "== installing Kakoune and tmux (tests/tests/kakoune.rs drives it in tmux)"
   $as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kakoune
+  $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kakoune tmux
 fi
 
 # kak-lsp 15.0.1 (December 2023) was released while Kakoune 2022.10.31, Debian's,
