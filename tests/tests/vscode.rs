@@ -136,7 +136,7 @@ async fn vscode_inline_completion_shows_ghost_text_and_tab_accepts_it() {
     let settings = json!({
         "agentls.provider.kind": "openai-chat",
         "agentls.provider.baseUrl": "http://127.0.0.1:9/v1",
-        "agentls.trace.server": "messages",
+        "agentls.trace.server": "verbose",
         "agentls.completion.enabled": true,
         "agentls.completion.provider.baseUrl": fake.base_url(),
         "agentls.completion.provider.model": "qwen2.5-coder:1.5b-base",
