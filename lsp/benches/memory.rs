@@ -10,7 +10,7 @@
 //!    (default 60) seconds later. The same files opened as `plaintext` (no tree,
 //!    no symbols) give the baseline row.
 //! 2. Where the memory goes: the same files through the document store and the
-//!    symbol index in this process, with a counting allocator (live heap bytes
+//!    symbol index in this process, with a counting allocator (live heap bytes as malloc holds them
 //!    after each step).
 //!
 //! `cargo bench -p agentls --bench memory`; the figures go in docs/benchmarks.md.
@@ -31,41 +31,12 @@ use agentls_core::context::SharedIndex;
 use lsp_types::{Position, Range, TextDocumentContentChangeEvent, Uri};
 use serde_json::{json, Value};
 
-/// Counts the bytes the process has live on the heap.
+/// Counts the bytes the process has live on the heap as malloc holds them:
+/// each allocation's usable size plus glibc's 8-byte chunk header, so a
+/// 5-byte string counts the 32 bytes it takes, not 5.
 struct Counting;
 
 static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: every call is forwarded to `System` unchanged; only a counter is added.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: the caller's contract is `System`'s.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: the caller's contract is `System`'s.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        // SAFETY: the caller's contract is `System`'s.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-/// What tree-sitter's C code has live (its trees, parsers, query cursors), which
-/// does not go through Rust's allocator: counted by the sizes glibc reports.
-static C_LIVE: AtomicIsize = AtomicIsize::new(0);
 
 extern "C" {
     fn malloc(size: usize) -> *mut c_void;
@@ -75,40 +46,77 @@ extern "C" {
     fn malloc_usable_size(ptr: *mut c_void) -> usize;
 }
 
-unsafe extern "C" fn counted_malloc(size: usize) -> *mut c_void {
-    // SAFETY: plain libc calls; `malloc_usable_size` accepts null.
-    unsafe {
-        let ptr = malloc(size);
-        C_LIVE.fetch_add(malloc_usable_size(ptr) as isize, Ordering::Relaxed);
+/// What `ptr` takes in malloc's heap (0 for null).
+fn held(ptr: *mut c_void) -> isize {
+    if ptr.is_null() {
+        return 0;
+    }
+    // SAFETY: `ptr` is live and came from malloc (directly, or through
+    // `System`, which is malloc, posix_memalign or realloc on Linux).
+    unsafe { malloc_usable_size(ptr) as isize + 8 }
+}
+
+// SAFETY: every call is forwarded to `System` unchanged; only a counter is added.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller's contract is `System`'s.
+        let ptr = unsafe { System.alloc(layout) };
+        LIVE.fetch_add(held(ptr.cast()), Ordering::Relaxed);
         ptr
     }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(held(ptr.cast()), Ordering::Relaxed);
+        // SAFETY: the caller's contract is `System`'s.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let before = held(ptr.cast());
+        // SAFETY: the caller's contract is `System`'s.
+        let grown = unsafe { System.realloc(ptr, layout, new_size) };
+        if !grown.is_null() {
+            LIVE.fetch_add(held(grown.cast()) - before, Ordering::Relaxed);
+        }
+        grown
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// What tree-sitter's C code has live (its trees, parsers, query cursors), which
+/// does not go through Rust's allocator: counted the same way.
+static C_LIVE: AtomicIsize = AtomicIsize::new(0);
+
+unsafe extern "C" fn counted_malloc(size: usize) -> *mut c_void {
+    // SAFETY: a plain libc call.
+    let ptr = unsafe { malloc(size) };
+    C_LIVE.fetch_add(held(ptr), Ordering::Relaxed);
+    ptr
 }
 
 unsafe extern "C" fn counted_calloc(count: usize, size: usize) -> *mut c_void {
     // SAFETY: as above.
-    unsafe {
-        let ptr = calloc(count, size);
-        C_LIVE.fetch_add(malloc_usable_size(ptr) as isize, Ordering::Relaxed);
-        ptr
-    }
+    let ptr = unsafe { calloc(count, size) };
+    C_LIVE.fetch_add(held(ptr), Ordering::Relaxed);
+    ptr
 }
 
 unsafe extern "C" fn counted_realloc(ptr: *mut c_void, size: usize) -> *mut c_void {
+    let before = held(ptr);
     // SAFETY: `ptr` comes from the functions above (tree-sitter's contract).
-    unsafe {
-        let before = malloc_usable_size(ptr) as isize;
-        let ptr = realloc(ptr, size);
-        C_LIVE.fetch_add(malloc_usable_size(ptr) as isize - before, Ordering::Relaxed);
-        ptr
+    let grown = unsafe { realloc(ptr, size) };
+    if !grown.is_null() || size == 0 {
+        C_LIVE.fetch_add(held(grown) - before, Ordering::Relaxed);
     }
+    grown
 }
 
 unsafe extern "C" fn counted_free(ptr: *mut c_void) {
+    C_LIVE.fetch_sub(held(ptr), Ordering::Relaxed);
     // SAFETY: as above.
-    unsafe {
-        C_LIVE.fetch_sub(malloc_usable_size(ptr) as isize, Ordering::Relaxed);
-        free(ptr);
-    }
+    unsafe { free(ptr) };
 }
 
 fn live() -> isize {
@@ -504,6 +512,7 @@ fn breakdown(sources: &[Source], text_bytes: usize) {
         index_one(uri, source);
     }
     report("the symbol index fed from every buffer");
+    index_composition(&index);
     for (source, uri) in sources.iter().zip(&uris) {
         let line = source.text.lines().count() as u32 / 2;
         let at = Position::new(line, 0);
@@ -526,4 +535,53 @@ fn breakdown(sources: &[Source], text_bytes: usize) {
     report("the index dropped");
     drop(store);
     report("the store dropped");
+}
+
+/// What the index holds, counted: how many of each symbol and the bytes of
+/// the strings they carry (each its own heap allocation).
+#[allow(clippy::print_stdout)]
+fn index_composition(index: &SharedIndex) {
+    let index = index.read();
+    let (mut definitions, mut references, mut imports) = (0usize, 0usize, 0usize);
+    let (mut summaries, mut signatures, mut definition_names) = (0usize, 0usize, 0usize);
+    let (mut reference_names, mut qualifiers, mut qualified) = (0usize, 0usize, 0usize);
+    let (mut words, mut word_bytes) = (0usize, 0usize);
+    let mut distinct = std::collections::HashSet::new();
+    for path in index.paths() {
+        let Some(symbols) = index.file(path) else {
+            continue;
+        };
+        definitions += symbols.definitions.len();
+        references += symbols.references.len();
+        imports += symbols.imports.len();
+        for definition in &symbols.definitions {
+            summaries += definition.summary.len();
+            signatures += definition.signature.len();
+            definition_names += definition.name.len();
+        }
+        for reference in &symbols.references {
+            reference_names += reference.name.len();
+            distinct.insert(&*reference.name);
+            if let Some(qualifier) = &reference.qualifier {
+                qualified += 1;
+                qualifiers += qualifier.len();
+            }
+        }
+        for import in &symbols.imports {
+            words += import.words.len();
+            word_bytes += import.words.iter().map(|word| word.len()).sum::<usize>();
+        }
+    }
+    println!(
+        "    {definitions} definitions (names {}, signatures {}, summaries {}); \
+         {references} references ({} distinct names; names {}, {qualified} qualifiers {}); \
+         {imports} imports ({words} words, {})",
+        mib(definition_names as f64),
+        mib(signatures as f64),
+        mib(summaries as f64),
+        distinct.len(),
+        mib(reference_names as f64),
+        mib(qualifiers as f64),
+        mib(word_bytes as f64),
+    );
 }

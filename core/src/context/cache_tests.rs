@@ -59,9 +59,9 @@ fn assert_same_index(actual: &SymbolIndex, expected: &SymbolIndex) {
             symbols
                 .definitions
                 .iter()
-                .map(|definition| &definition.name),
+                .map(|definition| &*definition.name),
         );
-        names.extend(symbols.references.iter().map(|reference| &reference.name));
+        names.extend(symbols.references.iter().map(|reference| &*reference.name));
     }
     assert!(names.len() > 1000, "{} names", names.len());
     for name in names {

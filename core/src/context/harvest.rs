@@ -6,6 +6,7 @@
 use std::collections::HashSet;
 use std::ops::Range;
 use std::path::Path;
+use std::sync::Arc;
 
 use streaming_iterator::StreamingIterator;
 use tree_sitter::{Node, Query, QueryCursor, Tree};
@@ -247,7 +248,7 @@ fn imports(root: Node<'_>, language: Language, text: &str) -> Vec<Import> {
 
 /// What a call is reached through, when that is a plain name. Found from the
 /// reference's item down (`Node::parent` walks from the root: too slow here).
-fn qualifier(item: Node<'_>, name: Node<'_>, source: &[u8]) -> Option<Box<str>> {
+fn qualifier(item: Node<'_>, name: Node<'_>, source: &[u8]) -> Option<Arc<str>> {
     let mut parent = item
         .child_by_field_name("function")
         .or_else(|| item.child_by_field_name("macro"))?;

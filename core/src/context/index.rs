@@ -53,7 +53,7 @@ pub struct SymbolIndex {
     files: Vec<Option<Entry>>,
     ids: HashMap<PathBuf, FileId>,
     free: Vec<FileId>,
-    names: HashMap<Box<str>, Postings>,
+    names: HashMap<Arc<str>, Postings>,
     /// The one file whose entry keeps its `source`: the buffer updated last,
     /// the one being typed in. Every other buffer's text lives in the editor's
     /// store only, and its next update reads it whole.
@@ -263,23 +263,29 @@ impl SymbolIndex {
         let mut seen: HashSet<&str> = HashSet::new();
         for definition in &symbols.definitions {
             if seen.insert(&definition.name) {
-                self.names
-                    .entry(definition.name.clone())
-                    .or_default()
-                    .defined_in
-                    .push(id);
+                self.postings(&definition.name).defined_in.push(id);
             }
         }
         seen.clear();
         for reference in &symbols.references {
             if seen.insert(&reference.name) {
-                self.names
-                    .entry(reference.name.clone())
-                    .or_default()
-                    .referenced_in
-                    .push(id);
+                self.postings_shared(&reference.name).referenced_in.push(id);
             }
         }
+    }
+
+    /// The postings of `name`, made if new.
+    fn postings(&mut self, name: &str) -> &mut Postings {
+        if !self.names.contains_key(name) {
+            self.names.insert(Arc::from(name), Postings::default());
+        }
+        self.names.get_mut(name).expect("inserted above")
+    }
+
+    /// The postings of `name`, made if new with the reference's own
+    /// allocation as the key.
+    fn postings_shared(&mut self, name: &Arc<str>) -> &mut Postings {
+        self.names.entry(Arc::clone(name)).or_default()
     }
 
     /// Replace the postings of file `id` by those of `symbols`, touching only
@@ -298,11 +304,11 @@ impl SymbolIndex {
                 .map(|definition| definition.name.clone())
                 .collect()
         };
-        let referenced = |symbols: &FileSymbols| -> HashSet<Box<str>> {
+        let referenced = |symbols: &FileSymbols| -> HashSet<Arc<str>> {
             symbols
                 .references
                 .iter()
-                .map(|reference| reference.name.clone())
+                .map(|reference| Arc::clone(&reference.name))
                 .collect()
         };
         let (old_defined, new_defined) = (defined(&old), defined(symbols));
@@ -314,18 +320,10 @@ impl SymbolIndex {
             self.drop_posting(name, id, |postings| &mut postings.referenced_in);
         }
         for name in new_defined.difference(&old_defined) {
-            self.names
-                .entry(name.clone())
-                .or_default()
-                .defined_in
-                .push(id);
+            self.postings(name).defined_in.push(id);
         }
         for name in new_referenced.difference(&old_referenced) {
-            self.names
-                .entry(name.clone())
-                .or_default()
-                .referenced_in
-                .push(id);
+            self.postings_shared(name).referenced_in.push(id);
         }
     }
 
@@ -368,6 +366,7 @@ impl SymbolIndex {
 /// `symbols` without the spare capacity its lists grew while being read: the
 /// index holds them for the whole session.
 fn compact(mut symbols: FileSymbols) -> FileSymbols {
+    symbols.share_names();
     symbols.definitions.shrink_to_fit();
     symbols.references.shrink_to_fit();
     symbols.imports.shrink_to_fit();

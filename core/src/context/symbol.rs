@@ -1,8 +1,10 @@
 //! The symbols the index keeps of a file (definitions, references, imports),
 //! as plain data: what extraction produces, the cache stores and selection reads.
 
+use std::collections::HashSet;
 use std::ops::Range;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -112,17 +114,20 @@ pub struct Definition {
     pub summary_lines: LineRange,
 }
 
-/// A use of a name.
+/// A use of a name. The name and qualifier are shared: a file names the same
+/// few identifiers over and over (171,291 references to 8,089 names in the
+/// memory bench's 1,000 files), so each distinct string is allocated once per
+/// file (see [`FileSymbols::share_names`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reference {
-    pub name: Box<str>,
+    pub name: Arc<str>,
     pub kind: ReferenceKind,
     pub line: u32,
     /// The name's bytes.
     pub bytes: Range<usize>,
     /// The path or receiver it is reached through, when it is a plain name:
     /// `Foo` in `Foo::new()`, `http` in `http.Get()`, `self` in `self.run()`.
-    pub qualifier: Option<Box<str>>,
+    pub qualifier: Option<Arc<str>>,
 }
 
 // References are most of the index cache (several per line of code): each is
@@ -146,11 +151,11 @@ impl<'de> Deserialize<'de> for Reference {
         type Row = (Box<str>, ReferenceKind, u32, usize, usize, Option<Box<str>>);
         let (name, kind, line, start, end, qualifier) = Row::deserialize(deserializer)?;
         Ok(Reference {
-            name,
+            name: name.into(),
             kind,
             line,
             bytes: start..end,
-            qualifier,
+            qualifier: qualifier.map(Arc::from),
         })
     }
 }
@@ -179,6 +184,24 @@ pub struct FileSymbols {
 }
 
 impl FileSymbols {
+    /// Makes every reference with the same name (or qualifier) share one
+    /// allocation of it. Extraction and the cache give each its own.
+    pub fn share_names(&mut self) {
+        let mut strings: HashSet<Arc<str>> = HashSet::new();
+        let mut share = |string: &mut Arc<str>| match strings.get(string) {
+            Some(shared) => *string = Arc::clone(shared),
+            None => {
+                strings.insert(Arc::clone(string));
+            }
+        };
+        for reference in &mut self.references {
+            share(&mut reference.name);
+            if let Some(qualifier) = &mut reference.qualifier {
+                share(qualifier);
+            }
+        }
+    }
+
     /// The innermost definition whose lines hold `byte` and whose kind passes
     /// `accept`.
     pub fn innermost_at(&self, byte: usize, accept: impl Fn(SymbolKind) -> bool) -> Option<usize> {
