@@ -108,7 +108,8 @@ impl IndexCache {
         let files = body
             .files
             .into_iter()
-            .map(|file| {
+            .map(|mut file| {
+                file.symbols.share_names();
                 let entry = DiskSymbols {
                     fingerprint: Fingerprint {
                         size: file.size,

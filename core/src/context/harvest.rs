@@ -22,6 +22,20 @@ use crate::language::Language;
 pub(crate) struct Harvest {
     pub(crate) definitions: Vec<Definition>,
     pub(crate) references: Vec<Reference>,
+    /// Every reference name and qualifier read so far, each allocated once: a
+    /// file names the same few identifiers over and over.
+    strings: HashSet<Arc<str>>,
+}
+
+impl Harvest {
+    fn share(&mut self, text: &str) -> Arc<str> {
+        if let Some(shared) = self.strings.get(text) {
+            return Arc::clone(shared);
+        }
+        let shared: Arc<str> = text.into();
+        self.strings.insert(Arc::clone(&shared));
+        shared
+    }
 }
 
 /// Run the query over the bytes `keys` of `tree` and keep the symbols it finds
@@ -128,13 +142,14 @@ pub(crate) fn harvest(
             {
                 continue;
             }
-            out.references.push(Reference {
-                name: name.into(),
+            let reference = Reference {
+                name: out.share(name),
                 kind,
                 line: name_node.start_position().row as u32 + 1,
                 bytes: name_node.start_byte()..name_node.end_byte(),
-                qualifier: qualifier(item, name_node, source),
-            });
+                qualifier: qualifier(item, name_node, source).map(|text| out.share(text)),
+            };
+            out.references.push(reference);
         }
     }
     // A definition's own name is not a reference to it (both lie in `keys`).
@@ -155,6 +170,7 @@ pub(crate) fn finish(
     let Harvest {
         mut definitions,
         mut references,
+        ..
     } = found;
     references.sort_by_key(|reference| reference.bytes.start);
     definitions.sort_by(|a, b| {
@@ -248,7 +264,7 @@ fn imports(root: Node<'_>, language: Language, text: &str) -> Vec<Import> {
 
 /// What a call is reached through, when that is a plain name. Found from the
 /// reference's item down (`Node::parent` walks from the root: too slow here).
-fn qualifier(item: Node<'_>, name: Node<'_>, source: &[u8]) -> Option<Arc<str>> {
+fn qualifier<'s>(item: Node<'_>, name: Node<'_>, source: &'s [u8]) -> Option<&'s str> {
     let mut parent = item
         .child_by_field_name("function")
         .or_else(|| item.child_by_field_name("macro"))?;
@@ -286,7 +302,7 @@ fn qualifier(item: Node<'_>, name: Node<'_>, source: &[u8]) -> Option<Arc<str>> 
             | "crate"
             | "super"
     )
-    .then(|| node_text(object, source).into())
+    .then(|| node_text(object, source))
 }
 
 /// The name of a Rust `impl`'s type: `Foo` for `impl<T> Trait for a::Foo<T>`.

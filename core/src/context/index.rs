@@ -366,7 +366,6 @@ impl SymbolIndex {
 /// `symbols` without the spare capacity its lists grew while being read: the
 /// index holds them for the whole session.
 fn compact(mut symbols: FileSymbols) -> FileSymbols {
-    symbols.share_names();
     symbols.definitions.shrink_to_fit();
     symbols.references.shrink_to_fit();
     symbols.imports.shrink_to_fit();

@@ -117,7 +117,7 @@ pub struct Definition {
 /// A use of a name. The name and qualifier are shared: a file names the same
 /// few identifiers over and over (171,291 references to 8,089 names in the
 /// memory bench's 1,000 files), so each distinct string is allocated once per
-/// file (see [`FileSymbols::share_names`]).
+/// file (by extraction, and [`FileSymbols::share_names`] for the cache).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reference {
     pub name: Arc<str>,
@@ -185,8 +185,9 @@ pub struct FileSymbols {
 
 impl FileSymbols {
     /// Makes every reference with the same name (or qualifier) share one
-    /// allocation of it. Extraction and the cache give each its own.
-    pub fn share_names(&mut self) {
+    /// allocation of it, as extraction does: for symbols read from the cache,
+    /// where deserialising gives each its own.
+    pub(crate) fn share_names(&mut self) {
         let mut strings: HashSet<Arc<str>> = HashSet::new();
         let mut share = |string: &mut Arc<str>| match strings.get(string) {
             Some(shared) => *string = Arc::clone(shared),
