@@ -19,6 +19,16 @@
 
 (defun agentls-test-finish (code)
   (agentls-test-note :messages (vconcat (reverse agentls-test-messages)))
+  ;; On failure, eglot's own record of the JSON-RPC exchange, and what the
+  ;; server sent that jsonrpc has not parsed yet (see tests/tests/emacs.rs).
+  (let ((server (ignore-errors (eglot-current-server))))
+    (when (and server (/= code 0))
+      (agentls-test-note :events (or (ignore-errors
+                                       (with-current-buffer (jsonrpc-events-buffer server)
+                                         (buffer-substring-no-properties (point-min) (point-max))))
+                                     "(no events buffer)"))
+      (agentls-test-note :unread (with-current-buffer (process-buffer (jsonrpc--process server))
+                                   (buffer-substring-no-properties (point-min) (point-max))))))
   (with-temp-file (getenv "AGENTLS_TEST_REPORT")
     (insert (json-encode agentls-test-report)))
   (kill-emacs code))
@@ -71,7 +81,7 @@
                                    (plist-get command :arguments)))
           (agentls-test-wait "the answer" 30
                              (lambda ()
-                               (seq-find (lambda (message) (string-match-p "Explain this" message))
+                               (seq-find (lambda (message) (string-match-p "Explain this: " message))
                                          agentls-test-messages)))))
       (agentls-test-finish 0))
   (error

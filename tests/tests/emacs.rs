@@ -9,11 +9,16 @@ use std::process::Command;
 use std::time::Duration;
 
 use agentls_tests::client::agentls_binary;
-use agentls_tests::fake_provider::{FakeProvider, Format, Script, FAKE_API_KEY, FAKE_API_KEY_ENV};
+use agentls_tests::fake_provider::{
+    Answer, FakeProvider, Format, Gate, Script, FAKE_API_KEY, FAKE_API_KEY_ENV,
+};
 use agentls_tests::fix_this::BUGGY;
 use serde_json::Value;
 
 const TIME_LIMIT: Duration = Duration::from_secs(90);
+
+/// How long the fake model takes to start answering.
+const PROVIDER_LATENCY: Duration = Duration::from_millis(300);
 
 /// Emacs and eglot, or a failure saying how to install them (`tests/install.sh`
 /// does): these tests fail rather than skip.
@@ -40,7 +45,20 @@ fn emacs() -> String {
 async fn emacs_eglot_starts_agentls_lists_its_actions_and_runs_one() {
     let version = emacs();
     let fake = FakeProvider::start(Format::OpenAiResponses).await;
-    fake.push(Script::text("`add` subtracts where it should add."));
+    // The answer comes as a real model's does, a while after the request, not
+    // within the same few milliseconds as the command's reply. Emacs 28's
+    // jsonrpc (1.0.14) leaves messages that reach it in the same read as the
+    // reply to a synchronous request (`eglot-execute-command`) unparsed until
+    // more output arrives (docs/editors/other.md): an answer that followed the
+    // reply at once would never show.
+    let gate = Gate::new();
+    fake.push(Script::Gated {
+        answer: Answer {
+            text: Some("`add` subtracts where it should add.".to_string()),
+            ..Answer::default()
+        },
+        gate: gate.clone(),
+    });
 
     let workspace = tempfile::tempdir().unwrap();
     let file = workspace.path().join("src/lib.rs");
@@ -53,8 +71,9 @@ async fn emacs_eglot_starts_agentls_lists_its_actions_and_runs_one() {
         config.join("config.toml"),
         format!(
             "[provider]\nkind = \"openai-responses\"\nbase_url = {:?}\nmodel = \"gpt-fake\"\n\
-             api_key_env = {FAKE_API_KEY_ENV:?}\n",
-            fake.base_url()
+             api_key_env = {FAKE_API_KEY_ENV:?}\n\n[log]\nlevel = \"debug\"\nfile = {:?}\n",
+            fake.base_url(),
+            home.path().join("agentls.log")
         ),
     )
     .unwrap();
@@ -83,7 +102,19 @@ async fn emacs_eglot_starts_agentls_lists_its_actions_and_runs_one() {
         .env("AGENTLS_TEST_FILE", &file)
         .env("AGENTLS_TEST_REPORT", &report_path)
         .kill_on_drop(true);
-    let output = tokio::time::timeout(TIME_LIMIT, command.output())
+    let answer_later = async {
+        fake.wait_for_requests(1).await;
+        tokio::time::sleep(PROVIDER_LATENCY).await;
+        gate.open(1024);
+        std::future::pending::<std::convert::Infallible>().await
+    };
+    let run = async {
+        tokio::select! {
+            output = command.output() => output,
+            never = answer_later => match never {},
+        }
+    };
+    let output = tokio::time::timeout(TIME_LIMIT, run)
         .await
         .expect("emacs within the time limit")
         .expect("run emacs");
@@ -91,8 +122,9 @@ async fn emacs_eglot_starts_agentls_lists_its_actions_and_runs_one() {
         .ok()
         .and_then(|text| serde_json::from_str(&text).ok())
         .unwrap_or(Value::Null);
+    let log = std::fs::read_to_string(home.path().join("agentls.log")).unwrap_or_default();
     let context = format!(
-        "Emacs {version}: exit {:?}\n--- report\n{report:#}\n--- stderr\n{}",
+        "Emacs {version}: exit {:?}\n--- report\n{report:#}\n--- stderr\n{}\n--- agentls log\n{log}",
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
@@ -114,6 +146,12 @@ async fn emacs_eglot_starts_agentls_lists_its_actions_and_runs_one() {
         .as_array()
         .map(|messages| messages.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
+    assert!(
+        messages
+            .iter()
+            .any(|message| message.contains("Explain this on lib.rs started")),
+        "{context}"
+    );
     assert!(
         messages
             .iter()
