@@ -555,7 +555,7 @@ fn index_composition(index: &SharedIndex) {
         references += symbols.references.len();
         imports += symbols.imports.len();
         for definition in &symbols.definitions {
-            summaries += definition.summary.len();
+            summaries += definition.summary.as_deref().map_or(0, str::len);
             signatures += definition.signature.len();
             definition_names += definition.name.len();
         }

@@ -28,7 +28,7 @@ use lsp_types::{
 };
 use tower_lsp_server::{Client, UriExt};
 
-use crate::document::DocumentSnapshot;
+use crate::document::{DocumentSnapshot, DocumentStore};
 use crate::outgoing::answered;
 use crate::state::{lock, State};
 
@@ -319,7 +319,7 @@ impl Symbols {
     /// What a task at `range` of `snapshot` sends as context.
     pub(crate) async fn select(
         &self,
-        state: &State,
+        state: &Arc<State>,
         snapshot: DocumentSnapshot,
         path: PathBuf,
         range: Range,
@@ -332,9 +332,12 @@ impl Symbols {
         let budget = state.config().context.budget_tokens;
         let index = self.index.clone();
         let language = snapshot.language();
+        let state = Arc::clone(state);
         let selected = tokio::task::spawn_blocking(move || {
             let text = snapshot.text().to_string();
+            let open_text = |path: &Path| open_text(&state.documents, path);
             let mut request = SelectionRequest::new(&path, language, &text, start..end);
+            request.open_text = Some(&open_text);
             let tree = snapshot.tree();
             request.tree = tree.as_ref();
             request.diagnostics = &diagnostics;
@@ -352,6 +355,15 @@ impl Symbols {
             }
         })
     }
+}
+
+/// The editor's text of `path` when it has it open: what selection summarises
+/// the definitions of an open file from (the index keeps no copy of it).
+pub(crate) fn open_text(documents: &DocumentStore, path: &Path) -> Option<String> {
+    let uri = Uri::from_file_path(path)?;
+    documents
+        .snapshot(&uri)
+        .map(|snapshot| snapshot.text().to_string())
 }
 
 fn from_lsp(diagnostic: &Diagnostic) -> context::Diagnostic {

@@ -971,6 +971,93 @@ async fn wait_for_index(editor: &mut Editor) {
         .await;
 }
 
+/// The text `agent/context` shows of `bump`'s definition for the cursor in
+/// main.rs; polled (the index follows the buffers after a pause in typing)
+/// until `wanted` is in it, else the last text seen.
+async fn bump_definition_until(session: &mut Session, uri: &str, wanted: &str) -> String {
+    let cursor =
+        json!({"start": {"line": 3, "character": 18}, "end": {"line": 3, "character": 18}});
+    let mut text = String::new();
+    for _ in 0..100 {
+        let context = session
+            .editor
+            .request("agent/context", json!({"uri": uri, "range": cursor}))
+            .await;
+        text = context["result"]["pieces"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{context}"))
+            .iter()
+            .find(|piece| piece["kind"] == "definition")
+            .map(|piece| piece["text"].as_str().unwrap().to_string())
+            .unwrap_or_default();
+        if text.contains(wanted) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    text
+}
+
+/// The index keeps no copy of an open buffer's text: the definition a prompt
+/// shows from another open file is read from the editor's buffer (its unsaved
+/// edit shown), and from the disk again once the buffer is closed unsaved.
+#[tokio::test]
+async fn editor_context_shows_other_buffers_unsaved_text_and_the_disk_after_close() {
+    let workspace_files = [
+        (
+            "src/util.rs",
+            "/// Adds one, saturating.\npub fn bump(value: u32) -> u32 {\n    value.saturating_add(1)\n}\n",
+        ),
+        (
+            "src/main.rs",
+            "mod util;\n\nfn main() {\n    let n = util::bump(41);\n    println!(\"{n}\");\n}\n",
+        ),
+    ];
+    let mut session = Session::start(Options {
+        files: workspace_files.to_vec(),
+        ..Options::default()
+    })
+    .await;
+    wait_for_index(&mut session.editor).await;
+    let main = session.path("src/main.rs");
+    let main_uri = session
+        .editor
+        .open(&main, "rust", workspace_files[1].1)
+        .await;
+    let util = session.path("src/util.rs");
+    let util_uri = session
+        .editor
+        .open(&util, "rust", workspace_files[0].1)
+        .await;
+    // The user rewrites the doc comment and does not save.
+    session
+        .editor
+        .type_change(
+            &util_uri,
+            json!({"range": {"start": {"line": 0, "character": 4}, "end": {"line": 0, "character": 25}}, "text": "Adds one, unless at the maximum."}),
+        )
+        .await;
+    let shown = bump_definition_until(&mut session, &main_uri, "unless at the maximum").await;
+    assert!(
+        shown.starts_with("/// Adds one, unless at the maximum.\npub fn bump"),
+        "the unsaved buffer's text: {shown:?}"
+    );
+    session
+        .editor
+        .client
+        .notify(
+            "textDocument/didClose",
+            json!({"textDocument": {"uri": util_uri}}),
+        )
+        .await;
+    session.editor.buffers.remove(&util_uri);
+    let shown = bump_definition_until(&mut session, &main_uri, "saturating").await;
+    assert!(
+        shown.starts_with("/// Adds one, saturating.\npub fn bump"),
+        "closed unsaved: the disk's text: {shown:?}"
+    );
+}
+
 #[tokio::test]
 async fn editor_context_shows_what_a_task_sends_and_the_task_sends_it() {
     let workspace_files = [

@@ -112,7 +112,7 @@ pub(crate) fn harvest(
                 signature: "".into(),
                 signature_lines: LineRange::default(),
                 doc: None,
-                summary: "".into(),
+                summary: None,
                 summary_lines: LineRange::default(),
             };
             describe(&mut definition, item, language, text, line_starts);

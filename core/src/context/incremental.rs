@@ -97,12 +97,13 @@ pub(crate) fn reread(
     if shift.lines != 0 {
         // A summary that cuts a long doc comment names its line numbers.
         for definition in &mut found.definitions {
-            if definition
-                .doc
-                .is_some_and(|doc| doc.len() as usize > SUMMARY_DOC_LINES)
+            if definition.summary.is_some()
+                && definition
+                    .doc
+                    .is_some_and(|doc| doc.len() as usize > SUMMARY_DOC_LINES)
             {
                 let (summary, _) = summarize(definition, language, text, &line_starts);
-                definition.summary = summary.into();
+                definition.summary = Some(summary.into());
             }
         }
     }

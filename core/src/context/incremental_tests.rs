@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use tree_sitter::{InputEdit, Parser, Point, Tree};
 
+use super::index::compact;
 use super::*;
 use crate::language::Language;
 
@@ -169,16 +170,21 @@ fn check_random_edits(name: &str, language: Language, original: &str, steps: usi
         let what = format!(
             "{name}, seed {seed}, step {step}: after replacing {start}..{end} with {inserted:?}"
         );
-        let from_tree = FileSymbols::from_tree(&path, language, &text, &tree).unwrap();
+        let from_tree = as_indexed(FileSymbols::from_tree(&path, language, &text, &tree).unwrap());
         assert_same(&actual, &from_tree, &what);
         // A tree parsed from scratch is what `extract` reads. (An incremental
         // reparse of broken code may recover from the errors differently than a
         // fresh parse: the symbols then follow the tree the server has.)
         if !reparsed {
-            let fresh = FileSymbols::extract(&path, language, &text).unwrap();
+            let fresh = as_indexed(FileSymbols::extract(&path, language, &text).unwrap());
             assert_same(&actual, &fresh, &format!("{what} (fresh parse)"));
         }
     }
+}
+
+/// `symbols` as the index holds a buffer's (no signatures, no summaries).
+fn as_indexed(symbols: FileSymbols) -> FileSymbols {
+    compact(symbols, Origin::Buffer)
 }
 
 /// Fails with the first definition or reference that differs.
@@ -355,7 +361,9 @@ fn context_incremental_two_buffers_by_turns_equal_full_reads() {
             );
             let tree = parser.parse(&text, None).expect("no cancellation");
             index.update_from_tree(path, Language::Rust, &text, &tree);
-            let full = FileSymbols::from_tree(path, Language::Rust, &text, &tree).expect("rust");
+            let full = as_indexed(
+                FileSymbols::from_tree(path, Language::Rust, &text, &tree).expect("rust"),
+            );
             let read = index.read();
             let held = read.file(path).expect("indexed");
             assert_eq!(

@@ -108,7 +108,7 @@ impl SymbolIndex {
     /// Replace the entries of `symbols.path`. A `Disk` insert leaves a file
     /// that holds `Buffer` symbols alone.
     pub fn insert(&mut self, symbols: FileSymbols, origin: Origin) {
-        self.insert_entry(Arc::new(compact(symbols)), origin, None);
+        self.insert_entry(Arc::new(compact(symbols, origin)), origin, None);
     }
 
     fn insert_entry(
@@ -363,9 +363,19 @@ impl SymbolIndex {
     }
 }
 
-/// `symbols` without the spare capacity its lists grew while being read: the
-/// index holds them for the whole session.
-fn compact(mut symbols: FileSymbols) -> FileSymbols {
+/// `symbols` as the index holds them for the whole session: without the spare
+/// capacity its lists grew while being read, without signatures (nothing reads
+/// them from the index), and, for an editor buffer, without summaries: they
+/// copy the buffer's text, which the editor's store already holds (selection
+/// makes them from it when a prompt needs them). A file read from disk keeps
+/// its summaries, since its text is not in memory.
+pub(super) fn compact(mut symbols: FileSymbols, origin: Origin) -> FileSymbols {
+    for definition in &mut symbols.definitions {
+        definition.signature = Box::default();
+        if origin == Origin::Buffer {
+            definition.summary = None;
+        }
+    }
     symbols.definitions.shrink_to_fit();
     symbols.references.shrink_to_fit();
     symbols.imports.shrink_to_fit();
@@ -417,7 +427,7 @@ impl SharedIndex {
             None => FileSymbols::from_tree(path, language, text, tree),
         };
         drop(previous);
-        match symbols.map(compact) {
+        match symbols.map(|symbols| compact(symbols, Origin::Buffer)) {
             Some(symbols) => {
                 let source = IndexedSource {
                     text: text.into(),
@@ -709,7 +719,7 @@ pub fn build(
 /// `MAX_FILE_BYTES` when opened: the walk saw a file, but it may have been
 /// replaced since by a FIFO (opened without blocking, then refused, where a plain
 /// read would wait forever for a writer) or grown past the limit.
-fn read_regular_file(path: &Path) -> Option<Vec<u8>> {
+pub(crate) fn read_regular_file(path: &Path) -> Option<Vec<u8>> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
     let file = std::fs::OpenOptions::new()
@@ -756,7 +766,7 @@ fn index_one(
             extractors.last_mut()?
         }
     };
-    let symbols = Arc::new(compact(extractor.extract(path, &text)?));
+    let symbols = Arc::new(compact(extractor.extract(path, &text)?, Origin::Disk));
     Some((
         DiskSymbols {
             fingerprint,

@@ -46,8 +46,9 @@ pub use index::{
 };
 pub use outline::{outline, render_outline, OutlineEntry};
 pub use select::{
-    select, ContextPiece, Diagnostic, PieceKind, Selection, SelectionRequest, Severity,
+    select, ContextPiece, Diagnostic, OpenText, PieceKind, Selection, SelectionRequest, Severity,
 };
+pub(crate) use summary::summary_in;
 pub use symbol::{Definition, FileSymbols, Import, Reference, ReferenceKind, SymbolKind};
 
 use std::fmt;

@@ -15,16 +15,17 @@
 //!    outline of the item's container (signatures only);
 //! 5. runner-up definitions of ambiguous names.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use tree_sitter::Tree;
 
 use super::extract::Extractor;
-use super::index::SymbolIndex;
+use super::index::{read_regular_file, SymbolIndex};
 use super::lines::{line_starts, line_text, push_lines};
 use super::outline::{entries_in, render_outline};
+use super::summary::summary_of;
 use super::symbol::{Definition, FileSymbols, Reference, ReferenceKind, SymbolKind};
 use super::{estimate_tokens, LineRange};
 use crate::language::Language;
@@ -67,6 +68,9 @@ pub struct Diagnostic {
     pub severity: Severity,
 }
 
+/// The editor's text of a file it has open (see `SelectionRequest::open_text`).
+pub type OpenText<'a> = &'a dyn Fn(&Path) -> Option<String>;
+
 /// What to select for.
 #[derive(Clone)]
 pub struct SelectionRequest<'a> {
@@ -89,6 +93,11 @@ pub struct SelectionRequest<'a> {
     /// region of a possibly large file (a completion's prompt): the time then
     /// grows with the region, not the file.
     pub symbols_in: Option<Range<usize>>,
+    /// The editor's text of a file, if it has the file open. The index keeps
+    /// no summaries for editor buffers (their text is in the editor's store):
+    /// a definition in one is summarised from this text, or from the disk when
+    /// the editor has none.
+    pub open_text: Option<OpenText<'a>>,
 }
 
 impl<'a> SelectionRequest<'a> {
@@ -109,6 +118,7 @@ impl<'a> SelectionRequest<'a> {
             recent_edits: &[],
             budget_tokens: DEFAULT_BUDGET_TOKENS,
             symbols_in: None,
+            open_text: None,
         }
     }
 }
@@ -187,6 +197,38 @@ impl Selection {
     }
 }
 
+/// The text of the files whose definitions a selection summarises, read once
+/// each (see `SelectionRequest::open_text`).
+struct Texts<'r> {
+    open: Option<OpenText<'r>>,
+    read: HashMap<PathBuf, Option<(String, Vec<usize>)>>,
+}
+
+impl Texts<'_> {
+    /// What a prompt shows of `definition` of `path`; `None` when the index
+    /// keeps no summary and the file's text cannot be had.
+    fn summary(
+        &mut self,
+        path: &Path,
+        language: Language,
+        definition: &Definition,
+    ) -> Option<String> {
+        if definition.summary.is_some() {
+            return Some(summary_of(definition, language, "", &[]));
+        }
+        let open = self.open;
+        let source = self.read.entry(path.to_path_buf()).or_insert_with(|| {
+            let text = open.and_then(|open| open(path)).or_else(|| {
+                read_regular_file(path).and_then(|bytes| String::from_utf8(bytes).ok())
+            })?;
+            let starts = line_starts(&text);
+            Some((text, starts))
+        });
+        let (text, starts) = source.as_ref()?;
+        Some(summary_of(definition, language, text, starts))
+    }
+}
+
 /// A piece before packing, with its rank (lower goes first).
 struct Candidate {
     rank: (u32, u32),
@@ -222,6 +264,10 @@ pub fn select(request: &SelectionRequest<'_>, index: &SymbolIndex) -> Selection 
     });
 
     let mut candidates = Vec::new();
+    let mut texts = Texts {
+        open: request.open_text,
+        read: HashMap::new(),
+    };
     let mut push = |rank: (u32, u32), kind, label: String, lines: LineRange, body: String| {
         candidates.push(Candidate {
             rank,
@@ -309,16 +355,20 @@ pub fn select(request: &SelectionRequest<'_>, index: &SymbolIndex) -> Selection 
             };
             let tier = if resolved < FIRST_DEFINITIONS { 2 } else { 5 };
             resolved += 1;
-            let (path, definition) = best;
-            candidates.push(Candidate {
-                rank: (tier, name_rank as u32),
-                piece: definition_piece(path, definition),
-            });
-            for (path, definition) in runners_up {
+            let (path, language, definition) = *best;
+            if let Some(piece) = definition_piece(path, language, definition, &mut texts) {
                 candidates.push(Candidate {
-                    rank: (6, name_rank as u32),
-                    piece: definition_piece(path, definition),
+                    rank: (tier, name_rank as u32),
+                    piece,
                 });
+            }
+            for &(path, language, definition) in runners_up {
+                if let Some(piece) = definition_piece(path, language, definition, &mut texts) {
+                    candidates.push(Candidate {
+                        rank: (6, name_rank as u32),
+                        piece,
+                    });
+                }
             }
         }
 
@@ -436,15 +486,21 @@ fn piece(
     }
 }
 
-fn definition_piece(path: &Path, definition: &Definition) -> ContextPiece {
+fn definition_piece(
+    path: &Path,
+    language: Language,
+    definition: &Definition,
+    texts: &mut Texts<'_>,
+) -> Option<ContextPiece> {
     let label = format!("definition of {}", item_label(definition));
-    piece(
+    let summary = texts.summary(path, language, definition)?;
+    Some(piece(
         path,
         PieceKind::Definition,
         label,
         definition.summary_lines,
-        definition.summary.to_string(),
-    )
+        summary,
+    ))
 }
 
 /// "method `Parser::new`", "function `parse`", "impl `Parser`".
@@ -541,7 +597,7 @@ fn resolve<'i>(
     enclosing: Option<usize>,
     item_lines: &LineRange,
     index: &'i SymbolIndex,
-) -> Vec<(&'i Path, &'i Definition)> {
+) -> Vec<(&'i Path, Language, &'i Definition)> {
     let name = &*reference.name;
     let enclosing_parent = enclosing.and_then(|item| current.definitions[item].parent.as_deref());
     let imported_words: HashSet<&str> = current
@@ -551,7 +607,7 @@ fn resolve<'i>(
         .collect();
     let name_imported = imported_words.contains(name);
 
-    let mut scored: Vec<(i32, &Path, &Definition)> = Vec::new();
+    let mut scored: Vec<(i32, &Path, Language, &Definition)> = Vec::new();
     for definition in &current.definitions {
         if &*definition.name != name
             || definition.kind == SymbolKind::Impl
@@ -560,7 +616,7 @@ fn resolve<'i>(
             continue;
         }
         let score = 100 + score(reference, definition, enclosing_parent);
-        scored.push((score, &current.path, definition));
+        scored.push((score, &current.path, current.language, definition));
     }
     for hit in index.definitions(name) {
         if hit.path == current.path {
@@ -582,12 +638,12 @@ fn resolve<'i>(
             .count();
         score += 10 * imported_path.min(3) as i32;
         score += 2 * common_components(&current.path, hit.path).min(12) as i32;
-        scored.push((score, hit.path, hit.definition));
+        scored.push((score, hit.path, hit.language, hit.definition));
     }
     scored.sort_by(|a, b| {
         b.0.cmp(&a.0)
             .then(a.1.cmp(b.1))
-            .then(a.2.lines.start.cmp(&b.2.lines.start))
+            .then(a.3.lines.start.cmp(&b.3.lines.start))
     });
     let Some(&(best, ..)) = scored.first() else {
         return Vec::new();
@@ -596,7 +652,7 @@ fn resolve<'i>(
         .into_iter()
         .take(1 + RUNNERS_UP)
         .filter(|(score, ..)| *score >= best - 10)
-        .map(|(_, path, definition)| (path, definition))
+        .map(|(_, path, language, definition)| (path, language, definition))
         .collect()
 }
 

@@ -4,7 +4,7 @@
 
 use tree_sitter::Node;
 
-use super::lines::{line_start_of, line_text, push_lines};
+use super::lines::{line_start_of, line_starts, line_text, push_lines};
 use super::node::{lines_of, node_text};
 use super::symbol::Definition;
 use super::LineRange;
@@ -79,7 +79,7 @@ pub(crate) fn describe(
     };
 
     let (summary, summary_lines) = summarize(definition, language, text, line_starts);
-    definition.summary = summary.into();
+    definition.summary = Some(summary.into());
     definition.summary_lines = summary_lines;
 }
 
@@ -146,6 +146,28 @@ pub(crate) fn is_doc_line(line: &str, language: Language) -> bool {
             language,
             Language::TypeScript | Language::Tsx | Language::JavaScript
         ) && line.starts_with('@'))
+}
+
+/// What a prompt shows of `definition`: its summary when kept, else one made
+/// from `text`, the file's text as indexed, whose lines start at `line_starts`.
+pub(crate) fn summary_of(
+    definition: &Definition,
+    language: Language,
+    text: &str,
+    line_starts: &[usize],
+) -> String {
+    match &definition.summary {
+        Some(summary) => summary.to_string(),
+        None => summarize(definition, language, text, line_starts).0,
+    }
+}
+
+/// [`summary_of`] for a whole file's `text`.
+pub(crate) fn summary_in(definition: &Definition, language: Language, text: &str) -> String {
+    match &definition.summary {
+        Some(summary) => summary.to_string(),
+        None => summary_of(definition, language, text, &line_starts(text)),
+    }
 }
 
 /// What a prompt shows of `definition` and the lines it comes from: the doc

@@ -98,7 +98,8 @@ pub struct Definition {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<Box<str>>,
     /// The header up to the body, whitespace collapsed to single spaces:
-    /// `pub fn parse(input: &str) -> Result<Ast, Error>`.
+    /// `pub fn parse(input: &str) -> Result<Ast, Error>`. Empty in the index's
+    /// copy, where nothing reads it (outlines are made from the file).
     pub signature: Box<str>,
     /// The lines the header spans.
     pub signature_lines: LineRange,
@@ -108,8 +109,12 @@ pub struct Definition {
     pub doc: Option<LineRange>,
     /// What a prompt shows of this definition: its doc comment (cut after a few
     /// lines) and the whole item when small, else its signature lines. Exact text
-    /// of the file but for the cut, which is marked.
-    pub summary: Box<str>,
+    /// of the file but for the cut, which is marked. `None` where the text is
+    /// kept elsewhere: the index does not copy an editor buffer's text into the
+    /// summaries of its definitions (selection makes one from the text when a
+    /// prompt needs it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<Box<str>>,
     /// The lines `summary` comes from.
     pub summary_lines: LineRange,
 }

@@ -315,6 +315,13 @@ fn fixture(text: &str) -> Fixture {
 }
 
 impl Fixture {
+    fn text_of(&self, path: &Path) -> Option<String> {
+        self.files
+            .iter()
+            .find(|(candidate, _)| candidate == path)
+            .map(|(_, text)| text.clone())
+    }
+
     fn index(&self) -> SymbolIndex {
         let mut index = SymbolIndex::new();
         for (path, text) in &self.files {
@@ -369,6 +376,10 @@ fn check_select(text: &str, extras: Extras<'_>, expected: Expect) {
     request.diagnostics = extras.diagnostics;
     request.recent_edits = extras.edits;
     request.budget_tokens = extras.budget.unwrap_or(request.budget_tokens);
+    // The fixture's files are the editor's buffers: the index keeps no
+    // summaries of them, selection reads their text from here.
+    let open_text = |path: &Path| fixture.text_of(path);
+    request.open_text = Some(&open_text);
     let selection = select(&request, &index);
     assert!(selection.n_tokens <= selection.budget);
     expected.assert_eq(&render_selection(&selection));
@@ -819,4 +830,63 @@ fn context_update_from_tree_matches_update_file() {
     parsed.update_file(path, Language::Rust, text);
     assert_eq!(from_tree.read().file(path), parsed.read().file(path));
     assert_eq!(from_tree.read().references("b").len(), 1);
+}
+
+/// The index keeps no summary (and no signature) of an editor buffer's
+/// definitions, whose text the editor holds; a file read from disk keeps its
+/// summaries. Selection makes a buffer's from the editor's text (unsaved edits
+/// shown), from the disk once the editor has none, and leaves the definition
+/// out when neither can be read.
+#[test]
+fn context_select_summarises_buffers_from_their_text_and_closed_files_from_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let lexer = dir.path().join("lexer.rs");
+    let parser = dir.path().join("parser.rs");
+    let on_disk = "/// Split `input` into tokens.\npub fn lex(input: &str) -> Vec<u8> {\n    input.bytes().collect()\n}\n";
+    let in_editor = on_disk.replace(
+        "Split `input` into tokens.",
+        "Split `input` into bytes (unsaved).",
+    );
+    std::fs::write(&lexer, on_disk).unwrap();
+    let user =
+        "use crate::lexer::lex;\n\nfn parse(input: &str) -> usize {\n    lex(input).len()\n}\n";
+
+    let mut index = SymbolIndex::new();
+    index.update_file(&lexer, Language::Rust, &in_editor);
+    let held = &index.file(&lexer).unwrap().definitions[0];
+    assert_eq!((held.summary.as_deref(), &*held.signature), (None, ""));
+    let mut from_disk = SymbolIndex::new();
+    from_disk.insert(
+        FileSymbols::extract(&lexer, Language::Rust, on_disk).unwrap(),
+        Origin::Disk,
+    );
+    let held = &from_disk.file(&lexer).unwrap().definitions[0];
+    assert!(held.summary.as_deref().unwrap().contains("into tokens"));
+    assert_eq!(&*held.signature, "");
+
+    let cursor = user.find("lex(input)").unwrap();
+    let definition_text = |open_text: Option<OpenText<'_>>| {
+        let mut request =
+            SelectionRequest::new(&parser, Some(Language::Rust), user, cursor..cursor);
+        request.open_text = open_text;
+        select(&request, &index)
+            .pieces
+            .into_iter()
+            .find(|piece| piece.kind == PieceKind::Definition)
+            .map(|piece| (piece.lines, piece.text))
+    };
+    let editor = |path: &Path| (path == lexer).then(|| in_editor.clone());
+    let (lines, text) = definition_text(Some(&editor)).expect("summarised from the buffer");
+    assert_eq!(lines, LineRange::new(1, 4));
+    assert!(
+        text.starts_with("/// Split `input` into bytes (unsaved).\npub fn lex"),
+        "{text}"
+    );
+    let (_, text) = definition_text(None).expect("summarised from the disk");
+    assert!(
+        text.starts_with("/// Split `input` into tokens.\npub fn lex"),
+        "{text}"
+    );
+    std::fs::remove_file(&lexer).unwrap();
+    assert_eq!(definition_text(None), None, "nothing to read: left out");
 }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::paths::{display_path, resolve_in_workspace};
 use super::{parse_arguments, ToolError};
-use crate::context::{outline, render_outline, FileSymbols, SharedIndex};
+use crate::context::{outline, render_outline, summary_in, Definition, FileSymbols, SharedIndex};
 use crate::language::Language;
 use crate::workspace::Workspace;
 
@@ -65,24 +65,32 @@ pub(crate) fn find_definition(
         .map(|rest| rest.trim_end_matches([':', '.']))
         .and_then(|rest| rest.rsplit([':', '.']).next())
         .filter(|rest| !rest.is_empty());
-    let index = index.read();
-    let mut hits = index.definitions(name);
-    if let Some(qualifier) = qualifier {
-        // `Parser::new`: the `new` of `Parser` first.
-        hits.sort_by_key(|hit| hit.definition.parent.as_deref() != Some(qualifier));
-    }
-    if hits.is_empty() {
+    // Copy what is shown and let the lock go before reading files.
+    let (shown, total) = {
+        let index = index.read();
+        let mut hits = index.definitions(name);
+        if let Some(qualifier) = qualifier {
+            // `Parser::new`: the `new` of `Parser` first.
+            hits.sort_by_key(|hit| hit.definition.parent.as_deref() != Some(qualifier));
+        }
+        let shown: Vec<(std::path::PathBuf, Language, Definition)> = hits
+            .iter()
+            .take(MAX_DEFINITIONS)
+            .map(|hit| (hit.path.to_path_buf(), hit.language, hit.definition.clone()))
+            .collect();
+        (shown, hits.len())
+    };
+    if shown.is_empty() {
         return Ok(format!(
             "no definition of `{name}` in the workspace index (it may come from a dependency or the standard library; try grep)"
         ));
     }
     let root = workspace.root();
     let mut out = String::new();
-    for (position, hit) in hits.iter().take(MAX_DEFINITIONS).enumerate() {
+    for (position, (path, language, definition)) in shown.iter().enumerate() {
         if position > 0 {
             out.push('\n');
         }
-        let definition = hit.definition;
         let parent = definition
             .parent
             .as_deref()
@@ -90,17 +98,27 @@ pub(crate) fn find_definition(
             .unwrap_or_default();
         out.push_str(&format!(
             "{}:{}: {} `{}`{parent}\n",
-            display_path(root, hit.path),
+            display_path(root, path),
             definition.lines,
             definition.kind.name(),
             definition.name,
         ));
-        out.push_str(&definition.summary);
+        // The index keeps no summary of an editor buffer's definitions: made
+        // from the text the workspace reads (the buffer's, unsaved edits and all).
+        let summary = if definition.summary.is_some() {
+            summary_in(definition, *language, "")
+        } else {
+            match workspace.read_file(path) {
+                Ok(snapshot) => summary_in(definition, *language, &snapshot.text),
+                Err(error) => format!("(could not read {}: {error})\n", display_path(root, path)),
+            }
+        };
+        out.push_str(&summary);
     }
-    if hits.len() > MAX_DEFINITIONS {
+    if total > MAX_DEFINITIONS {
         out.push_str(&format!(
             "[{} more definitions of `{name}` left out]\n",
-            hits.len() - MAX_DEFINITIONS
+            total - MAX_DEFINITIONS
         ));
     }
     Ok(out)

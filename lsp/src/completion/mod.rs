@@ -13,7 +13,7 @@ mod cache;
 pub(crate) mod cut;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -90,7 +90,7 @@ impl Completions {
     /// made on.
     pub(crate) async fn complete(
         &self,
-        state: &State,
+        state: &Arc<State>,
         index: &SharedIndex,
         snapshot: DocumentSnapshot,
         position: Position,
@@ -125,8 +125,10 @@ impl Completions {
             let index = index.clone();
             let budget = config.completion.context_tokens;
             let roots = state.session().roots;
+            let state = Arc::clone(state);
             let build = tokio::task::spawn_blocking(move || {
-                build_prompt(&snapshot, position, &index, budget, &roots)
+                let open_text = |path: &Path| crate::symbols::open_text(&state.documents, path);
+                build_prompt(&snapshot, position, &index, budget, &roots, &open_text)
             });
             tokio::select! {
                 built = build => built.ok()?,
@@ -218,6 +220,7 @@ pub(crate) fn build_prompt(
     index: &SharedIndex,
     context_tokens: u32,
     roots: &[PathBuf],
+    open_text: &dyn Fn(&Path) -> Option<String>,
 ) -> CompletionPrompt {
     let rope = snapshot.text();
     let cursor = snapshot.position_to_byte(position);
@@ -238,6 +241,7 @@ pub(crate) fn build_prompt(
                 SelectionRequest::new(&path, snapshot.language(), &text, cursor..cursor);
             request.tree = tree.as_ref();
             request.budget_tokens = context_tokens;
+            request.open_text = Some(open_text);
             // The symbols of the prompt's own region (from the start of the
             // top-level item it begins in), not of the whole file.
             let region_start = tree
