@@ -13,6 +13,7 @@ use tree_sitter::{Parser, Query, QueryCursor, Tree};
 use super::harvest::{finish, harvest, Harvest};
 use super::lines::line_starts;
 use super::queries::tags_query;
+use super::summary::Detail;
 use super::symbol::FileSymbols;
 use crate::language::Language;
 
@@ -44,6 +45,18 @@ impl FileSymbols {
         tree: &Tree,
         keys: std::ops::Range<usize>,
     ) -> Option<FileSymbols> {
+        FileSymbols::read_from_tree(path, language, text, tree, keys, Detail::Full)
+    }
+
+    /// [`FileSymbols::from_tree_in`] with the text copied as `detail` says.
+    pub(crate) fn read_from_tree(
+        path: &Path,
+        language: Language,
+        text: &str,
+        tree: &Tree,
+        keys: std::ops::Range<usize>,
+        detail: Detail,
+    ) -> Option<FileSymbols> {
         let query = tags_query(language)?;
         let mut cursor = QueryCursor::new();
         Some(read_symbols(
@@ -54,6 +67,7 @@ impl FileSymbols {
             query,
             &mut cursor,
             keys,
+            detail,
         ))
     }
 }
@@ -89,6 +103,16 @@ impl Extractor {
 
     /// Parse `text` and read its symbols; `None` if tree-sitter gave up.
     pub fn extract(&mut self, path: &Path, text: &str) -> Option<FileSymbols> {
+        self.extract_with(path, text, Detail::Full)
+    }
+
+    /// [`Extractor::extract`] with the text copied as `detail` says.
+    pub(crate) fn extract_with(
+        &mut self,
+        path: &Path,
+        text: &str,
+        detail: Detail,
+    ) -> Option<FileSymbols> {
         let tree = self.parser.parse(text, None)?;
         Some(read_symbols(
             path,
@@ -98,6 +122,7 @@ impl Extractor {
             self.query,
             &mut self.cursor,
             0..usize::MAX,
+            detail,
         ))
     }
 
@@ -109,6 +134,7 @@ impl Extractor {
 
 /// The symbols of a file (in `keys`, all of it for `0..usize::MAX`): every
 /// match of the query, harvested and nested.
+#[allow(clippy::too_many_arguments)] // The pieces of one extraction, all needed.
 fn read_symbols(
     path: &Path,
     language: Language,
@@ -117,9 +143,10 @@ fn read_symbols(
     query: &Query,
     cursor: &mut QueryCursor,
     keys: std::ops::Range<usize>,
+    detail: Detail,
 ) -> FileSymbols {
     let line_starts = line_starts(text);
-    let mut found = Harvest::default();
+    let mut found = Harvest::new(detail);
     harvest(
         language,
         text,

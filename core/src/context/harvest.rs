@@ -12,7 +12,7 @@ use streaming_iterator::StreamingIterator;
 use tree_sitter::{Node, Query, QueryCursor, Tree};
 
 use super::node::{lines_of, node_text};
-use super::summary::describe;
+use super::summary::{describe, Detail};
 use super::symbol::{Definition, FileSymbols, Import, Reference, ReferenceKind, SymbolKind};
 use super::LineRange;
 use crate::language::Language;
@@ -25,9 +25,18 @@ pub(crate) struct Harvest {
     /// Every reference name and qualifier read so far, each allocated once: a
     /// file names the same few identifiers over and over.
     strings: HashSet<Arc<str>>,
+    /// How much text each definition copies (see [`Detail`]).
+    detail: Detail,
 }
 
 impl Harvest {
+    pub(crate) fn new(detail: Detail) -> Harvest {
+        Harvest {
+            detail,
+            ..Harvest::default()
+        }
+    }
+
     fn share(&mut self, text: &str) -> Arc<str> {
         if let Some(shared) = self.strings.get(text) {
             return Arc::clone(shared);
@@ -115,7 +124,14 @@ pub(crate) fn harvest(
                 summary: None,
                 summary_lines: LineRange::default(),
             };
-            describe(&mut definition, item, language, text, line_starts);
+            describe(
+                &mut definition,
+                item,
+                language,
+                text,
+                line_starts,
+                out.detail,
+            );
             out.definitions.push(definition);
         } else {
             if !keys.contains(&name_node.start_byte()) {

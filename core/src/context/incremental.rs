@@ -26,7 +26,7 @@ use tree_sitter::{InputEdit, Node, Point, QueryCursor, Tree};
 use super::harvest::{finish, harvest, Harvest};
 use super::lines::{line_starts, line_text};
 use super::queries::tags_query;
-use super::summary::{is_doc_line, summarize, SUMMARY_DOC_LINES};
+use super::summary::{is_doc_line, summarize, Detail, SUMMARY_DOC_LINES};
 use super::symbol::{Definition, FileSymbols, Reference};
 use super::LineRange;
 use crate::language::Language;
@@ -39,14 +39,15 @@ pub(crate) struct IndexedSource {
 }
 
 /// The symbols of `text` (parsed into `tree`), read from `previous`, the
-/// symbols of `source`, and the part of `text` that differs from it. Equal to
-/// `FileSymbols::from_tree(text, tree)`. `None` when the language has no tags
-/// query.
+/// symbols of `source` read with the same `detail`, and the part of `text` that
+/// differs from it. Equal to `FileSymbols::read_from_tree(text, tree, detail)`.
+/// `None` when the language has no tags query.
 pub(crate) fn reread(
     previous: &FileSymbols,
     source: &IndexedSource,
     text: &str,
     tree: &Tree,
+    detail: Detail,
 ) -> Option<FileSymbols> {
     let language = previous.language;
     let query = tags_query(language)?;
@@ -75,7 +76,7 @@ pub(crate) fn reread(
         bytes: edit.new_end_byte as isize - edit.old_end_byte as isize,
         lines: edit.new_end_position.row as i64 - edit.old_end_position.row as i64,
     };
-    let mut found = Harvest::default();
+    let mut found = Harvest::new(detail);
     let mut cursor = QueryCursor::new();
     for piece in pieces {
         match piece {

@@ -21,6 +21,7 @@ use tree_sitter::Tree;
 use super::cache::{self, DiskSymbols, Fingerprint, IndexCache};
 use super::extract::Extractor;
 use super::incremental::{self, IndexedSource};
+use super::summary::Detail;
 use super::symbol::{Definition, FileSymbols, Reference, SymbolKind};
 use crate::language::Language;
 
@@ -99,7 +100,7 @@ impl SymbolIndex {
     /// Parse `text` and replace the entries of `path` with its symbols; a
     /// language without a tags query removes them. For an edited buffer.
     pub fn update_file(&mut self, path: &Path, language: Language, text: &str) {
-        match FileSymbols::extract(path, language, text) {
+        match index_symbols(path, language, text, Origin::Buffer) {
             Some(symbols) => self.insert(symbols, Origin::Buffer),
             None => self.remove_file(path),
         }
@@ -363,6 +364,26 @@ impl SymbolIndex {
     }
 }
 
+/// The symbols of `text` as the index keeps them from `origin`: read without
+/// the text it would drop (see [`compact`]).
+fn index_symbols(
+    path: &Path,
+    language: Language,
+    text: &str,
+    origin: Origin,
+) -> Option<FileSymbols> {
+    Extractor::new(language)?.extract_with(path, text, detail_for(origin))
+}
+
+/// How much text extraction copies for the index from `origin`: what
+/// [`compact`] keeps.
+fn detail_for(origin: Origin) -> Detail {
+    match origin {
+        Origin::Disk => Detail::Summaries,
+        Origin::Buffer => Detail::Lines,
+    }
+}
+
 /// `symbols` as the index holds them for the whole session: without the spare
 /// capacity its lists grew while being read, without signatures (nothing reads
 /// them from the index), and, for an editor buffer, without summaries: they
@@ -407,7 +428,7 @@ impl SharedIndex {
     /// Re-index one file from the editor's text: parsed first, then swapped in
     /// under a short write lock.
     pub fn update_file(&self, path: &Path, language: Language, text: &str) {
-        match FileSymbols::extract(path, language, text) {
+        match index_symbols(path, language, text, Origin::Buffer) {
             Some(symbols) => self.write().insert(symbols, Origin::Buffer),
             None => self.write().remove_file(path),
         }
@@ -423,8 +444,17 @@ impl SharedIndex {
             .previous(path)
             .filter(|(symbols, _)| symbols.language == language);
         let symbols = match &previous {
-            Some((symbols, source)) => incremental::reread(symbols, source, text, tree),
-            None => FileSymbols::from_tree(path, language, text, tree),
+            Some((symbols, source)) => {
+                incremental::reread(symbols, source, text, tree, Detail::Lines)
+            }
+            None => FileSymbols::read_from_tree(
+                path,
+                language,
+                text,
+                tree,
+                0..usize::MAX,
+                Detail::Lines,
+            ),
         };
         drop(previous);
         match symbols.map(|symbols| compact(symbols, Origin::Buffer)) {
@@ -446,7 +476,7 @@ impl SharedIndex {
     /// Re-index one file from its text on disk (a watched-file event): a file
     /// the editor holds keeps the editor's symbols.
     pub fn update_from_disk(&self, path: &Path, language: Language, text: &str) {
-        if let Some(symbols) = FileSymbols::extract(path, language, text) {
+        if let Some(symbols) = index_symbols(path, language, text, Origin::Disk) {
             self.write().insert(symbols, Origin::Disk);
         }
     }
@@ -766,7 +796,8 @@ fn index_one(
             extractors.last_mut()?
         }
     };
-    let symbols = Arc::new(compact(extractor.extract(path, &text)?, Origin::Disk));
+    let symbols = extractor.extract_with(path, &text, detail_for(Origin::Disk))?;
+    let symbols = Arc::new(compact(symbols, Origin::Disk));
     Some((
         DiskSymbols {
             fingerprint,

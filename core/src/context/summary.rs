@@ -17,13 +17,30 @@ const SMALL_ITEM_LINES: u32 = 12;
 /// Doc comments longer than this are cut in summaries.
 pub(crate) const SUMMARY_DOC_LINES: usize = 6;
 
-/// Fill in lines, signature, doc and summary of a definition from its node.
+/// How much of a definition's text extraction copies out of the file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Detail {
+    /// The signature and the summary: for the file a prompt is about and for
+    /// outlines, read fresh from the text.
+    #[default]
+    Full,
+    /// The summary, no signature: the index's files read from disk, whose text
+    /// is not kept in memory.
+    Summaries,
+    /// Line ranges only: the index's editor buffers, whose text the editor's
+    /// store holds (a prompt cuts the summary from it when it needs one).
+    Lines,
+}
+
+/// Fill in lines, doc and, as `detail` asks, signature and summary of a
+/// definition from its node.
 pub(crate) fn describe(
     definition: &mut Definition,
     item: Node<'_>,
     language: Language,
     text: &str,
     line_starts: &[usize],
+    detail: Detail,
 ) {
     let source = text.as_bytes();
     // `export function f` and `@decorator def f` are one item with their
@@ -64,9 +81,11 @@ pub(crate) fn describe(
         Some(body) => body.start_byte(),
         None => item.end_byte(),
     };
-    let header_start = line_start_of(outer.start_byte(), line_starts);
-    let header = &text[header_start..header_end.max(header_start)];
-    definition.signature = collapse_whitespace(header).into();
+    if detail == Detail::Full {
+        let header_start = line_start_of(outer.start_byte(), line_starts);
+        let header = &text[header_start..header_end.max(header_start)];
+        definition.signature = collapse_whitespace(header).into();
+    }
     let signature_end_line = match body {
         Some(body) => body.start_position().row as u32 + 1,
         None => definition.lines.end,
@@ -78,9 +97,11 @@ pub(crate) fn describe(
         _ => doc_above(definition.lines.start, language, text, line_starts),
     };
 
-    let (summary, summary_lines) = summarize(definition, language, text, line_starts);
-    definition.summary = Some(summary.into());
-    definition.summary_lines = summary_lines;
+    let plan = SummaryPlan::of(definition, language);
+    definition.summary_lines = plan.lines();
+    if detail != Detail::Lines {
+        definition.summary = Some(plan.render(text, line_starts, language).into());
+    }
 }
 
 /// The body of an item: what its signature stops before.
@@ -179,34 +200,60 @@ pub(crate) fn summarize(
     text: &str,
     line_starts: &[usize],
 ) -> (String, LineRange) {
-    let mut out = String::new();
-    let mut first = definition.lines.start;
-    let doc_above_item = definition
-        .doc
-        .filter(|doc| doc.end < definition.lines.start);
-    if let Some(doc) = doc_above_item {
-        first = doc.start;
-        push_cut(&mut out, text, line_starts, doc, language);
-    }
-    let item = definition.lines;
-    let last = if item.len() <= SMALL_ITEM_LINES {
-        push_lines(&mut out, text, line_starts, item);
-        item.end
-    } else {
-        push_lines(&mut out, text, line_starts, definition.signature_lines);
-        let mut last = definition.signature_lines.end;
-        if language == Language::Python {
-            if let Some(doc) = definition
-                .doc
-                .filter(|doc| doc.start > definition.lines.start)
-            {
-                push_cut(&mut out, text, line_starts, doc, language);
-                last = doc.end;
-            }
+    let plan = SummaryPlan::of(definition, language);
+    (plan.render(text, line_starts, language), plan.lines())
+}
+
+/// The line ranges a summary is made of, decided from the definition alone, so
+/// the index can keep where a summary comes from without its text.
+struct SummaryPlan {
+    /// The doc comment above the item, cut when long.
+    doc_above: Option<LineRange>,
+    /// The whole item when small, else its signature.
+    item: LineRange,
+    /// A long item's Python docstring, cut when long.
+    docstring: Option<LineRange>,
+}
+
+impl SummaryPlan {
+    fn of(definition: &Definition, language: Language) -> SummaryPlan {
+        let doc_above = definition
+            .doc
+            .filter(|doc| doc.end < definition.lines.start);
+        if definition.lines.len() <= SMALL_ITEM_LINES {
+            return SummaryPlan {
+                doc_above,
+                item: definition.lines,
+                docstring: None,
+            };
         }
-        last
-    };
-    (out, LineRange::new(first, last))
+        SummaryPlan {
+            doc_above,
+            item: definition.signature_lines,
+            docstring: definition
+                .doc
+                .filter(|doc| language == Language::Python && doc.start > definition.lines.start),
+        }
+    }
+
+    fn lines(&self) -> LineRange {
+        LineRange::new(
+            self.doc_above.map_or(self.item.start, |doc| doc.start),
+            self.docstring.map_or(self.item.end, |doc| doc.end),
+        )
+    }
+
+    fn render(&self, text: &str, line_starts: &[usize], language: Language) -> String {
+        let mut out = String::new();
+        if let Some(doc) = self.doc_above {
+            push_cut(&mut out, text, line_starts, doc, language);
+        }
+        push_lines(&mut out, text, line_starts, self.item);
+        if let Some(doc) = self.docstring {
+            push_cut(&mut out, text, line_starts, doc, language);
+        }
+        out
+    }
 }
 
 /// Push a doc comment's lines, cut after `SUMMARY_DOC_LINES` with a marker.
