@@ -299,7 +299,7 @@ pub struct DocumentsConfig {
 impl Default for DocumentsConfig {
     fn default() -> Self {
         DocumentsConfig {
-            tree_budget_mib: 32,
+            tree_budget_mib: 16,
         }
     }
 }

@@ -24,7 +24,7 @@ use super::syntax::{drop_tree, TreeSlot};
 pub(crate) const TREE_BYTES_PER_TEXT_BYTE: usize = 32;
 
 /// The default budget, `[documents] tree_budget_mib`.
-pub const DEFAULT_TREE_BUDGET_BYTES: usize = 32 * 1024 * 1024;
+pub const DEFAULT_TREE_BUDGET_BYTES: usize = 16 * 1024 * 1024;
 
 pub(crate) struct TreeBudget {
     inner: Mutex<Inner>,
