@@ -335,7 +335,8 @@ impl Symbols {
         let state = Arc::clone(state);
         let selected = tokio::task::spawn_blocking(move || {
             let text = snapshot.text().to_string();
-            let open_text = |path: &Path| open_text(&state.documents, path);
+            let open_text =
+                |path: &Path, lines: LineRange| open_text(&state.documents, path, lines);
             let mut request = SelectionRequest::new(&path, language, &text, start..end);
             request.open_text = Some(&open_text);
             let tree = snapshot.tree();
@@ -357,13 +358,25 @@ impl Symbols {
     }
 }
 
-/// The editor's text of `path` when it has it open: what selection summarises
-/// the definitions of an open file from (the index keeps no copy of it).
-pub(crate) fn open_text(documents: &DocumentStore, path: &Path) -> Option<String> {
+/// Lines `lines` (1-based, inclusive) of the editor's text of `path` when it
+/// has it open: what selection summarises a definition in an open file from
+/// (the index keeps no copy of its text). Only those lines are copied out of
+/// the rope; lines past the end are left out.
+pub(crate) fn open_text(
+    documents: &DocumentStore,
+    path: &Path,
+    lines: LineRange,
+) -> Option<String> {
     let uri = Uri::from_file_path(path)?;
-    documents
-        .snapshot(&uri)
-        .map(|snapshot| snapshot.text().to_string())
+    let snapshot = documents.snapshot(&uri)?;
+    let rope = snapshot.text();
+    let total = rope.len_lines();
+    let start = (lines.start.saturating_sub(1) as usize).min(total);
+    let end = (lines.end as usize).clamp(start, total);
+    Some(
+        rope.slice(rope.line_to_char(start)..rope.line_to_char(end))
+            .to_string(),
+    )
 }
 
 fn from_lsp(diagnostic: &Diagnostic) -> context::Diagnostic {

@@ -25,7 +25,7 @@ use super::extract::Extractor;
 use super::index::{read_regular_file, SymbolIndex};
 use super::lines::{line_starts, line_text, push_lines};
 use super::outline::{entries_in, render_outline};
-use super::summary::summary_of;
+use super::summary::{summary_from_lines, summary_of};
 use super::symbol::{Definition, FileSymbols, Reference, ReferenceKind, SymbolKind};
 use super::{estimate_tokens, LineRange};
 use crate::language::Language;
@@ -68,8 +68,10 @@ pub struct Diagnostic {
     pub severity: Severity,
 }
 
-/// The editor's text of a file it has open (see `SelectionRequest::open_text`).
-pub type OpenText<'a> = &'a dyn Fn(&Path) -> Option<String>;
+/// Lines `lines` (1-based, inclusive) of the editor's text of a file it has
+/// open, or `None` when it does not have it open (see
+/// `SelectionRequest::open_text`). Lines past the end are left out.
+pub type OpenText<'a> = &'a dyn Fn(&Path, LineRange) -> Option<String>;
 
 /// What to select for.
 #[derive(Clone)]
@@ -93,10 +95,11 @@ pub struct SelectionRequest<'a> {
     /// region of a possibly large file (a completion's prompt): the time then
     /// grows with the region, not the file.
     pub symbols_in: Option<Range<usize>>,
-    /// The editor's text of a file, if it has the file open. The index keeps
-    /// no summaries for editor buffers (their text is in the editor's store):
-    /// a definition in one is summarised from this text, or from the disk when
-    /// the editor has none.
+    /// Lines of the editor's text of a file, if it has the file open. The
+    /// index keeps no summaries for editor buffers (their text is in the
+    /// editor's store): a definition in one is summarised from the lines its
+    /// summary comes from, cut from the buffer, or from the disk when the
+    /// editor has no buffer of it.
     pub open_text: Option<OpenText<'a>>,
 }
 
@@ -197,8 +200,8 @@ impl Selection {
     }
 }
 
-/// The text of the files whose definitions a selection summarises, read once
-/// each (see `SelectionRequest::open_text`).
+/// Where a selection's definition summaries come from: an open buffer's lines
+/// (see `SelectionRequest::open_text`), else the file on disk, read once.
 struct Texts<'r> {
     open: Option<OpenText<'r>>,
     read: HashMap<PathBuf, Option<(String, Vec<usize>)>>,
@@ -216,11 +219,15 @@ impl Texts<'_> {
         if definition.summary.is_some() {
             return Some(summary_of(definition, language, "", &[]));
         }
-        let open = self.open;
+        // An open buffer: only the summary's lines, not the whole file.
+        if let Some(lines) = self
+            .open
+            .and_then(|open| open(path, definition.summary_lines))
+        {
+            return Some(summary_from_lines(definition, language, &lines));
+        }
         let source = self.read.entry(path.to_path_buf()).or_insert_with(|| {
-            let text = open.and_then(|open| open(path)).or_else(|| {
-                read_regular_file(path).and_then(|bytes| String::from_utf8(bytes).ok())
-            })?;
+            let text = read_regular_file(path).and_then(|bytes| String::from_utf8(bytes).ok())?;
             let starts = line_starts(&text);
             Some((text, starts))
         });

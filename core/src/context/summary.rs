@@ -100,7 +100,7 @@ pub(crate) fn describe(
     let plan = SummaryPlan::of(definition, language);
     definition.summary_lines = plan.lines();
     if detail != Detail::Lines {
-        definition.summary = Some(plan.render(text, line_starts, language).into());
+        definition.summary = Some(plan.render(text, line_starts, 1, language).into());
     }
 }
 
@@ -201,7 +201,19 @@ pub(crate) fn summarize(
     line_starts: &[usize],
 ) -> (String, LineRange) {
     let plan = SummaryPlan::of(definition, language);
-    (plan.render(text, line_starts, language), plan.lines())
+    (plan.render(text, line_starts, 1, language), plan.lines())
+}
+
+/// [`summarize`]'s text, given only `lines`: the text of the definition's
+/// `summary_lines` (cut from an open buffer without copying the whole file).
+pub(crate) fn summary_from_lines(
+    definition: &Definition,
+    language: Language,
+    lines: &str,
+) -> String {
+    let plan = SummaryPlan::of(definition, language);
+    let first_line = definition.summary_lines.start.max(1);
+    plan.render(lines, &line_starts(lines), first_line, language)
 }
 
 /// The line ranges a summary is made of, decided from the definition alone, so
@@ -243,34 +255,61 @@ impl SummaryPlan {
         )
     }
 
-    fn render(&self, text: &str, line_starts: &[usize], language: Language) -> String {
+    /// The summary's text from `text`, whose first line is the file's line
+    /// `first_line` (1 for the whole file).
+    fn render(
+        &self,
+        text: &str,
+        line_starts: &[usize],
+        first_line: u32,
+        language: Language,
+    ) -> String {
+        let lines = Lines {
+            text,
+            line_starts,
+            first_line,
+        };
         let mut out = String::new();
         if let Some(doc) = self.doc_above {
-            push_cut(&mut out, text, line_starts, doc, language);
+            push_cut(&mut out, &lines, doc, language);
         }
-        push_lines(&mut out, text, line_starts, self.item);
+        push_lines(&mut out, text, line_starts, lines.local(self.item));
         if let Some(doc) = self.docstring {
-            push_cut(&mut out, text, line_starts, doc, language);
+            push_cut(&mut out, &lines, doc, language);
         }
         out
     }
 }
 
-/// Push a doc comment's lines, cut after `SUMMARY_DOC_LINES` with a marker.
-fn push_cut(
-    out: &mut String,
-    text: &str,
-    line_starts: &[usize],
-    doc: LineRange,
-    language: Language,
-) {
+/// A text holding some of a file's lines, from line `first_line` on.
+struct Lines<'t> {
+    text: &'t str,
+    line_starts: &'t [usize],
+    first_line: u32,
+}
+
+impl Lines<'_> {
+    /// The file's lines `range` as lines of `text`.
+    fn local(&self, range: LineRange) -> LineRange {
+        let shift = self.first_line - 1;
+        LineRange::new(
+            range.start.saturating_sub(shift),
+            range.end.saturating_sub(shift),
+        )
+    }
+}
+
+/// Push a doc comment's lines, cut after `SUMMARY_DOC_LINES` with a marker
+/// naming the file's lines left out.
+fn push_cut(out: &mut String, lines: &Lines<'_>, doc: LineRange, language: Language) {
+    let (text, line_starts) = (lines.text, lines.line_starts);
     if doc.len() as usize <= SUMMARY_DOC_LINES {
-        push_lines(out, text, line_starts, doc);
+        push_lines(out, text, line_starts, lines.local(doc));
         return;
     }
     let shown = LineRange::new(doc.start, doc.start + SUMMARY_DOC_LINES as u32 - 1);
-    push_lines(out, text, line_starts, shown);
-    let indent: String = line_text(text, line_starts, doc.start)
+    push_lines(out, text, line_starts, lines.local(shown));
+    let indent: String = line_text(text, line_starts, lines.local(doc).start)
         .chars()
         .take_while(|c| c.is_whitespace())
         .collect();

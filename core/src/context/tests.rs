@@ -378,7 +378,8 @@ fn check_select(text: &str, extras: Extras<'_>, expected: Expect) {
     request.budget_tokens = extras.budget.unwrap_or(request.budget_tokens);
     // The fixture's files are the editor's buffers: the index keeps no
     // summaries of them, selection reads their text from here.
-    let open_text = |path: &Path| fixture.text_of(path);
+    let open_text =
+        |path: &Path, lines: LineRange| fixture.text_of(path).map(|text| cut_lines(&text, lines));
     request.open_text = Some(&open_text);
     let selection = select(&request, &index);
     assert!(selection.n_tokens <= selection.budget);
@@ -875,7 +876,8 @@ fn context_select_summarises_buffers_from_their_text_and_closed_files_from_disk(
             .find(|piece| piece.kind == PieceKind::Definition)
             .map(|piece| (piece.lines, piece.text))
     };
-    let editor = |path: &Path| (path == lexer).then(|| in_editor.clone());
+    let editor =
+        |path: &Path, lines: LineRange| (path == lexer).then(|| cut_lines(&in_editor, lines));
     let (lines, text) = definition_text(Some(&editor)).expect("summarised from the buffer");
     assert_eq!(lines, LineRange::new(1, 4));
     assert!(
@@ -889,4 +891,60 @@ fn context_select_summarises_buffers_from_their_text_and_closed_files_from_disk(
     );
     std::fs::remove_file(&lexer).unwrap();
     assert_eq!(definition_text(None), None, "nothing to read: left out");
+}
+
+/// Lines `lines` of `text`, as an editor cuts them from its buffer.
+fn cut_lines(text: &str, lines: LineRange) -> String {
+    let mut out = String::new();
+    let starts = super::lines::line_starts(text);
+    let last = lines.end.min(starts.len() as u32);
+    if lines.start <= last {
+        super::lines::push_lines(&mut out, text, &starts, LineRange::new(lines.start, last));
+    }
+    out
+}
+
+/// A buffer's definition is summarised from its summary's lines alone, as
+/// from the whole text: on real sources with long doc comments (cut, with the
+/// file's line numbers in the marker), Python docstrings and large items.
+#[test]
+fn context_summary_from_a_buffers_lines_is_the_summary_from_the_whole_text() {
+    let sources = [
+        ("select.rs", include_str!("select.rs")),
+        ("index.rs", include_str!("index.rs")),
+        ("symbol.rs", include_str!("symbol.rs")),
+        ("summary.rs", include_str!("summary.rs")),
+        (
+            "shapes.py",
+            "class Shape:\n    \"\"\"A shape.\n\n    It has an area.\n    And a perimeter.\n    And a name.\n    And a colour.\n    And more.\n    \"\"\"\n\n    def area(self):\n        return 0\n\n    def a(self):\n        pass\n\n    def b(self):\n        pass\n\n    def c(self):\n        pass\n",
+        ),
+    ];
+    let mut checked = 0;
+    let mut cut_docs = 0;
+    for (name, text) in sources {
+        let path = Path::new(name);
+        let language = Language::from_path(path).unwrap();
+        let symbols = FileSymbols::extract(path, language, text).unwrap();
+        for definition in &symbols.definitions {
+            let (whole, lines) =
+                summary::summarize(definition, language, text, &lines::line_starts(text));
+            assert_eq!(
+                lines, definition.summary_lines,
+                "{name}: {}",
+                definition.name
+            );
+            let from_lines = summary::summary_from_lines(
+                definition,
+                language,
+                &cut_lines(text, definition.summary_lines),
+            );
+            assert_eq!(from_lines, whole, "{name}: {}", definition.name);
+            checked += 1;
+            cut_docs += usize::from(whole.contains("more lines of documentation"));
+        }
+    }
+    assert!(
+        checked > 100 && cut_docs >= 2,
+        "{checked} definitions, {cut_docs} cut docs"
+    );
 }

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use agentls_core::completion::{Completer, CompletionError, CompletionPrompt};
 use agentls_core::config::{CompletionConfig, ProviderConfig};
-use agentls_core::context::{self, PieceKind, SelectionRequest, SharedIndex};
+use agentls_core::context::{self, LineRange, OpenText, PieceKind, SelectionRequest, SharedIndex};
 use agentls_core::provider::ProviderSettings;
 use lsp_types::{Position, Uri};
 use tokio_util::sync::CancellationToken;
@@ -127,7 +127,9 @@ impl Completions {
             let roots = state.session().roots;
             let state = Arc::clone(state);
             let build = tokio::task::spawn_blocking(move || {
-                let open_text = |path: &Path| crate::symbols::open_text(&state.documents, path);
+                let open_text = |path: &Path, lines: LineRange| {
+                    crate::symbols::open_text(&state.documents, path, lines)
+                };
                 build_prompt(&snapshot, position, &index, budget, &roots, &open_text)
             });
             tokio::select! {
@@ -220,7 +222,7 @@ pub(crate) fn build_prompt(
     index: &SharedIndex,
     context_tokens: u32,
     roots: &[PathBuf],
-    open_text: &dyn Fn(&Path) -> Option<String>,
+    open_text: OpenText<'_>,
 ) -> CompletionPrompt {
     let rope = snapshot.text();
     let cursor = snapshot.position_to_byte(position);
