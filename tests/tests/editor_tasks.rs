@@ -971,6 +971,31 @@ async fn wait_for_index(editor: &mut Editor) {
         .await;
 }
 
+/// util.rs defines `bump`; main.rs calls it on line 4, at character 18.
+const BUMP_FILES: [(&str, &str); 2] = [
+    (
+        "src/util.rs",
+        "/// Adds one, saturating.\npub fn bump(value: u32) -> u32 {\n    value.saturating_add(1)\n}\n",
+    ),
+    (
+        "src/main.rs",
+        "mod util;\n\nfn main() {\n    let n = util::bump(41);\n    println!(\"{n}\");\n}\n",
+    ),
+];
+
+/// A session on [`BUMP_FILES`], indexed, with main.rs open; its URI.
+async fn bump_session() -> (Session, String) {
+    let mut session = Session::start(Options {
+        files: BUMP_FILES.to_vec(),
+        ..Options::default()
+    })
+    .await;
+    wait_for_index(&mut session.editor).await;
+    let main = session.path("src/main.rs");
+    let uri = session.editor.open(&main, "rust", BUMP_FILES[1].1).await;
+    (session, uri)
+}
+
 /// The text `agent/context` shows of `bump`'s definition for the cursor in
 /// main.rs; polled (the index follows the buffers after a pause in typing)
 /// until `wanted` is in it, else the last text seen.
@@ -1003,32 +1028,9 @@ async fn bump_definition_until(session: &mut Session, uri: &str, wanted: &str) -
 /// edit shown), and from the disk again once the buffer is closed unsaved.
 #[tokio::test]
 async fn editor_context_shows_other_buffers_unsaved_text_and_the_disk_after_close() {
-    let workspace_files = [
-        (
-            "src/util.rs",
-            "/// Adds one, saturating.\npub fn bump(value: u32) -> u32 {\n    value.saturating_add(1)\n}\n",
-        ),
-        (
-            "src/main.rs",
-            "mod util;\n\nfn main() {\n    let n = util::bump(41);\n    println!(\"{n}\");\n}\n",
-        ),
-    ];
-    let mut session = Session::start(Options {
-        files: workspace_files.to_vec(),
-        ..Options::default()
-    })
-    .await;
-    wait_for_index(&mut session.editor).await;
-    let main = session.path("src/main.rs");
-    let main_uri = session
-        .editor
-        .open(&main, "rust", workspace_files[1].1)
-        .await;
+    let (mut session, main_uri) = bump_session().await;
     let util = session.path("src/util.rs");
-    let util_uri = session
-        .editor
-        .open(&util, "rust", workspace_files[0].1)
-        .await;
+    let util_uri = session.editor.open(&util, "rust", BUMP_FILES[0].1).await;
     // The user rewrites the doc comment and does not save.
     session
         .editor
@@ -1060,27 +1062,7 @@ async fn editor_context_shows_other_buffers_unsaved_text_and_the_disk_after_clos
 
 #[tokio::test]
 async fn editor_context_shows_what_a_task_sends_and_the_task_sends_it() {
-    let workspace_files = [
-        (
-            "src/util.rs",
-            "/// Adds one, saturating.\npub fn bump(value: u32) -> u32 {\n    value.saturating_add(1)\n}\n",
-        ),
-        (
-            "src/main.rs",
-            "mod util;\n\nfn main() {\n    let n = util::bump(41);\n    println!(\"{n}\");\n}\n",
-        ),
-    ];
-    let mut session = Session::start(Options {
-        files: workspace_files.to_vec(),
-        ..Options::default()
-    })
-    .await;
-    wait_for_index(&mut session.editor).await;
-    let main = session.path("src/main.rs");
-    let uri = session
-        .editor
-        .open(&main, "rust", workspace_files[1].1)
-        .await;
+    let (mut session, uri) = bump_session().await;
     let cursor =
         json!({"start": {"line": 3, "character": 18}, "end": {"line": 3, "character": 18}});
     let context = session
