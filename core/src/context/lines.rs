@@ -16,9 +16,7 @@ pub(crate) fn line_starts(text: &str) -> Vec<usize> {
 }
 
 fn memchr_newlines(text: &str) -> impl Iterator<Item = usize> + '_ {
-    text.bytes()
-        .enumerate()
-        .filter_map(|(at, byte)| (byte == b'\n').then_some(at))
+    memchr::memchr_iter(b'\n', text.as_bytes())
 }
 
 /// The start of the line that holds `byte`.
