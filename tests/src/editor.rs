@@ -113,6 +113,17 @@ impl Editor {
         uri
     }
 
+    /// The user closes the buffer of `uri` (unsaved text and all).
+    pub async fn close(&mut self, uri: &str) {
+        self.client
+            .notify(
+                "textDocument/didClose",
+                json!({"textDocument": {"uri": uri}}),
+            )
+            .await;
+        self.buffers.remove(uri);
+    }
+
     /// The user types: one incremental change (`{range, text}`).
     pub async fn type_change(&mut self, uri: &str, change: Value) {
         let buffer = self
@@ -272,13 +283,8 @@ impl Editor {
                     std::fs::create_dir_all(to.parent().unwrap()).unwrap();
                     std::fs::rename(&from, &to).map_err(|error| error.to_string())?;
                     let old_uri = change["oldUri"].as_str().unwrap().to_string();
-                    if let Some(buffer) = self.buffers.remove(&old_uri) {
-                        self.client
-                            .notify(
-                                "textDocument/didClose",
-                                json!({"textDocument": {"uri": old_uri}}),
-                            )
-                            .await;
+                    if let Some(buffer) = self.buffers.get(&old_uri).cloned() {
+                        self.close(&old_uri).await;
                         std::fs::write(&to, &buffer.text).unwrap();
                         self.open(&to, "rust", &buffer.text).await;
                     }

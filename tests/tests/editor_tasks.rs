@@ -1044,15 +1044,7 @@ async fn editor_context_shows_other_buffers_unsaved_text_and_the_disk_after_clos
         shown.starts_with("/// Adds one, unless at the maximum.\npub fn bump"),
         "the unsaved buffer's text: {shown:?}"
     );
-    session
-        .editor
-        .client
-        .notify(
-            "textDocument/didClose",
-            json!({"textDocument": {"uri": util_uri}}),
-        )
-        .await;
-    session.editor.buffers.remove(&util_uri);
+    session.editor.close(&util_uri).await;
     let shown = bump_definition_until(&mut session, &main_uri, "saturating").await;
     assert!(
         shown.starts_with("/// Adds one, saturating.\npub fn bump"),

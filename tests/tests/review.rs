@@ -372,15 +372,7 @@ async fn review_file_closed_while_the_change_waits_lands_on_disk_when_applied() 
     fix_this(&mut session, &uri).await;
     until_pending(&mut session).await;
     // Closed unmodified: the disk holds what the agent read.
-    session
-        .editor
-        .client
-        .notify(
-            "textDocument/didClose",
-            json!({"textDocument": {"uri": uri}}),
-        )
-        .await;
-    session.editor.buffers.remove(&uri);
+    session.editor.close(&uri).await;
     let applied = session
         .editor
         .request(
@@ -402,15 +394,7 @@ async fn review_file_closed_while_the_change_waits_lands_on_disk_when_applied() 
     let uri = session.open_lib().await;
     fix_this(&mut session, &uri).await;
     until_pending(&mut session).await;
-    session
-        .editor
-        .client
-        .notify(
-            "textDocument/didClose",
-            json!({"textDocument": {"uri": uri}}),
-        )
-        .await;
-    session.editor.buffers.remove(&uri);
+    session.editor.close(&uri).await;
     let theirs = BUGGY.replace("a - b", "a.wrapping_sub(b)");
     std::fs::write(session.path("src/lib.rs"), &theirs).unwrap();
     session

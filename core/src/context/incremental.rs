@@ -26,7 +26,7 @@ use tree_sitter::{InputEdit, Node, Point, QueryCursor, Tree};
 use super::harvest::{finish, harvest, Harvest};
 use super::lines::{line_starts, line_text};
 use super::queries::tags_query;
-use super::summary::{is_doc_line, summarize, Detail, SUMMARY_DOC_LINES};
+use super::summary::{is_doc_line, Detail};
 use super::symbol::{Definition, FileSymbols, Reference};
 use super::LineRange;
 use crate::language::Language;
@@ -39,15 +39,15 @@ pub(crate) struct IndexedSource {
 }
 
 /// The symbols of `text` (parsed into `tree`), read from `previous`, the
-/// symbols of `source` read with the same `detail`, and the part of `text` that
-/// differs from it. Equal to `FileSymbols::read_from_tree(text, tree, detail)`.
-/// `None` when the language has no tags query.
+/// symbols of `source` as the index keeps a buffer's (`Detail::Lines`: no
+/// signatures or summaries, so nothing to redo where lines moved), and the part
+/// of `text` that differs from it. Equal to `FileSymbols::read_from_tree(text,
+/// tree, Detail::Lines)`. `None` when the language has no tags query.
 pub(crate) fn reread(
     previous: &FileSymbols,
     source: &IndexedSource,
     text: &str,
     tree: &Tree,
-    detail: Detail,
 ) -> Option<FileSymbols> {
     let language = previous.language;
     let query = tags_query(language)?;
@@ -76,7 +76,7 @@ pub(crate) fn reread(
         bytes: edit.new_end_byte as isize - edit.old_end_byte as isize,
         lines: edit.new_end_position.row as i64 - edit.old_end_position.row as i64,
     };
-    let mut found = Harvest::new(detail);
+    let mut found = Harvest::new(Detail::Lines);
     let mut cursor = QueryCursor::new();
     for piece in pieces {
         match piece {
@@ -92,19 +92,6 @@ pub(crate) fn reread(
             ),
             Piece::Reuse { range, nested } => {
                 reuse(previous, &shift, range, nested, &mut found);
-            }
-        }
-    }
-    if shift.lines != 0 {
-        // A summary that cuts a long doc comment names its line numbers.
-        for definition in &mut found.definitions {
-            if definition.summary.is_some()
-                && definition
-                    .doc
-                    .is_some_and(|doc| doc.len() as usize > SUMMARY_DOC_LINES)
-            {
-                let (summary, _) = summarize(definition, language, text, &line_starts);
-                definition.summary = Some(summary.into());
             }
         }
     }

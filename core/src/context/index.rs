@@ -444,9 +444,7 @@ impl SharedIndex {
             .previous(path)
             .filter(|(symbols, _)| symbols.language == language);
         let symbols = match &previous {
-            Some((symbols, source)) => {
-                incremental::reread(symbols, source, text, tree, Detail::Lines)
-            }
+            Some((symbols, source)) => incremental::reread(symbols, source, text, tree),
             None => FileSymbols::read_from_tree(
                 path,
                 language,
