@@ -542,30 +542,20 @@ fn breakdown(sources: &[Source], text_bytes: usize) {
 #[allow(clippy::print_stdout)]
 fn index_composition(index: &SharedIndex) {
     let index = index.read();
-    let (mut definitions, mut references, mut imports) = (0usize, 0usize, 0usize);
+    let (mut definitions, mut imports) = (0usize, 0usize);
     let (mut summaries, mut signatures, mut definition_names) = (0usize, 0usize, 0usize);
-    let (mut reference_names, mut qualifiers, mut qualified) = (0usize, 0usize, 0usize);
     let (mut words, mut word_bytes) = (0usize, 0usize);
-    let mut distinct = std::collections::HashSet::new();
+    let (references, names_per_file) = index.n_references();
     for path in index.paths() {
         let Some(symbols) = index.file(path) else {
             continue;
         };
         definitions += symbols.definitions.len();
-        references += symbols.references.len();
         imports += symbols.imports.len();
         for definition in &symbols.definitions {
             summaries += definition.summary.as_deref().map_or(0, str::len);
             signatures += definition.signature.len();
             definition_names += definition.name.len();
-        }
-        for reference in &symbols.references {
-            reference_names += reference.name.len();
-            distinct.insert(&*reference.name);
-            if let Some(qualifier) = &reference.qualifier {
-                qualified += 1;
-                qualifiers += qualifier.len();
-            }
         }
         for import in &symbols.imports {
             words += import.words.len();
@@ -574,14 +564,11 @@ fn index_composition(index: &SharedIndex) {
     }
     println!(
         "    {definitions} definitions (names {}, signatures {}, summaries {}); \
-         {references} references ({} distinct names; names {}, {qualified} qualifiers {}); \
+         {references} references kept as uses (8 bytes each; {names_per_file} distinct names per file, summed); \
          {imports} imports ({words} words, {})",
         mib(definition_names as f64),
         mib(signatures as f64),
         mib(summaries as f64),
-        distinct.len(),
-        mib(reference_names as f64),
-        mib(qualifiers as f64),
         mib(word_bytes as f64),
     );
 }

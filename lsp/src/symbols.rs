@@ -246,8 +246,9 @@ async fn refresh(state: Arc<State>, symbols: Symbols) {
             let indexed = tokio::task::spawn_blocking(move || {
                 let text = snapshot.text().to_string();
                 // The store's tree (parsed once per version, shared with every
-                // other reader) saves a second parse.
-                match snapshot.tree() {
+                // other reader) saves a second parse. A document only opened is
+                // parsed for the index and its tree not kept: it is not in use.
+                match snapshot.tree_unkept() {
                     Some(tree) => index.update_from_tree(&path, language, &text, &tree),
                     None => index.update_file(&path, language, &text),
                 }

@@ -72,11 +72,11 @@ fn assert_same_index(actual: &SymbolIndex, expected: &SymbolIndex) {
                 .map(|hit| (hit.path.to_path_buf(), hit.language, hit.definition.clone()))
                 .collect()
         };
-        let references = |index: &SymbolIndex| -> Vec<(PathBuf, Reference)> {
+        let references = |index: &SymbolIndex| -> Vec<(PathBuf, u32)> {
             index
                 .references(name)
                 .into_iter()
-                .map(|hit| (hit.path.to_path_buf(), hit.reference.clone()))
+                .map(|hit| (hit.path.to_path_buf(), hit.line))
                 .collect()
         };
         assert_eq!(definitions(actual), definitions(expected), "{name}");

@@ -20,6 +20,7 @@
 //! (possibly renamed) container.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use tree_sitter::{InputEdit, Node, Point, QueryCursor, Tree};
 
@@ -31,11 +32,13 @@ use super::symbol::{Definition, FileSymbols, Reference};
 use super::LineRange;
 use crate::language::Language;
 
-/// The text and tree a file's indexed symbols were read from: what the next
-/// edit's update starts from.
+/// The text and tree a file's indexed symbols were read from, and those
+/// symbols whole (references included, which the index keeps only as names
+/// and lines): what the next edit's update starts from.
 pub(crate) struct IndexedSource {
     pub(crate) text: Box<str>,
     pub(crate) tree: Tree,
+    pub(crate) symbols: Arc<FileSymbols>,
 }
 
 /// The symbols of `text` (parsed into `tree`), read from `previous`, the

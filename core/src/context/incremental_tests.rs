@@ -166,7 +166,9 @@ fn check_random_edits(name: &str, language: Language, original: &str, steps: usi
             continue;
         }
         index.update_from_tree(&path, language, &text, &tree);
-        let actual = index.read().file(&path).cloned().unwrap();
+        // The whole symbols the next update starts from (the entry itself
+        // keeps the references as names and lines).
+        let actual = FileSymbols::clone(&index.read().previous(&path).unwrap().0);
         let what = format!(
             "{name}, seed {seed}, step {step}: after replacing {start}..{end} with {inserted:?}"
         );
@@ -365,10 +367,32 @@ fn context_incremental_two_buffers_by_turns_equal_full_reads() {
                 FileSymbols::from_tree(path, Language::Rust, &text, &tree).expect("rust"),
             );
             let read = index.read();
-            let held = read.file(path).expect("indexed");
+            let (held, _) = read.previous(path).expect("indexed last");
             assert_eq!(
                 format!("{held:?}"),
                 format!("{full:?}"),
+                "{path:?} round {round}"
+            );
+            // What lookups answer: the definitions, and each use by its line.
+            assert_eq!(
+                read.file(path).expect("indexed").definitions,
+                full.definitions
+            );
+            let lines = |name: &str| -> Vec<u32> {
+                read.references(name)
+                    .iter()
+                    .filter(|hit| hit.path == *path)
+                    .map(|hit| hit.line)
+                    .collect()
+            };
+            assert_eq!(
+                lines(&format!("second_{round}")),
+                [1],
+                "{path:?} round {round}"
+            );
+            assert_eq!(
+                lines(&format!("first_{number}")),
+                [2],
                 "{path:?} round {round}"
             );
         }

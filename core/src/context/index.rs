@@ -22,7 +22,8 @@ use super::cache::{self, DiskSymbols, Fingerprint, IndexCache};
 use super::extract::Extractor;
 use super::incremental::{self, IndexedSource};
 use super::summary::Detail;
-use super::symbol::{Definition, FileSymbols, Reference, SymbolKind};
+use super::symbol::{Definition, FileSymbols, SymbolKind};
+use super::uses::Uses;
 use crate::language::Language;
 
 /// Files larger than this are not indexed (generated or minified code).
@@ -69,16 +70,21 @@ pub struct DefinitionHit<'i> {
     pub definition: &'i Definition,
 }
 
-/// A reference found by a lookup.
-#[derive(Clone, Copy, Debug)]
+/// A reference found by a lookup: the index keeps where a name is used, not
+/// how (the file's text says that).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReferenceHit<'i> {
     pub path: &'i Path,
-    pub reference: &'i Reference,
+    /// 1-based.
+    pub line: u32,
 }
 
 /// One indexed file.
 struct Entry {
+    /// Definitions and imports; `references` is empty, the references being
+    /// kept as `uses`.
     symbols: Arc<FileSymbols>,
+    uses: Uses,
     origin: Origin,
     /// For the editor's buffer indexed last from its tree, the text and tree
     /// the symbols were read from: the next edit re-reads only what it touched.
@@ -109,18 +115,24 @@ impl SymbolIndex {
     /// Replace the entries of `symbols.path`. A `Disk` insert leaves a file
     /// that holds `Buffer` symbols alone.
     pub fn insert(&mut self, symbols: FileSymbols, origin: Origin) {
-        self.insert_entry(Arc::new(compact(symbols, origin)), origin, None);
+        let mut symbols = compact(symbols, origin);
+        let uses = Uses::new(&std::mem::take(&mut symbols.references));
+        self.insert_entry(Arc::new(symbols), uses, origin, None);
     }
 
+    /// `symbols` must have no references: they come as `uses`.
     fn insert_entry(
         &mut self,
         symbols: Arc<FileSymbols>,
+        uses: Uses,
         origin: Origin,
         source: Option<Arc<IndexedSource>>,
     ) {
+        debug_assert!(symbols.references.is_empty());
         let sourced = source.is_some();
         let entry = Entry {
             symbols,
+            uses,
             origin,
             source,
         };
@@ -130,7 +142,7 @@ impl SymbolIndex {
             {
                 return;
             }
-            self.relink(id, &entry.symbols);
+            self.relink(id, &entry);
             self.files[id as usize] = Some(entry);
             if sourced {
                 self.set_sourced(id);
@@ -144,7 +156,7 @@ impl SymbolIndex {
                 (self.files.len() - 1) as FileId
             }
         };
-        self.link(id, &entry.symbols);
+        self.link(id, &entry);
         self.ids.insert(entry.symbols.path.clone(), id);
         self.files[id as usize] = Some(entry);
         if sourced {
@@ -184,7 +196,19 @@ impl SymbolIndex {
         }
     }
 
-    /// The symbols of one file.
+    /// How many references the index holds, over every file, and how many
+    /// distinct names per file they use, summed: for the memory bench.
+    pub fn n_references(&self) -> (usize, usize) {
+        self.files
+            .iter()
+            .flatten()
+            .fold((0, 0), |(uses, names), entry| {
+                (uses + entry.uses.len(), names + entry.uses.names().len())
+            })
+    }
+
+    /// The definitions and imports of one file (its `references` are empty:
+    /// see [`references`](Self::references)).
     pub fn file(&self, path: &Path) -> Option<&FileSymbols> {
         let id = *self.ids.get(path)?;
         self.files[id as usize]
@@ -192,10 +216,11 @@ impl SymbolIndex {
             .map(|entry| entry.symbols.as_ref())
     }
 
-    /// A buffer's symbols with the text and tree they were read from.
-    fn previous(&self, path: &Path) -> Option<(Arc<FileSymbols>, Arc<IndexedSource>)> {
+    /// A buffer's whole symbols with the text and tree they were read from.
+    pub(super) fn previous(&self, path: &Path) -> Option<(Arc<FileSymbols>, Arc<IndexedSource>)> {
         let entry = self.files[*self.ids.get(path)? as usize].as_ref()?;
-        Some((entry.symbols.clone(), entry.source.clone()?))
+        let source = entry.source.clone()?;
+        Some((Arc::clone(&source.symbols), source))
     }
 
     /// Every indexed path, sorted.
@@ -233,45 +258,34 @@ impl SymbolIndex {
         hits
     }
 
-    /// The references to `name`, by path then position.
+    /// The uses of `name`, by path then line, one per use.
     pub fn references(&self, name: &str) -> Vec<ReferenceHit<'_>> {
         let Some(postings) = self.names.get(name) else {
             return Vec::new();
         };
         let mut hits = Vec::new();
         for &id in &postings.referenced_in {
-            let Some(Entry { symbols, .. }) = &self.files[id as usize] else {
+            let Some(Entry { symbols, uses, .. }) = &self.files[id as usize] else {
                 continue;
             };
-            for reference in &symbols.references {
-                if &*reference.name == name {
-                    hits.push(ReferenceHit {
-                        path: &symbols.path,
-                        reference,
-                    });
-                }
-            }
+            hits.extend(uses.lines_of(name).map(|line| ReferenceHit {
+                path: &symbols.path,
+                line,
+            }));
         }
-        hits.sort_by(|a, b| {
-            a.path
-                .cmp(b.path)
-                .then(a.reference.bytes.start.cmp(&b.reference.bytes.start))
-        });
+        hits.sort_by(|a, b| a.path.cmp(b.path).then(a.line.cmp(&b.line)));
         hits
     }
 
-    fn link(&mut self, id: FileId, symbols: &FileSymbols) {
+    fn link(&mut self, id: FileId, entry: &Entry) {
         let mut seen: HashSet<&str> = HashSet::new();
-        for definition in &symbols.definitions {
+        for definition in &entry.symbols.definitions {
             if seen.insert(&definition.name) {
                 self.postings(&definition.name).defined_in.push(id);
             }
         }
-        seen.clear();
-        for reference in &symbols.references {
-            if seen.insert(&reference.name) {
-                self.postings_shared(&reference.name).referenced_in.push(id);
-            }
+        for name in entry.uses.names() {
+            self.postings_shared(name).referenced_in.push(id);
         }
     }
 
@@ -292,12 +306,11 @@ impl SymbolIndex {
     /// Replace the postings of file `id` by those of `symbols`, touching only
     /// the names that came or went: an edit keeps nearly all of them, and the
     /// posting lists of common names (`new`, `Some`) run to thousands of files.
-    fn relink(&mut self, id: FileId, symbols: &FileSymbols) {
-        let Some(Entry { symbols: old, .. }) = &self.files[id as usize] else {
-            self.link(id, symbols);
+    fn relink(&mut self, id: FileId, entry: &Entry) {
+        let Some(old) = &self.files[id as usize] else {
+            self.link(id, entry);
             return;
         };
-        let old = Arc::clone(old);
         let defined = |symbols: &FileSymbols| -> HashSet<Box<str>> {
             symbols
                 .definitions
@@ -305,15 +318,12 @@ impl SymbolIndex {
                 .map(|definition| definition.name.clone())
                 .collect()
         };
-        let referenced = |symbols: &FileSymbols| -> HashSet<Arc<str>> {
-            symbols
-                .references
-                .iter()
-                .map(|reference| Arc::clone(&reference.name))
-                .collect()
-        };
-        let (old_defined, new_defined) = (defined(&old), defined(symbols));
-        let (old_referenced, new_referenced) = (referenced(&old), referenced(symbols));
+        // Distinct names already: a few hundred per file where the uses run
+        // to thousands.
+        let referenced =
+            |uses: &Uses| -> HashSet<Arc<str>> { uses.names().iter().cloned().collect() };
+        let (old_defined, new_defined) = (defined(&old.symbols), defined(&entry.symbols));
+        let (old_referenced, new_referenced) = (referenced(&old.uses), referenced(&entry.uses));
         for name in old_defined.difference(&new_defined) {
             self.drop_posting(name, id, |postings| &mut postings.defined_in);
         }
@@ -343,14 +353,14 @@ impl SymbolIndex {
     }
 
     fn unlink(&mut self, id: FileId) {
-        let Some(Entry { symbols, .. }) = &self.files[id as usize] else {
+        let Some(Entry { symbols, uses, .. }) = &self.files[id as usize] else {
             return;
         };
         let names: HashSet<&str> = symbols
             .definitions
             .iter()
             .map(|definition| &*definition.name)
-            .chain(symbols.references.iter().map(|reference| &*reference.name))
+            .chain(uses.names().iter().map(|name| &**name))
             .collect();
         for name in names {
             if let Some(postings) = self.names.get_mut(name) {
@@ -401,6 +411,20 @@ pub(super) fn compact(mut symbols: FileSymbols, origin: Origin) -> FileSymbols {
     symbols.references.shrink_to_fit();
     symbols.imports.shrink_to_fit();
     symbols
+}
+
+/// What an entry keeps of `symbols`, which the caller also keeps whole: the
+/// symbols without their references, and the references as uses.
+fn split(symbols: &FileSymbols) -> (FileSymbols, Uses) {
+    let kept = FileSymbols {
+        path: symbols.path.clone(),
+        language: symbols.language,
+        definitions: symbols.definitions.clone(),
+        references: Vec::new(),
+        imports: symbols.imports.clone(),
+        n_lines: symbols.n_lines,
+    };
+    (kept, Uses::new(&symbols.references))
 }
 
 /// The index as the server and the agent share it. Cheap to clone.
@@ -457,12 +481,15 @@ impl SharedIndex {
         drop(previous);
         match symbols.map(|symbols| compact(symbols, Origin::Buffer)) {
             Some(symbols) => {
+                let (kept, uses) = split(&symbols);
                 let source = IndexedSource {
                     text: text.into(),
                     tree: tree.clone(),
+                    symbols: Arc::new(symbols),
                 };
                 self.write().insert_entry(
-                    Arc::new(symbols),
+                    Arc::new(kept),
+                    uses,
                     Origin::Buffer,
                     Some(Arc::new(source)),
                 );
@@ -817,9 +844,12 @@ fn flush(
         return;
     }
     if !batch.is_empty() {
+        // Split before the lock: the cache keeps the whole symbols to save.
+        let entries: Vec<(FileSymbols, Uses)> =
+            batch.drain(..).map(|symbols| split(&symbols)).collect();
         let mut index = target.write();
-        for symbols in batch.drain(..) {
-            index.insert_entry(symbols, Origin::Disk, None);
+        for (symbols, uses) in entries {
+            index.insert_entry(Arc::new(symbols), uses, Origin::Disk, None);
         }
     }
     let files_done = done.fetch_add(count, Ordering::Relaxed) + count;

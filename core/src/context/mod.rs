@@ -9,7 +9,8 @@
 //! - `incremental`: an edited buffer's symbols re-read from its previous version,
 //!   querying only the items the edit touched;
 //! - [`index`]: those symbols for every file of the workspace, kept current file by
-//!   file, shared between the server and the agent ([`SharedIndex`]);
+//!   file, shared between the server and the agent ([`SharedIndex`]), with each
+//!   file's references kept as `uses` (names and lines);
 //! - `cache`: what a build read from disk, kept between sessions
 //!   ([`cache_path`]) so that the next build parses only the files that changed;
 //! - [`outline`]: a file's signatures, nested by container;
@@ -37,6 +38,7 @@ mod queries;
 pub mod select;
 mod summary;
 mod symbol;
+mod uses;
 
 pub use cache::cache_path;
 pub use extract::Extractor;

@@ -144,7 +144,7 @@ pub(crate) fn find_references(
             by_file
                 .entry(hit.path.to_path_buf())
                 .or_default()
-                .push(hit.reference.line);
+                .push(hit.line);
         }
         hits.len()
     };

@@ -152,6 +152,20 @@ impl Document {
         }
         tree
     }
+
+    /// This version's tree for a background reader (see
+    /// `DocumentSnapshot::tree_unkept`).
+    fn tree_unkept(&self) -> Option<Tree> {
+        if !self.syntax.is_cold() {
+            return self.tree();
+        }
+        let language = self.syntax.language()?;
+        let tree = syntax::parse(language, &self.text, None);
+        // The reader drops it within milliseconds; the next trim (seconds
+        // away) returns its memory.
+        crate::memory::note_freed();
+        tree
+    }
 }
 
 impl DocumentSnapshot {
@@ -190,6 +204,16 @@ impl DocumentSnapshot {
     /// blocking task, never from the notification path.
     pub fn tree(&self) -> Option<Tree> {
         self.0.tree()
+    }
+
+    /// The syntax tree as [`tree`](Self::tree) gives it, for background work
+    /// (the symbol index reading a document) that does not make the document in
+    /// use: a document that holds no tree (only opened, or its tree dropped by
+    /// the budget) is parsed and the tree is not kept. Trees are kept for the
+    /// documents in use, edited or read by a request, so opening a thousand
+    /// files holds the tree of none of them (issue 13).
+    pub fn tree_unkept(&self) -> Option<Tree> {
+        self.0.tree_unkept()
     }
 
     /// Whether this version has a syntax tree, without parsing it.

@@ -115,6 +115,18 @@ impl Syntax {
         }
     }
 
+    /// Whether this version has a tree to come but holds nothing of one: a
+    /// document only opened, never edited nor asked for its tree, or one whose
+    /// tree the budget dropped. Such a document is not in use.
+    pub(crate) fn is_cold(&self) -> bool {
+        matches!(&*lock(&self.slot), Slot::Pending(None))
+    }
+
+    /// The grammar this version's tree is parsed with, `None` when it has no tree.
+    pub(crate) fn language(&self) -> Option<Language> {
+        self.language
+    }
+
     /// The tree the next version edits: this version's own tree if parsed (the
     /// reparse then has fewer changes to look at), else the edited one.
     pub(crate) fn tree_to_edit(&self) -> Option<Tree> {

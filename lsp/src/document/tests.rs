@@ -1062,3 +1062,48 @@ fn the_tree_budget_is_exceeded_by_at_most_one_tree() {
     store.set_tree_budget(0);
     assert_eq!(store.budget.held_bytes(), 0);
 }
+
+#[test]
+fn a_background_reader_of_a_document_only_opened_keeps_no_tree() {
+    let store = DocumentStore::with_background_reparse(None);
+    let document = uri("file:///w/opened.rs");
+    let text = "fn f() { let x = 1; }\n";
+    store
+        .open(document.clone(), "rust", 1, text.to_string())
+        .expect("first open");
+    let snapshot = store.snapshot(&document).expect("open");
+    // The index's read gets the same tree a request would, and nothing is held.
+    let unkept = snapshot.tree_unkept().expect("rust");
+    assert_eq!(nodes(&unkept), nodes(&fresh_tree(Language::Rust, text)));
+    assert_eq!(tree_state(&store, &document), syntax::SyntaxState::Pending);
+    assert_eq!(store.budget.held_bytes(), 0);
+    // A request puts the document in use: its tree is kept, and the
+    // background reader shares it from then on.
+    snapshot.tree().expect("rust");
+    assert_eq!(tree_state(&store, &document), syntax::SyntaxState::Parsed);
+    assert!(store.budget.held_bytes() > 0);
+    assert_eq!(
+        nodes(&snapshot.tree_unkept().expect("rust")),
+        nodes(&unkept)
+    );
+    // An edited document is in use: its edited tree is reparsed and kept.
+    store
+        .change(&document, 2, vec![edit(pos(0, 3), pos(0, 4), "g")])
+        .expect("valid");
+    let edited = store.snapshot(&document).expect("open");
+    assert_eq!(
+        nodes(&edited.tree_unkept().expect("rust")),
+        nodes(&fresh_tree(Language::Rust, "fn g() { let x = 1; }\n"))
+    );
+    assert_eq!(tree_state(&store, &document), syntax::SyntaxState::Parsed);
+    // Plain text has no tree either way.
+    let plain = uri("file:///w/notes.txt");
+    store
+        .open(plain.clone(), "plaintext", 1, "words\n".to_string())
+        .expect("first open");
+    assert!(store
+        .snapshot(&plain)
+        .expect("open")
+        .tree_unkept()
+        .is_none());
+}
