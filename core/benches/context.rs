@@ -503,7 +503,12 @@ fn recall(index: &SymbolIndex, crates: &[(String, PathBuf)]) {
         let Some((_, root)) = crates.iter().find(|(_, root)| path.starts_with(root)) else {
             continue;
         };
-        let Some(symbols) = index.file(path) else {
+        // The index keeps where names are used, not how: the calls are read
+        // from the file.
+        let Some(symbols) = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| FileSymbols::extract(path, Language::Rust, &text))
+        else {
             continue;
         };
         for reference in &symbols.references {

@@ -186,6 +186,18 @@ fn resident_kib(pid: u32) -> u64 {
         .expect("VmRSS")
 }
 
+/// Of the resident memory, what is anonymous (heap, stacks): the rest is
+/// mapped from files (the executable's code, libc), shared and clean.
+fn anonymous_kib(pid: u32) -> u64 {
+    let rollup =
+        std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).expect("proc smaps_rollup");
+    rollup
+        .lines()
+        .find_map(|line| line.strip_prefix("Anonymous:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("Anonymous")
+}
+
 /// Resident memory once the server has gone quiet (the index is refreshed on a
 /// debounce, in the background): sampled every 250 ms until four samples in a
 /// row are within 1 % of each other, at most 60 s.
@@ -404,8 +416,10 @@ fn main() {
 
     let mut server = Server::start(budget.as_deref());
     let idle = settled_kib(server.pid());
+    let idle_anonymous = anonymous_kib(server.pid());
     server.open_all(&sources, false);
     let opened = settled_kib(server.pid());
+    let opened_anonymous = anonymous_kib(server.pid());
     for (index, source) in sources.iter().enumerate() {
         let line = source.text.lines().count() as u32 / 2;
         server.client.send(&json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
@@ -422,8 +436,10 @@ fn main() {
         assert!(answer.get("result").is_some(), "agent/context: {answer}");
     }
     let edited = settled_kib(server.pid());
+    let edited_anonymous = anonymous_kib(server.pid());
     std::thread::sleep(Duration::from_secs(later));
     let after = resident_kib(server.pid());
+    let after_anonymous = anonymous_kib(server.pid());
     server.stop();
 
     let budget_note = match &budget {
@@ -431,9 +447,11 @@ fn main() {
         None => "default tree budget".to_string(),
     };
     println!("server ({budget_note}), resident:");
+    let anonymous = |kib: u64| format!("(anonymous {})", mib(kib as f64 * 1024.0));
     println!(
-        "  after initialize, no documents: {}",
-        mib(idle as f64 * 1024.0)
+        "  after initialize, no documents: {} {}",
+        mib(idle as f64 * 1024.0),
+        anonymous(idle_anonymous)
     );
     println!(
         "  the 1,000 files open as plaintext: {} = {:.2}x the text",
@@ -441,19 +459,22 @@ fn main() {
         ratio(plain_kib)
     );
     println!(
-        "  the 1,000 files open as source: {} = {:.2}x the text",
+        "  the 1,000 files open as source: {} = {:.2}x the text {}",
         mib(opened as f64 * 1024.0),
-        ratio(opened)
+        ratio(opened),
+        anonymous(opened_anonymous)
     );
     println!(
-        "  after every file edited once and agent/context on 10: {} = {:.2}x the text",
+        "  after every file edited once and agent/context on 10: {} = {:.2}x the text {}",
         mib(edited as f64 * 1024.0),
-        ratio(edited)
+        ratio(edited),
+        anonymous(edited_anonymous)
     );
     println!(
-        "  {later} s later: {} = {:.2}x the text",
+        "  {later} s later: {} = {:.2}x the text {}",
         mib(after as f64 * 1024.0),
-        ratio(after)
+        ratio(after),
+        anonymous(after_anonymous)
     );
 
     breakdown(&sources, text_bytes);
