@@ -172,9 +172,16 @@ pub async fn discover(
 /// The first of `servers` (in their order) that answers with its model list
 /// within `PROBE_TIMEOUT`, and that list. All are asked at once.
 pub async fn probe_local(servers: &[LocalServer]) -> Option<(LocalServer, Vec<String>)> {
+    // Local servers speak plain HTTP: the system's certificates are loaded
+    // (a file read and ~150 certificates parsed, at every server start) only
+    // for one given as https.
+    let https = servers
+        .iter()
+        .any(|server| server.base_url.starts_with("https:"));
     let client = reqwest::Client::builder()
         .timeout(PROBE_TIMEOUT)
         .no_proxy()
+        .tls_built_in_root_certs(https)
         .build()
         .ok()?;
     let probes = servers.iter().map(|server| {

@@ -106,6 +106,63 @@ pub enum Auth {
     Anthropic,
 }
 
+/// The headers of every request to a provider: content type, user agent, the
+/// key as `auth` sends it and `provider.headers`. An error names the header
+/// that cannot be sent.
+pub(crate) fn request_headers(
+    settings: &ProviderSettings,
+    auth: Auth,
+) -> Result<HeaderMap, ProviderError> {
+    let mut headers = HeaderMap::new();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
+    headers.insert(
+        USER_AGENT,
+        HeaderValue::from_static(concat!("agentls/", env!("CARGO_PKG_VERSION"))),
+    );
+    if let Auth::Anthropic = auth {
+        headers.insert(
+            HeaderName::from_static("anthropic-version"),
+            HeaderValue::from_static("2023-06-01"),
+        );
+    }
+    if let Some(key) = &settings.api_key {
+        let (name, value) = match auth {
+            Auth::Bearer => (
+                reqwest::header::AUTHORIZATION,
+                format!("Bearer {}", key.expose()),
+            ),
+            Auth::Anthropic => (
+                HeaderName::from_static("x-api-key"),
+                key.expose().to_string(),
+            ),
+        };
+        let mut value = HeaderValue::from_str(&value).map_err(|_| {
+            ProviderError::NotConfigured(
+                "the API key holds characters that cannot go in an HTTP header".to_string(),
+            )
+        })?;
+        value.set_sensitive(true);
+        headers.insert(name, value);
+    }
+    for (name, value) in &settings.headers {
+        let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            ProviderError::NotConfigured(format!(
+                "provider.headers: {name:?} is not a valid header name"
+            ))
+        })?;
+        let mut header_value = HeaderValue::from_str(value).map_err(|_| {
+            ProviderError::NotConfigured(format!(
+                "provider.headers: the value of {name:?} is not a valid header value"
+            ))
+        })?;
+        // Extra headers often carry credentials (OpenRouter, gateways).
+        header_value.set_sensitive(true);
+        headers.insert(header_name, header_value);
+    }
+    Ok(headers)
+}
+
 /// Longest error body read from a failed answer.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
@@ -132,54 +189,7 @@ impl Endpoint {
         auth: Auth,
     ) -> Result<Endpoint, ProviderError> {
         let url = format!("{}{}", settings.base_url, format.endpoint());
-        let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
-        headers.insert(
-            USER_AGENT,
-            HeaderValue::from_static(concat!("agentls/", env!("CARGO_PKG_VERSION"))),
-        );
-        if let Auth::Anthropic = auth {
-            headers.insert(
-                HeaderName::from_static("anthropic-version"),
-                HeaderValue::from_static("2023-06-01"),
-            );
-        }
-        if let Some(key) = &settings.api_key {
-            let (name, value) = match auth {
-                Auth::Bearer => (
-                    reqwest::header::AUTHORIZATION,
-                    format!("Bearer {}", key.expose()),
-                ),
-                Auth::Anthropic => (
-                    HeaderName::from_static("x-api-key"),
-                    key.expose().to_string(),
-                ),
-            };
-            let mut value = HeaderValue::from_str(&value).map_err(|_| {
-                ProviderError::NotConfigured(
-                    "the API key holds characters that cannot go in an HTTP header".to_string(),
-                )
-            })?;
-            value.set_sensitive(true);
-            headers.insert(name, value);
-        }
-        for (name, value) in &settings.headers {
-            let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-                ProviderError::NotConfigured(format!(
-                    "provider.headers: {name:?} is not a valid header name"
-                ))
-            })?;
-            let mut header_value = HeaderValue::from_str(value).map_err(|_| {
-                ProviderError::NotConfigured(format!(
-                    "provider.headers: the value of {name:?} is not a valid header value"
-                ))
-            })?;
-            // Extra headers often carry credentials (OpenRouter, gateways).
-            header_value.set_sensitive(true);
-            headers.insert(header_name, header_value);
-        }
-
+        let headers = request_headers(settings, auth)?;
         let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(15))
             .tcp_nodelay(true);

@@ -244,6 +244,19 @@ impl ProviderSettings {
     }
 
     /// Builds the provider these settings describe.
+    /// What `into_provider` would refuse, found without making the provider
+    /// (its HTTP client loads the system's certificates): a key or a header
+    /// that cannot be sent.
+    pub fn check(&self) -> Result<(), ProviderError> {
+        let auth = match self.kind {
+            ProviderKind::Anthropic => http::Auth::Anthropic,
+            ProviderKind::OpenaiResponses | ProviderKind::OpenaiChat => http::Auth::Bearer,
+            // `resolve` already refused one without its file.
+            ProviderKind::Replay => return Ok(()),
+        };
+        http::request_headers(self, auth).map(drop)
+    }
+
     pub fn into_provider(self) -> Result<Arc<dyn Provider>, ProviderError> {
         Ok(match self.kind {
             ProviderKind::OpenaiResponses => Arc::new(OpenAiResponsesProvider::new(self)?),
@@ -395,6 +408,35 @@ mod tests {
         let error = from_config(&config, &env_of(&[])).err().unwrap();
         assert!(
             matches!(error, ProviderError::NotConfigured(message) if message.contains("replay_file"))
+        );
+    }
+
+    #[test]
+    fn check_finds_what_making_the_provider_would_refuse() {
+        let resolve = |config: &ProviderConfig, env: &[(&str, &str)]| {
+            ProviderSettings::resolve(config, &env_of(env)).unwrap()
+        };
+        let config = ProviderConfig::default();
+        resolve(&config, &[("OPENAI_API_KEY", "sk-1")])
+            .check()
+            .unwrap();
+        let error = resolve(&config, &[("ANTHROPIC_API_KEY", "sk\nant")])
+            .check()
+            .unwrap_err();
+        assert_eq!(
+            error,
+            ProviderError::NotConfigured(
+                "the API key holds characters that cannot go in an HTTP header".to_string()
+            )
+        );
+        let mut config = ProviderConfig::default();
+        config
+            .headers
+            .insert("bad name".to_string(), "1".to_string());
+        let error = resolve(&config, &[]).check().unwrap_err();
+        assert!(
+            matches!(&error, ProviderError::NotConfigured(message) if message.contains("\"bad name\" is not a valid header name")),
+            "{error:?}"
         );
     }
 

@@ -17,7 +17,7 @@ pub(crate) async fn handle(world: &World) {
         .start(world.state.clone(), world.client.clone());
     let world = world.clone();
     tokio::spawn(async move {
-        if let Err(error) = world.tasks.provider(&world.state).await {
+        if let Err(error) = world.tasks.discover(&world.state).await {
             world
                 .client
                 .show_message(MessageType::WARNING, format!("agentls: {error}"))

@@ -655,24 +655,32 @@ impl Tasks {
     /// configuration stays the same; a failure is not, so a local server started
     /// later is found by the next task.
     pub(crate) async fn provider(&self, state: &State) -> Result<Arc<dyn Provider>, TaskError> {
+        self.discover(state)
+            .await?
+            .settings
+            .into_provider()
+            .map_err(|error| TaskError::Setup(error.to_string()))
+    }
+
+    /// The provider `provider` would make, chosen but not made: `initialized`
+    /// tells a user with none configured at once, without building an HTTP
+    /// client (and loading the system's certificates) before a task needs one.
+    pub(crate) async fn discover(&self, state: &State) -> Result<Discovered, TaskError> {
         let config = state.config().provider;
         let mut chosen = self.provider.lock().await;
-        let discovered = match &*chosen {
-            Some((for_config, discovered)) if *for_config == config => discovered.clone(),
+        match &*chosen {
+            Some((for_config, discovered)) if *for_config == config => Ok(discovered.clone()),
             _ => {
                 let env = |name: &str| (state.env)(name);
                 let discovered = provider::discover(&config, &env)
                     .await
+                    .and_then(|discovered| discovered.settings.check().map(|()| discovered))
                     .map_err(|error| TaskError::Setup(error.to_string()))?;
                 tracing::info!(provider = %discovered.describe(), "model provider chosen");
                 *chosen = Some((config, discovered.clone()));
-                discovered
+                Ok(discovered)
             }
-        };
-        discovered
-            .settings
-            .into_provider()
-            .map_err(|error| TaskError::Setup(error.to_string()))
+        }
     }
 
     /// An agent for one thread, from the configuration as it is now.
