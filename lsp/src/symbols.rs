@@ -28,7 +28,7 @@ use lsp_types::{
 };
 use tower_lsp_server::{Client, UriExt};
 
-use crate::document::{DocumentSnapshot, DocumentStore};
+use crate::document::{DocumentSnapshot, DocumentStore, InUse};
 use crate::outgoing::answered;
 use crate::state::{lock, State};
 
@@ -247,9 +247,15 @@ async fn refresh(state: Arc<State>, symbols: Symbols) {
                 let text = snapshot.text().to_string();
                 // The store's tree (parsed once per version, shared with every
                 // other reader) saves a second parse. A document only opened is
-                // parsed for the index and its tree not kept: it is not in use.
+                // parsed for the index and neither the store nor the index keeps
+                // its tree: it is not in use.
                 match snapshot.tree_unkept() {
-                    Some(tree) => index.update_from_tree(&path, language, &text, &tree),
+                    Some((tree, InUse::Yes)) => {
+                        index.update_from_tree(&path, language, &text, &tree)
+                    }
+                    Some((tree, InUse::No)) => {
+                        index.update_from_opened_tree(&path, language, &text, &tree)
+                    }
                     None => index.update_file(&path, language, &text),
                 }
             })

@@ -398,3 +398,42 @@ fn context_incremental_two_buffers_by_turns_equal_full_reads() {
         }
     }
 }
+
+/// A buffer only opened is indexed whole without taking the place of the
+/// buffer being typed in: that one keeps its text and tree for its next edit.
+#[test]
+fn context_an_opened_buffer_leaves_the_typed_one_its_source() {
+    let index = SharedIndex::new();
+    let mut parser = Parser::new();
+    parser
+        .set_language(&Language::Rust.tree_sitter_language())
+        .expect("rust grammar");
+    let (typed, opened) = (Path::new("/w/typed.rs"), Path::new("/w/opened.rs"));
+    let text = "fn typed() { helper(); }\n";
+    index.update_from_tree(
+        typed,
+        Language::Rust,
+        text,
+        &parser.parse(text, None).unwrap(),
+    );
+    let text = "fn opened() {}\nfn caller() { opened(); helper(); }\n";
+    let tree = parser.parse(text, None).unwrap();
+    index.update_from_opened_tree(opened, Language::Rust, text, &tree);
+    let read = index.read();
+    assert!(read.previous(typed).is_some());
+    assert!(read.previous(opened).is_none());
+    let names: Vec<&str> = read
+        .file(opened)
+        .expect("indexed")
+        .definitions
+        .iter()
+        .map(|definition| &*definition.name)
+        .collect();
+    assert_eq!(names, ["opened", "caller"]);
+    let lines: Vec<(&Path, u32)> = read
+        .references("helper")
+        .iter()
+        .map(|hit| (hit.path, hit.line))
+        .collect();
+    assert_eq!(lines, [(opened, 2), (typed, 1)]);
+}

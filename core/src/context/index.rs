@@ -463,6 +463,30 @@ impl SharedIndex {
     /// didChange. When the index holds this buffer from an earlier call, only
     /// the items the edit touched are queried again (see `incremental`).
     pub fn update_from_tree(&self, path: &Path, language: Language, text: &str, tree: &Tree) {
+        self.update_from_tree_keeping(path, language, text, tree, true);
+    }
+
+    /// As [`update_from_tree`](Self::update_from_tree) for a buffer only
+    /// opened, not being typed in: its text and tree are not kept for a next
+    /// edit (and the buffer whose are, if any, keeps them).
+    pub fn update_from_opened_tree(
+        &self,
+        path: &Path,
+        language: Language,
+        text: &str,
+        tree: &Tree,
+    ) {
+        self.update_from_tree_keeping(path, language, text, tree, false);
+    }
+
+    fn update_from_tree_keeping(
+        &self,
+        path: &Path,
+        language: Language,
+        text: &str,
+        tree: &Tree,
+        keep_source: bool,
+    ) {
         let previous = self
             .read()
             .previous(path)
@@ -480,7 +504,7 @@ impl SharedIndex {
         };
         drop(previous);
         match symbols.map(|symbols| compact(symbols, Origin::Buffer)) {
-            Some(symbols) => {
+            Some(symbols) if keep_source => {
                 let (kept, uses) = split(&symbols);
                 let source = IndexedSource {
                     text: text.into(),
@@ -494,6 +518,7 @@ impl SharedIndex {
                     Some(Arc::new(source)),
                 );
             }
+            Some(symbols) => self.write().insert(symbols, Origin::Buffer),
             None => self.write().remove_file(path),
         }
     }

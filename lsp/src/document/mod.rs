@@ -155,17 +155,27 @@ impl Document {
 
     /// This version's tree for a background reader (see
     /// `DocumentSnapshot::tree_unkept`).
-    fn tree_unkept(&self) -> Option<Tree> {
+    fn tree_unkept(&self) -> Option<(Tree, InUse)> {
         if !self.syntax.is_cold() {
-            return self.tree();
+            return self.tree().map(|tree| (tree, InUse::Yes));
         }
         let language = self.syntax.language()?;
         let tree = syntax::parse(language, &self.text, None);
         // The reader drops it within milliseconds; the next trim (seconds
         // away) returns its memory.
         crate::memory::note_freed();
-        tree
+        tree.map(|tree| (tree, InUse::No))
     }
+}
+
+/// Whether a document is in use (edited, or its tree read by a request): what
+/// [`DocumentSnapshot::tree_unkept`] tells the reader along with the tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InUse {
+    /// The store holds the tree (within the budget).
+    Yes,
+    /// Only opened: the tree was parsed for this reader and is not kept.
+    No,
 }
 
 impl DocumentSnapshot {
@@ -212,7 +222,7 @@ impl DocumentSnapshot {
     /// the budget) is parsed and the tree is not kept. Trees are kept for the
     /// documents in use, edited or read by a request, so opening a thousand
     /// files holds the tree of none of them (issue 13).
-    pub fn tree_unkept(&self) -> Option<Tree> {
+    pub fn tree_unkept(&self) -> Option<(Tree, InUse)> {
         self.0.tree_unkept()
     }
 

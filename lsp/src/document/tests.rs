@@ -1073,7 +1073,8 @@ fn a_background_reader_of_a_document_only_opened_keeps_no_tree() {
         .expect("first open");
     let snapshot = store.snapshot(&document).expect("open");
     // The index's read gets the same tree a request would, and nothing is held.
-    let unkept = snapshot.tree_unkept().expect("rust");
+    let (unkept, in_use) = snapshot.tree_unkept().expect("rust");
+    assert_eq!(in_use, InUse::No);
     assert_eq!(nodes(&unkept), nodes(&fresh_tree(Language::Rust, text)));
     assert_eq!(tree_state(&store, &document), syntax::SyntaxState::Pending);
     assert_eq!(store.budget.held_bytes(), 0);
@@ -1082,17 +1083,18 @@ fn a_background_reader_of_a_document_only_opened_keeps_no_tree() {
     snapshot.tree().expect("rust");
     assert_eq!(tree_state(&store, &document), syntax::SyntaxState::Parsed);
     assert!(store.budget.held_bytes() > 0);
-    assert_eq!(
-        nodes(&snapshot.tree_unkept().expect("rust")),
-        nodes(&unkept)
-    );
+    let (shared, in_use) = snapshot.tree_unkept().expect("rust");
+    assert_eq!(in_use, InUse::Yes);
+    assert_eq!(nodes(&shared), nodes(&unkept));
     // An edited document is in use: its edited tree is reparsed and kept.
     store
         .change(&document, 2, vec![edit(pos(0, 3), pos(0, 4), "g")])
         .expect("valid");
     let edited = store.snapshot(&document).expect("open");
+    let (reparsed, in_use) = edited.tree_unkept().expect("rust");
+    assert_eq!(in_use, InUse::Yes);
     assert_eq!(
-        nodes(&edited.tree_unkept().expect("rust")),
+        nodes(&reparsed),
         nodes(&fresh_tree(Language::Rust, "fn g() { let x = 1; }\n"))
     );
     assert_eq!(tree_state(&store, &document), syntax::SyntaxState::Parsed);
