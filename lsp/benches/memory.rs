@@ -15,7 +15,9 @@
 //!
 //! `cargo bench -p agentls --bench memory`; the figures go in docs/benchmarks.md.
 //! `AGENTLS_BENCH_TREE_BUDGET_MIB` sets `[documents] tree_budget_mib` for the
-//! server runs.
+//! server runs. `AGENTLS_BENCH_SERVER_LOG=PATH` appends the servers' logs
+//! there, with malloc's in-use and held-free figures after each trim
+//! (`agentls::memory` at debug).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::ffi::c_void;
@@ -322,6 +324,14 @@ impl Server {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
+        // The server's log, to see malloc's own figures after each trim:
+        // AGENTLS_BENCH_SERVER_LOG=/tmp/server.log (appended, at debug level).
+        if let Some(log) = std::env::var_os("AGENTLS_BENCH_SERVER_LOG") {
+            command
+                .env("AGENTLS_LOG", "warn,agentls::memory=debug")
+                .arg("--log-file")
+                .arg(log);
+        }
         let mut child = command.spawn().expect("spawn agentls");
         let mut client = Client {
             stdin: child.stdin.take().expect("stdin"),

@@ -50,9 +50,17 @@ pub(crate) async fn trim_after_frees() {
 
 fn trim() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only releases free memory malloc holds; it takes the
-    // arenas' locks itself.
+    // SAFETY: malloc_trim only releases free memory malloc holds, and
+    // mallinfo2 only reads its counters; both take the arenas' locks themselves.
     unsafe {
         libc::malloc_trim(0);
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            let info = libc::mallinfo2();
+            tracing::debug!(
+                in_use_kib = (info.uordblks + info.hblkhd) / 1024,
+                free_held_kib = info.fordblks / 1024,
+                "malloc after a trim"
+            );
+        }
     }
 }
