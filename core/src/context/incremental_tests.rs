@@ -185,6 +185,14 @@ fn check_random_edits(name: &str, language: Language, original: &str, steps: usi
 }
 
 /// `symbols` as the index holds a buffer's (no signatures, no summaries).
+fn rust_parser() -> Parser {
+    let mut parser = Parser::new();
+    parser
+        .set_language(&Language::Rust.tree_sitter_language())
+        .expect("rust grammar");
+    parser
+}
+
 fn as_indexed(symbols: FileSymbols) -> FileSymbols {
     compact(symbols, Origin::Buffer)
 }
@@ -327,10 +335,7 @@ fn context_incremental_renamed_impl_renames_its_methods_parent() {
     // The methods are reused (the edit misses their lines); their parent is not.
     let path = Path::new("/ws/a.rs");
     let index = SharedIndex::new();
-    let mut parser = Parser::new();
-    parser
-        .set_language(&Language::Rust.tree_sitter_language())
-        .unwrap();
+    let mut parser = rust_parser();
     let before = "impl Foo {\n    fn one(&self) {}\n\n    fn two(&self) {}\n}\n";
     let tree: Tree = parser.parse(before, None).unwrap();
     index.update_from_tree(path, Language::Rust, before, &tree);
@@ -351,10 +356,7 @@ fn context_incremental_renamed_impl_renames_its_methods_parent() {
 #[test]
 fn context_incremental_two_buffers_by_turns_equal_full_reads() {
     let index = SharedIndex::new();
-    let mut parser = Parser::new();
-    parser
-        .set_language(&Language::Rust.tree_sitter_language())
-        .expect("rust grammar");
+    let mut parser = rust_parser();
     let paths = [Path::new("/w/a.rs"), Path::new("/w/b.rs")];
     for round in 0..4 {
         for (number, path) in paths.iter().enumerate() {
@@ -404,10 +406,7 @@ fn context_incremental_two_buffers_by_turns_equal_full_reads() {
 #[test]
 fn context_an_opened_buffer_leaves_the_typed_one_its_source() {
     let index = SharedIndex::new();
-    let mut parser = Parser::new();
-    parser
-        .set_language(&Language::Rust.tree_sitter_language())
-        .expect("rust grammar");
+    let mut parser = rust_parser();
     let (typed, opened) = (Path::new("/w/typed.rs"), Path::new("/w/opened.rs"));
     let text = "fn typed() { helper(); }\n";
     index.update_from_tree(
