@@ -57,43 +57,68 @@ pub(crate) fn cut(
 }
 
 /// The start of the first named node that begins at or after `lower`, looking inside
-/// a node that straddles it.
+/// a node that straddles it. The children that end before `lower` are skipped
+/// by tree-sitter's byte search, not visited: a top-level node of a
+/// 20,000-line file has thousands of them.
 fn first_start_from(node: Node<'_>, lower: usize) -> Option<usize> {
-    let mut walk = node.walk();
-    // Punctuation (a closing brace) is no boundary worth cutting at.
-    for child in node.named_children(&mut walk) {
-        if child.end_byte() <= lower {
-            continue;
+    let mut cursor = node.walk();
+    cursor.goto_first_child_for_byte(lower)?;
+    loop {
+        let child = cursor.node();
+        // Punctuation (a closing brace) is no boundary worth cutting at.
+        if child.is_named() && child.end_byte() > lower {
+            if child.start_byte() >= lower {
+                return Some(child.start_byte());
+            }
+            if let Some(start) = first_start_from(child, lower) {
+                return Some(start);
+            }
         }
-        if child.start_byte() >= lower {
-            return Some(child.start_byte());
-        }
-        if let Some(start) = first_start_from(child, lower) {
-            return Some(start);
+        if !cursor.goto_next_sibling() {
+            return None;
         }
     }
-    None
 }
 
 /// The end of the last named node that ends at or before `upper`, looking inside a
-/// node that straddles it.
+/// node that straddles it. Starts from the child at `upper` (or the last one)
+/// and walks back, so the children after it are not visited.
 fn last_end_until(node: Node<'_>, upper: usize) -> Option<usize> {
-    let children: Vec<Node<'_>> = {
-        let mut walk = node.walk();
-        node.named_children(&mut walk).collect()
-    };
-    for child in children.into_iter().rev() {
-        if child.start_byte() >= upper {
-            continue;
+    let mut cursor = node.walk();
+    if cursor.goto_first_child_for_byte(upper).is_none() && !cursor.goto_last_child() {
+        return None;
+    }
+    loop {
+        let child = cursor.node();
+        if child.is_named() && child.start_byte() < upper {
+            if child.end_byte() <= upper {
+                return Some(child.end_byte());
+            }
+            if let Some(end) = last_end_until(child, upper) {
+                return Some(end);
+            }
         }
-        if child.end_byte() <= upper {
-            return Some(child.end_byte());
-        }
-        if let Some(end) = last_end_until(child, upper) {
-            return Some(end);
+        if !cursor.goto_previous_sibling() {
+            return None;
         }
     }
-    None
+}
+
+/// The first top-level item of `tree` that ends after `byte` (the one holding
+/// it, or the next): where the symbols of a prompt's region start.
+pub(crate) fn item_at_or_after(tree: &Tree, byte: usize) -> Option<Node<'_>> {
+    let root = tree.root_node();
+    let mut cursor = root.walk();
+    cursor.goto_first_child_for_byte(byte)?;
+    loop {
+        let child = cursor.node();
+        if child.is_named() && child.end_byte() > byte {
+            return Some(child);
+        }
+        if !cursor.goto_next_sibling() {
+            return None;
+        }
+    }
 }
 
 /// `at` moved to a line start: its own line's when only indentation precedes
@@ -166,6 +191,81 @@ mod tests {
         let tree = with_tree.then(|| parse(&text));
         let (prefix, suffix) = cut(&rope, tree.as_ref(), cursor, max_prefix, max_suffix);
         format!("{}<|>{}", &text[prefix], &text[suffix])
+    }
+
+    /// What `first_start_from` must answer: every named child visited.
+    fn first_start_from_visiting_all(node: Node<'_>, lower: usize) -> Option<usize> {
+        let mut walk = node.walk();
+        for child in node.named_children(&mut walk) {
+            if child.end_byte() <= lower {
+                continue;
+            }
+            if child.start_byte() >= lower {
+                return Some(child.start_byte());
+            }
+            if let Some(start) = first_start_from_visiting_all(child, lower) {
+                return Some(start);
+            }
+        }
+        None
+    }
+
+    /// What `last_end_until` must answer: every named child visited, last first.
+    fn last_end_until_visiting_all(node: Node<'_>, upper: usize) -> Option<usize> {
+        let children: Vec<Node<'_>> = {
+            let mut walk = node.walk();
+            node.named_children(&mut walk).collect()
+        };
+        for child in children.into_iter().rev() {
+            if child.start_byte() >= upper {
+                continue;
+            }
+            if child.end_byte() <= upper {
+                return Some(child.end_byte());
+            }
+            if let Some(end) = last_end_until_visiting_all(child, upper) {
+                return Some(end);
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn the_byte_searches_answer_as_visiting_every_child_does() {
+        // This crate's own sources: items, comments, attributes, nesting.
+        let text = [
+            include_str!("mod.rs"),
+            include_str!("cut.rs"),
+            include_str!("../document/mod.rs"),
+        ]
+        .concat();
+        let tree = parse(&text);
+        let root = tree.root_node();
+        let item_visiting_all = |byte: usize| {
+            let mut walk = root.walk();
+            let found = root
+                .named_children(&mut walk)
+                .find(|item| item.end_byte() > byte)
+                .map(|item| item.id());
+            found
+        };
+        for byte in (0..=text.len()).step_by(7) {
+            assert_eq!(
+                first_start_from(root, byte),
+                first_start_from_visiting_all(root, byte),
+                "first_start_from at {byte}"
+            );
+            assert_eq!(
+                last_end_until(root, byte),
+                last_end_until_visiting_all(root, byte),
+                "last_end_until at {byte}"
+            );
+            assert_eq!(
+                item_at_or_after(&tree, byte).map(|item| item.id()),
+                item_visiting_all(byte),
+                "item_at_or_after at {byte}"
+            );
+        }
     }
 
     const FILE: &str = "use std::fmt;\n\nfn first() -> u32 {\n    let a = 1;\n    a + 2\n}\n\nfn second(x: u32) -> u32 {\n    let y = x * 2;\n    $0\n    y + 1\n}\n\nfn third() {}\n";

@@ -248,16 +248,8 @@ pub(crate) fn build_prompt(
             // top-level item it begins in), not of the whole file.
             let region_start = tree
                 .as_ref()
-                .and_then(|tree| {
-                    let root = tree.root_node();
-                    let mut walk = root.walk();
-                    let start = root
-                        .named_children(&mut walk)
-                        .find(|item| item.end_byte() > prefix.start)
-                        .map(|item| item.start_byte().min(prefix.start));
-                    start
-                })
-                .unwrap_or(prefix.start);
+                .and_then(|tree| cut::item_at_or_after(tree, prefix.start))
+                .map_or(prefix.start, |item| item.start_byte().min(prefix.start));
             request.symbols_in = Some(region_start..suffix.end);
             let window = (prefix.start, suffix.end);
             let selection = context::select(&request, &index.read());
