@@ -59,16 +59,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = if is_plain_server() {
-        Cli {
-            stdio: true,
-            log_file: None,
-            log_level: None,
-            command: None,
-        }
-    } else {
-        Cli::parse()
-    };
+    let cli = Cli::parse();
     if let Some(Command::Sandbox(args)) = cli.command {
         // The sandbox helper confines itself and execs the command: no logging,
         // no runtime, nothing on stdout but the command's own output.
@@ -171,19 +162,6 @@ fn default_log_file() -> Option<PathBuf> {
 
 /// The log level and file from the user's config file, read before the server
 /// starts so that logging is set up from the first message.
-/// Whether this is how editors start the server, `agentls` or `agentls
-/// --stdio`: nothing for clap to parse, so its command tree (every subcommand's
-/// arguments and help) is not built. That saves the code pages it touches,
-/// about 1 MiB of the idle server's resident memory (docs/benchmarks.md).
-fn is_plain_server() -> bool {
-    let mut args = std::env::args_os().skip(1);
-    match (args.next(), args.next()) {
-        (None, _) => true,
-        (Some(only), None) => only == "--stdio",
-        _ => false,
-    }
-}
-
 fn user_log_settings() -> (Option<String>, Option<PathBuf>) {
     let env = |name: &str| std::env::var(name).ok();
     let Some(path) = agentls_core::config::user_config_path(&env) else {

@@ -20,7 +20,6 @@
 //! (possibly renamed) container.
 
 use std::ops::Range;
-use std::sync::Arc;
 
 use tree_sitter::{InputEdit, Node, Point, QueryCursor, Tree};
 
@@ -32,19 +31,20 @@ use super::symbol::{Definition, FileSymbols, Reference};
 use super::LineRange;
 use crate::language::Language;
 
-/// The text and tree a file's indexed symbols were read from, and those
-/// symbols whole (references included, which the index keeps only as names
-/// and lines): what the next edit's update starts from.
+/// The text and tree a file's indexed symbols were read from, and their
+/// references whole (the index's entry keeps them only as names and lines):
+/// with the entry's definitions, what the next edit's update starts from.
 pub(crate) struct IndexedSource {
     pub(crate) text: Box<str>,
     pub(crate) tree: Tree,
-    pub(crate) symbols: Arc<FileSymbols>,
+    pub(crate) references: Box<[Reference]>,
 }
 
 /// The symbols of `text` (parsed into `tree`), read from `previous`, the
 /// symbols of `source` as the index keeps a buffer's (`Detail::Lines`: no
-/// signatures or summaries, so nothing to redo where lines moved), and the part
-/// of `text` that differs from it. Equal to `FileSymbols::read_from_tree(text,
+/// signatures or summaries, so nothing to redo where lines moved; its
+/// references are `source.references`), and the part of `text` that differs
+/// from it. Equal to `FileSymbols::read_from_tree(text,
 /// tree, Detail::Lines)`. `None` when the language has no tags query.
 pub(crate) fn reread(
     previous: &FileSymbols,
@@ -55,7 +55,10 @@ pub(crate) fn reread(
     let language = previous.language;
     let query = tags_query(language)?;
     if *source.text == *text {
-        return Some(previous.clone());
+        return Some(FileSymbols {
+            references: source.references.to_vec(),
+            ..previous.clone()
+        });
     }
     let line_starts = line_starts(text);
     let edit = text_edit(&source.text, text, &line_starts);
@@ -94,7 +97,14 @@ pub(crate) fn reread(
                 &mut found,
             ),
             Piece::Reuse { range, nested } => {
-                reuse(previous, &shift, range, nested, &mut found);
+                reuse(
+                    previous,
+                    &source.references,
+                    &shift,
+                    range,
+                    nested,
+                    &mut found,
+                );
             }
         }
     }
@@ -310,9 +320,11 @@ impl Shift {
     }
 }
 
-/// Copy the previous symbols of the node at `range` (new text) into `found`.
+/// Copy the previous symbols of the node at `range` (new text) into `found`:
+/// definitions from `previous`, references from `references`.
 fn reuse(
     previous: &FileSymbols,
+    references: &[Reference],
     shift: &Shift,
     range: Range<usize>,
     nested: bool,
@@ -352,7 +364,6 @@ fn reuse(
                 ..definition.clone()
             }),
     );
-    let references = &previous.references;
     let first = references.partition_point(|reference| reference.bytes.start < old.start);
     let last = references.partition_point(|reference| reference.bytes.start < old.end);
     found

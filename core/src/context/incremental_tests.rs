@@ -166,9 +166,7 @@ fn check_random_edits(name: &str, language: Language, original: &str, steps: usi
             continue;
         }
         index.update_from_tree(&path, language, &text, &tree);
-        // The whole symbols the next update starts from (the entry itself
-        // keeps the references as names and lines).
-        let actual = FileSymbols::clone(&index.read().previous(&path).unwrap().0);
+        let actual = previous_whole(&index.read(), &path);
         let what = format!(
             "{name}, seed {seed}, step {step}: after replacing {start}..{end} with {inserted:?}"
         );
@@ -185,6 +183,17 @@ fn check_random_edits(name: &str, language: Language, original: &str, steps: usi
 }
 
 /// `symbols` as the index holds a buffer's (no signatures, no summaries).
+/// The whole symbols the next update of `path` starts from: the entry's
+/// definitions and imports with the references its source keeps (the entry
+/// itself keeps them as names and lines).
+fn previous_whole(index: &SymbolIndex, path: &Path) -> FileSymbols {
+    let (symbols, source) = index.previous(path).expect("indexed last from a tree");
+    FileSymbols {
+        references: source.references.to_vec(),
+        ..FileSymbols::clone(&symbols)
+    }
+}
+
 fn rust_parser() -> Parser {
     let mut parser = Parser::new();
     parser
@@ -369,7 +378,7 @@ fn context_incremental_two_buffers_by_turns_equal_full_reads() {
                 FileSymbols::from_tree(path, Language::Rust, &text, &tree).expect("rust"),
             );
             let read = index.read();
-            let (held, _) = read.previous(path).expect("indexed last");
+            let held = previous_whole(&read, path);
             assert_eq!(
                 format!("{held:?}"),
                 format!("{full:?}"),

@@ -216,11 +216,11 @@ impl SymbolIndex {
             .map(|entry| entry.symbols.as_ref())
     }
 
-    /// A buffer's whole symbols with the text and tree they were read from.
+    /// A buffer's symbols (without references) with the text, tree and
+    /// references they were read from.
     pub(super) fn previous(&self, path: &Path) -> Option<(Arc<FileSymbols>, Arc<IndexedSource>)> {
         let entry = self.files[*self.ids.get(path)? as usize].as_ref()?;
-        let source = entry.source.clone()?;
-        Some((Arc::clone(&source.symbols), source))
+        Some((Arc::clone(&entry.symbols), entry.source.clone()?))
     }
 
     /// Every indexed path, sorted.
@@ -413,8 +413,9 @@ pub(super) fn compact(mut symbols: FileSymbols, origin: Origin) -> FileSymbols {
     symbols
 }
 
-/// What an entry keeps of `symbols`, which the caller also keeps whole: the
-/// symbols without their references, and the references as uses.
+/// What an entry keeps of `symbols`, which the caller also keeps whole (the
+/// build's cache): the symbols without their references, and the references
+/// as uses.
 fn split(symbols: &FileSymbols) -> (FileSymbols, Uses) {
     let kept = FileSymbols {
         path: symbols.path.clone(),
@@ -504,15 +505,16 @@ impl SharedIndex {
         };
         drop(previous);
         match symbols.map(|symbols| compact(symbols, Origin::Buffer)) {
-            Some(symbols) if keep_source => {
-                let (kept, uses) = split(&symbols);
+            Some(mut symbols) if keep_source => {
+                let references = std::mem::take(&mut symbols.references);
+                let uses = Uses::new(&references);
                 let source = IndexedSource {
                     text: text.into(),
                     tree: tree.clone(),
-                    symbols: Arc::new(symbols),
+                    references: references.into_boxed_slice(),
                 };
                 self.write().insert_entry(
-                    Arc::new(kept),
+                    Arc::new(symbols),
                     uses,
                     Origin::Buffer,
                     Some(Arc::new(source)),

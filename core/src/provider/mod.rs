@@ -243,7 +243,6 @@ impl ProviderSettings {
         })
     }
 
-    /// Builds the provider these settings describe.
     /// What `into_provider` would refuse, found without making the provider
     /// (its HTTP client loads the system's certificates): a key or a header
     /// that cannot be sent.
@@ -257,6 +256,7 @@ impl ProviderSettings {
         http::request_headers(self, auth).map(drop)
     }
 
+    /// Builds the provider these settings describe.
     pub fn into_provider(self) -> Result<Arc<dyn Provider>, ProviderError> {
         Ok(match self.kind {
             ProviderKind::OpenaiResponses => Arc::new(OpenAiResponsesProvider::new(self)?),
