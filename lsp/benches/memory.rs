@@ -180,24 +180,22 @@ impl Client {
 }
 
 fn resident_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS")
+    proc_kib(pid, "status", "VmRSS:")
 }
 
 /// Of the resident memory, what is anonymous (heap, stacks): the rest is
 /// mapped from files (the executable's code, libc), shared and clean.
 fn anonymous_kib(pid: u32) -> u64 {
-    let rollup =
-        std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).expect("proc smaps_rollup");
-    rollup
-        .lines()
-        .find_map(|line| line.strip_prefix("Anonymous:"))
+    proc_kib(pid, "smaps_rollup", "Anonymous:")
+}
+
+/// The `field` line (in kB) of `/proc/<pid>/<file>`.
+fn proc_kib(pid: u32, file: &str, field: &str) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/{file}")).expect("proc file");
+    text.lines()
+        .find_map(|line| line.strip_prefix(field))
         .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("Anonymous")
+        .unwrap_or_else(|| panic!("{field} in /proc/{pid}/{file}"))
 }
 
 /// Resident memory once the server has gone quiet (the index is refreshed on a
