@@ -1,0 +1,62 @@
+//! Lays out the release binary's code so that what start-up and the common
+//! requests run sits together: `link/hot-functions.txt`, made by
+//! `link/generate.sh`, is handed to the linker as a symbol ordering file.
+//!
+//! The kernel maps code 64 KiB around each page the process first touches, so
+//! the ~1 MB that start-up runs, spread over 15 MB of code, made 7 MiB of the
+//! idle server resident; laid out together it is about 1.3 MiB
+//! (docs/benchmarks.md). A name the file lists that the build does not have
+//! (another toolchain, a renamed function) is skipped, so a stale file costs
+//! only the layout, never the build.
+//!
+//! Only for release builds (benches included) on x86_64 Linux, where rustc
+//! links with LLD by default since 1.90: GNU ld has no such option.
+//! `AGENTLS_NO_LINK_ORDER=1` turns it off.
+
+use std::path::Path;
+use std::process::Command;
+
+fn main() {
+    let order = Path::new(env!("CARGO_MANIFEST_DIR")).join("link/hot-functions.txt");
+    println!("cargo:rerun-if-changed={}", order.display());
+    println!("cargo:rerun-if-env-changed=AGENTLS_NO_LINK_ORDER");
+    let release = std::env::var("PROFILE").is_ok_and(|profile| profile == "release");
+    let target = std::env::var("TARGET").unwrap_or_default();
+    let opted_out = std::env::var_os("AGENTLS_NO_LINK_ORDER").is_some_and(|value| value != "0");
+    if !release || target != "x86_64-unknown-linux-gnu" || opted_out || !order.exists() {
+        return;
+    }
+    if !links_with_lld() {
+        return;
+    }
+    println!(
+        "cargo:rustc-link-arg-bin=agentls=-Wl,--symbol-ordering-file={}",
+        order.display()
+    );
+    println!("cargo:rustc-link-arg-bin=agentls=-Wl,--no-warn-symbol-ordering");
+}
+
+/// Whether rustc links this target with LLD: its default from 1.90 on, unless
+/// the flags choose another linker.
+fn links_with_lld() -> bool {
+    let flags = std::env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
+    if flags.split('\x1f').any(|flag| {
+        flag.contains("linker-features=-lld")
+            || flag.contains("linker=")
+            || flag.contains("link-self-contained=-linker")
+    }) {
+        return false;
+    }
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
+    let Ok(output) = Command::new(rustc).arg("-V").output() else {
+        return false;
+    };
+    // "rustc 1.95.0 (59807616e 2026-04-14)"
+    let version = String::from_utf8_lossy(&output.stdout);
+    let minor = version
+        .split_whitespace()
+        .nth(1)
+        .and_then(|number| number.split('.').nth(1))
+        .and_then(|minor| minor.parse::<u32>().ok());
+    minor.is_some_and(|minor| minor >= 90)
+}
