@@ -1,6 +1,6 @@
 //! Lays out the release binary's code so that what start-up and the common
 //! requests run sits together: `link/hot-functions.txt`, made by
-//! `link/generate.sh`, is handed to the linker as a symbol ordering file.
+//! `link/generate.py`, is handed to the linker as a symbol ordering file.
 //!
 //! The kernel maps code 64 KiB around each page the process first touches, so
 //! the ~1 MB that start-up runs, spread over 15 MB of code, made 7 MiB of the

@@ -21,7 +21,6 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::ffi::c_void;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::str::FromStr;
@@ -32,6 +31,9 @@ use agentls::document::DocumentStore;
 use agentls_core::context::SharedIndex;
 use lsp_types::{Position, Range, TextDocumentContentChangeEvent, Uri};
 use serde_json::{json, Value};
+
+mod stdio;
+use stdio::Client;
 
 /// Counts the bytes the process has live on the heap as malloc holds them:
 /// each allocation's usable size plus glibc's 8-byte chunk header, so a
@@ -127,56 +129,6 @@ fn live() -> isize {
 
 fn mib(bytes: f64) -> String {
     format!("{:.1} MiB", bytes / (1024.0 * 1024.0))
-}
-
-struct Client {
-    stdin: std::process::ChildStdin,
-    stdout: BufReader<std::process::ChildStdout>,
-    next_id: i64,
-}
-
-impl Client {
-    fn send(&mut self, message: &Value) {
-        let body = serde_json::to_vec(message).expect("serialise");
-        write!(self.stdin, "Content-Length: {}\r\n\r\n", body.len()).expect("write");
-        self.stdin.write_all(&body).expect("write");
-        self.stdin.flush().expect("flush");
-    }
-
-    fn recv(&mut self) -> Value {
-        let mut length = 0;
-        loop {
-            let mut line = String::new();
-            self.stdout.read_line(&mut line).expect("read header");
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some(value) = line.strip_prefix("Content-Length: ") {
-                length = value.parse().expect("length");
-            }
-        }
-        let mut body = vec![0; length];
-        self.stdout.read_exact(&mut body).expect("read body");
-        serde_json::from_slice(&body).expect("json")
-    }
-
-    /// Sends a request and waits for its answer, answering the server's own
-    /// requests (progress tokens) with `null` meanwhile.
-    fn request(&mut self, method: &str, params: Value) -> Value {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
-        loop {
-            let message = self.recv();
-            if message["id"] == id && message.get("method").is_none() {
-                return message;
-            }
-            if message.get("method").is_some() && message.get("id").is_some() {
-                self.send(&json!({"jsonrpc": "2.0", "id": message["id"], "result": null}));
-            }
-        }
-    }
 }
 
 fn resident_kib(pid: u32) -> u64 {
@@ -319,8 +271,6 @@ impl Server {
         command
             .env("AGENTLS_LOG", "warn")
             .env("XDG_CONFIG_HOME", "/nonexistent")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
             .stderr(Stdio::null());
         // The server's log, to see malloc's own figures after each trim:
         // AGENTLS_BENCH_SERVER_LOG=/tmp/server.log (appended, at debug level).
@@ -330,23 +280,13 @@ impl Server {
                 .arg("--log-file")
                 .arg(log);
         }
-        let mut child = command.spawn().expect("spawn agentls");
-        let mut client = Client {
-            stdin: child.stdin.take().expect("stdin"),
-            stdout: BufReader::new(child.stdout.take().expect("stdout")),
-            next_id: 1,
-        };
         let options = match tree_budget_mib {
             Some(mib) => {
                 json!({"documents": {"tree_budget_mib": mib.parse::<u64>().expect("a number of MiB")}})
             }
             None => json!({}),
         };
-        client.request(
-            "initialize",
-            json!({"processId": null, "rootUri": null, "capabilities": {}, "initializationOptions": options}),
-        );
-        client.send(&json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}));
+        let (child, client) = Client::start(command, options);
         Server { child, client }
     }
 
@@ -376,8 +316,7 @@ impl Server {
 
     fn stop(mut self) {
         self.client.request("shutdown", Value::Null);
-        self.client
-            .send(&json!({"jsonrpc": "2.0", "method": "exit"}));
+        self.client.notify("exit", Value::Null);
         let _ = self.child.wait();
     }
 }

@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""Writes lsp/link/hot-functions.txt, the order the linker lays the release
+binary's code out in (lsp/build.rs).
+
+The functions come from runs of the release binary under valgrind's
+callgrind, which records every function executed: first those the server
+runs from start to `initialize` answered and idle, then those a didOpen, a
+didChange, a codeAction and an agent/context request on Rust, Python,
+TypeScript and shell files add.
+
+Symbol names carry hashes of the build's configuration: `cargo bench` builds
+the binary with the dev-dependencies' features too, so its names differ from
+`cargo build --release` and `cargo install`. Both binaries are therefore
+run, and the list holds the names of each (the linker skips those a build
+does not have). Names are matched exactly: a generic function's copies
+share their name up to the hash, so matching without it would pull every
+copy into the start-up region.
+
+Run after a toolchain or dependency update, or when start-up changes much:
+`python3 lsp/link/generate.py`. Needs valgrind and binutils' nm.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+OUTPUT = os.path.join(ROOT, "lsp", "link", "hot-functions.txt")
+WORK_FILES = [
+    "core/src/context/uses.rs",
+    "lsp/src/handlers/code_action.rs",
+    "core/src/context/testdata/inventory.py",
+    "editors/vscode/src/settings.ts",
+    "tests/helix/build.sh",
+]
+LANGUAGES = {"rs": "rust", "py": "python", "ts": "typescript", "sh": "shellscript"}
+
+
+class Session:
+    """An LSP session with the command over stdio."""
+
+    def __init__(self, command):
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=dict(os.environ, AGENTLS_LOG="warn", XDG_CONFIG_HOME="/nonexistent"),
+        )
+        self.next_id = 1
+
+    def send(self, message):
+        body = json.dumps(message).encode()
+        self.process.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        self.process.stdin.flush()
+
+    def receive(self):
+        length = 0
+        while True:
+            line = self.process.stdout.readline()
+            if not line:
+                sys.exit("agentls closed its output")
+            line = line.strip()
+            if not line:
+                break
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        return json.loads(self.process.stdout.read(length))
+
+    def request(self, method, params):
+        id = self.next_id
+        self.next_id += 1
+        self.send({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+        while True:
+            message = self.receive()
+            if message.get("id") == id and "method" not in message:
+                return message
+            if "method" in message and "id" in message:
+                self.send({"jsonrpc": "2.0", "id": message["id"], "result": None})
+
+    def notify(self, method, params):
+        self.send({"jsonrpc": "2.0", "method": method, "params": params})
+
+    def stop(self):
+        self.request("shutdown", None)
+        self.notify("exit", None)
+        self.process.wait()
+
+
+def drive(command, files):
+    session = Session(command)
+    session.request("initialize", {"processId": None, "rootUri": None, "capabilities": {}})
+    session.notify("initialized", {})
+    time.sleep(2)
+    for index, path in enumerate(files):
+        uri = "file://" + path
+        language = LANGUAGES[path.rsplit(".", 1)[1]]
+        with open(path) as file:
+            text = file.read()
+        session.notify(
+            "textDocument/didOpen",
+            {"textDocument": {"uri": uri, "languageId": language, "version": 1, "text": text}},
+        )
+        session.notify(
+            "textDocument/didChange",
+            {
+                "textDocument": {"uri": uri, "version": 2},
+                "contentChanges": [
+                    {"range": {"start": {"line": 3, "character": 0}, "end": {"line": 3, "character": 0}}, "text": "x"}
+                ],
+            },
+        )
+        spot = {"start": {"line": 5, "character": 0}, "end": {"line": 5, "character": 0}}
+        session.request(
+            "textDocument/codeAction",
+            {"textDocument": {"uri": uri}, "range": spot, "context": {"diagnostics": []}},
+        )
+        session.request("agent/context", {"textDocument": {"uri": uri}, "position": spot["start"]})
+        time.sleep(2)
+    session.stop()
+
+
+def executed(binary, files, scratch, name):
+    """Every function name callgrind saw run, in the order it first met them."""
+    out = os.path.join(scratch, name)
+    drive(["valgrind", "--tool=callgrind", "--demangle=no", f"--callgrind-out-file={out}", binary], files)
+    names, seen = [], set()
+    with open(out, errors="replace") as file:
+        for line in file:
+            match = re.match(r"^c?fn=\(\d+\) (.+)$", line.rstrip("\n"))
+            if match and match.group(1) not in seen:
+                seen.add(match.group(1))
+                names.append(match.group(1))
+    return names
+
+
+def functions(binary):
+    out = subprocess.run(["nm", "--defined-only", binary], check=True, capture_output=True, text=True).stdout
+    return [parts[2] for parts in (line.split() for line in out.splitlines()) if len(parts) == 3 and parts[1] in "tTwW"]
+
+
+def built(command, target, scratch):
+    """The path of the `agentls` binary a cargo command builds."""
+    out = subprocess.run(
+        command + ["--message-format=json", "--manifest-path", os.path.join(ROOT, "Cargo.toml")],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    for line in out.splitlines():
+        message = json.loads(line)
+        if (
+            message.get("reason") == "compiler-artifact"
+            and message["target"]["name"] == target
+            and "bin" in message["target"]["kind"]
+            and not message["profile"]["test"]
+        ):
+            # Both builds link to target/release/agentls: keep this one.
+            copy = os.path.join(scratch, os.path.basename(command[1]))
+            shutil.copy(message["executable"], copy)
+            return copy
+    sys.exit(f"{' '.join(command)} built no {target} binary")
+
+
+def main():
+    files = [os.path.join(ROOT, path) for path in WORK_FILES]
+    order, listed = [], set()
+    with tempfile.TemporaryDirectory() as scratch:
+        release = built(["cargo", "build", "--release", "-p", "agentls"], "agentls", scratch)
+        bench = built(["cargo", "bench", "--no-run", "-p", "agentls"], "agentls", scratch)
+        for binary in (release, bench):
+            own = set(functions(binary))
+            for name in executed(binary, [], scratch, "idle") + executed(binary, files, scratch, "work"):
+                if name in own and name not in listed:
+                    listed.add(name)
+                    order.append(name)
+    with open(OUTPUT, "w") as file:
+        file.write("\n".join(order) + "\n")
+    print(f"{len(order)} names in {OUTPUT}")
+
+
+if __name__ == "__main__":
+    main()
