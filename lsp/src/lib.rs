@@ -13,6 +13,7 @@
 pub mod acp;
 mod completion;
 mod context_page;
+mod direct;
 pub mod doctor;
 pub mod document;
 pub mod edits;

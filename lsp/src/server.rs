@@ -7,6 +7,7 @@ use lsp_types::*;
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::{ClientSocket, LanguageServer, LspService};
 
+use crate::direct::Direct;
 use crate::ext;
 use crate::handlers;
 use crate::state::EnvLookup;
@@ -14,6 +15,14 @@ use crate::world::World;
 
 pub(crate) struct Server {
     world: World,
+}
+
+/// The requests the transport answers without the router (`direct`): the
+/// same handlers as the `LanguageServer` methods below.
+impl Direct for Server {
+    fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        handlers::code_action::handle(&self.world, params)
+    }
 }
 
 impl Server {

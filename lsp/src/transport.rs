@@ -23,6 +23,8 @@ use tower_lsp_server::jsonrpc::{Error, ErrorCode, Id, Request, Response};
 use tower_lsp_server::{ClientSocket, LanguageServer, LspService};
 use tower_service::Service;
 
+use crate::direct::{self, Direct};
+
 /// The largest frame we accept. A 20 MB document arrives as one frame (JSON
 /// escaping can double it); anything beyond this is answered with an error and
 /// skipped without being buffered.
@@ -325,13 +327,16 @@ struct Outgoing(mpsc::Sender<Vec<u8>>);
 impl Outgoing {
     async fn send(&self, message: &impl serde::Serialize) {
         match serde_json::to_vec(message) {
-            Ok(body) => {
-                // A closed channel means the writer is gone (stdout closed): there
-                // is nobody left to tell.
-                let _ = self.0.send(body).await;
-            }
+            Ok(body) => self.queue(body).await,
             Err(error) => tracing::error!(%error, "could not serialise an outgoing message"),
         }
+    }
+
+    /// Queues a message already serialised.
+    async fn queue(&self, body: Vec<u8>) {
+        // A closed channel means the writer is gone (stdout closed): there is
+        // nobody left to tell.
+        let _ = self.0.send(body).await;
     }
 }
 
@@ -381,7 +386,7 @@ pub(crate) async fn serve<S, I, O>(
     socket: ClientSocket,
 ) -> SessionEnd
 where
-    S: LanguageServer,
+    S: LanguageServer + Direct,
     I: AsyncRead + Unpin,
     O: AsyncWrite + Unpin + Send + 'static,
 {
@@ -401,6 +406,9 @@ where
 
     let mut shutdown_requested = false;
     let mut exit_received = false;
+    // The router's rule for requests: answered between `initialize` and
+    // `shutdown`. The direct lane keeps to it and leaves the rest to the router.
+    let mut initialized = false;
     let slots = Arc::new(Semaphore::new(MAX_CONCURRENT_REQUESTS));
     let mut running = tokio::task::JoinSet::new();
     let mut reader = FrameReader::new(input);
@@ -425,6 +433,12 @@ where
                 continue;
             }
         };
+        if initialized && !shutdown_requested {
+            if let Some(answer) = direct::answer(service.inner(), &body) {
+                outgoing.queue(answer).await;
+                continue;
+            }
+        }
         let request = match classify(&body) {
             Incoming::Call(request) => request,
             Incoming::Reply(response) => {
@@ -474,6 +488,7 @@ where
             // keeps didOpen/didChange/didClose in arrival order. `initialize` too,
             // since nothing may be sent before its answer.
             if let Ok(Some(response)) = response.await {
+                initialized |= method == "initialize" && response.is_ok();
                 outgoing.send(&response).await;
             }
             continue;

@@ -3,6 +3,8 @@
 //! (`codeAction` runs on every cursor move in VS Code: a few lines are scanned,
 //! never the file).
 
+use std::borrow::Cow;
+
 use lsp_types::{Diagnostic, DiagnosticSeverity, Range};
 use ropey::Rope;
 
@@ -182,11 +184,10 @@ pub(crate) fn has_unfinished_code(text: &Rope, range: &Range) -> bool {
 /// (`// agent: make this iterative`), with its one-based line.
 pub(crate) fn instruction_comment(text: &Rope, range: &Range) -> Option<(u32, String)> {
     let first = (range.start.line as usize).saturating_sub(LOOK_ABOVE);
-    let last = (range.end.line as usize).min(text.len_lines().saturating_sub(1));
-    (first..=last).rev().find_map(|index| {
-        let line = text.line(index).to_string();
-        let instruction = parse_instruction(&line)?;
-        Some((index as u32 + 1, instruction))
+    let lines: Vec<Cow<'_, str>> = lines_between(text, first, range.end.line as usize).collect();
+    lines.iter().enumerate().rev().find_map(|(offset, line)| {
+        let instruction = parse_instruction(line)?;
+        Some(((first + offset) as u32 + 1, instruction))
     })
 }
 
@@ -209,13 +210,19 @@ fn lines_around<'a>(
     range: &Range,
     above: usize,
     below: usize,
-) -> impl Iterator<Item = String> + 'a {
-    let n_lines = text.len_lines();
+) -> impl Iterator<Item = Cow<'a, str>> + 'a {
     let first = (range.start.line as usize).saturating_sub(above);
-    let last = (range.end.line as usize + below).min(n_lines.saturating_sub(1));
-    (first..=last.max(first))
-        .filter(move |index| *index < n_lines)
-        .map(move |index| text.line(index).to_string())
+    lines_between(text, first, range.end.line as usize + below)
+}
+
+/// Lines `first..=last` of the text, those that exist, borrowed where the rope
+/// holds a line in one piece: one descent of the rope, not one per line, since
+/// code actions ask for these on every cursor move.
+fn lines_between(text: &Rope, first: usize, last: usize) -> impl Iterator<Item = Cow<'_, str>> {
+    let n_lines = text.len_lines();
+    let first = first.min(n_lines);
+    let count = (last.min(n_lines.saturating_sub(1)) + 1).saturating_sub(first);
+    text.lines_at(first).take(count).map(Cow::from)
 }
 
 #[cfg(test)]
