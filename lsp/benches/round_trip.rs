@@ -4,7 +4,9 @@
 //! next to an unknown-method request (`agent/noSuchMethod`, answered by the
 //! router: the transport floor) on the same pipe. The two alternate, so both
 //! see the same machine. Three spawns of 3,000 pairs each; medians printed,
-//! not asserted.
+//! not asserted. `AGENTLS_BENCH_BASELINE=PATH` measures another agentls
+//! binary (an earlier build) in the same runs, each spawn right after this
+//! build's.
 //!
 //! `cargo bench -p agentls --bench round_trip`; the figures go in
 //! docs/benchmarks.md.
@@ -59,6 +61,42 @@ fn median(times: &mut [Duration]) -> f64 {
     times[times.len() / 2].as_secs_f64() * 1e6
 }
 
+/// One spawn: the medians of codeAction and of the floor, in µs.
+fn measure(binary: &str, document: &str, code_action: &str) -> (f64, f64) {
+    let mut command = Command::new(binary);
+    command
+        .env("AGENTLS_LOG", "warn")
+        .env("XDG_CONFIG_HOME", "/nonexistent")
+        .stderr(Stdio::null());
+    let (mut child, mut client) = Client::start(command, json!({}));
+    client.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": "file:///bench/big.rs", "languageId": "rust", "version": 1, "text": document}}),
+    );
+    client.request("agentls/barrier", json!({}));
+    // Let the index read the file before timing.
+    std::thread::sleep(Duration::from_secs(1));
+    let mut answers = Vec::with_capacity(PAIRS);
+    let mut floors = Vec::with_capacity(PAIRS);
+    for pair in 0..WARM_UP + PAIRS {
+        let answer = round_trip(
+            &mut client,
+            "textDocument/codeAction",
+            code_action,
+            "\"result\":[",
+        );
+        let floor = round_trip(&mut client, "agent/noSuchMethod", "{}", "-32601");
+        if pair >= WARM_UP {
+            answers.push(answer);
+            floors.push(floor);
+        }
+    }
+    client.request("shutdown", Value::Null);
+    client.notify("exit", Value::Null);
+    let _ = child.wait();
+    (median(&mut answers), median(&mut floors))
+}
+
 #[allow(clippy::print_stdout)] // a benchmark's report goes to stdout
 fn main() {
     let document = rust_file(20_000);
@@ -68,46 +106,22 @@ fn main() {
         "context": {"diagnostics": []}
     })
     .to_string();
+    let mut binaries = vec![("this build", env!("CARGO_BIN_EXE_agentls").to_string())];
+    if let Ok(baseline) = std::env::var("AGENTLS_BENCH_BASELINE") {
+        binaries.push(("baseline", baseline));
+    }
     let mut ratios = Vec::new();
     for run in 1..=3 {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_agentls"));
-        command
-            .env("AGENTLS_LOG", "warn")
-            .env("XDG_CONFIG_HOME", "/nonexistent")
-            .stderr(Stdio::null());
-        let (mut child, mut client) = Client::start(command, json!({}));
-        client.notify(
-            "textDocument/didOpen",
-            json!({"textDocument": {"uri": "file:///bench/big.rs", "languageId": "rust", "version": 1, "text": document}}),
-        );
-        client.request("agentls/barrier", json!({}));
-        // Let the index read the file before timing.
-        std::thread::sleep(Duration::from_secs(1));
-        let mut answers = Vec::with_capacity(PAIRS);
-        let mut floors = Vec::with_capacity(PAIRS);
-        for pair in 0..WARM_UP + PAIRS {
-            let answer = round_trip(
-                &mut client,
-                "textDocument/codeAction",
-                &code_action,
-                "\"result\":[",
-            );
-            let floor = round_trip(&mut client, "agent/noSuchMethod", "{}", "-32601");
-            if pair >= WARM_UP {
-                answers.push(answer);
-                floors.push(floor);
+        for (name, binary) in &binaries {
+            let (answer, floor) = measure(binary, &document, &code_action);
+            if *name == "this build" {
+                ratios.push(answer / floor);
             }
+            println!(
+                "run {run}, {name}: codeAction {answer:.1} µs, unknown method {floor:.1} µs: {:.2}x the floor",
+                answer / floor
+            );
         }
-        let answer = median(&mut answers);
-        let floor = median(&mut floors);
-        ratios.push(answer / floor);
-        println!(
-            "run {run}: codeAction {answer:.1} µs, unknown method {floor:.1} µs: {:.2}x the floor",
-            answer / floor
-        );
-        client.request("shutdown", Value::Null);
-        client.notify("exit", Value::Null);
-        let _ = child.wait();
     }
     ratios.sort_by(f64::total_cmp);
     println!(

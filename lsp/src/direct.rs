@@ -14,7 +14,9 @@
 //! JSON-RPC 2.0 request of a method listed here, with params its type accepts,
 //! is handed to the router, which answers it (and its errors) as before. The
 //! transport uses this lane only between `initialize` and `shutdown`, the
-//! router's own rule for requests.
+//! router's own rule for requests. Unlike the router, the lane does not
+//! register the request for `$/cancelRequest`: it is answered before the next
+//! frame is read, so there is nothing left to cancel.
 
 use std::borrow::Cow;
 
