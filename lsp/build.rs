@@ -9,8 +9,9 @@
 //! (another toolchain, a renamed function) is skipped, so a stale file costs
 //! only the layout, never the build.
 //!
-//! Only for release builds (benches included) on x86_64 Linux, where rustc
-//! links with LLD by default since 1.90: GNU ld has no such option.
+//! Only for release builds (benches included) on x86_64 Linux when rustc
+//! links with its own LLD (rustup's builds, by default since 1.90): GNU ld
+//! has no such option.
 //! `AGENTLS_NO_LINK_ORDER=1` turns it off.
 
 use std::path::Path;
@@ -36,8 +37,10 @@ fn main() {
     println!("cargo:rustc-link-arg-bin=agentls=-Wl,--no-warn-symbol-ordering");
 }
 
-/// Whether rustc links this target with LLD: its default from 1.90 on, unless
-/// the flags choose another linker.
+/// Whether rustc links this target with its own LLD: the default of rustup's
+/// builds from 1.90 on, unless the flags choose another linker. A rustc
+/// without the self-contained LLD (some distributions' builds) links with the
+/// system's `ld`, which has no symbol ordering option.
 fn links_with_lld() -> bool {
     let flags = std::env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
     if flags.split('\x1f').any(|flag| {
@@ -48,15 +51,26 @@ fn links_with_lld() -> bool {
         return false;
     }
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
-    let Ok(output) = Command::new(rustc).arg("-V").output() else {
-        return false;
+    let ask = |argument: &str| {
+        Command::new(&rustc)
+            .arg(argument)
+            .output()
+            .ok()
+            .filter(|output| output.status.success())
+            .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_string())
     };
     // "rustc 1.95.0 (59807616e 2026-04-14)"
-    let version = String::from_utf8_lossy(&output.stdout);
-    let minor = version
-        .split_whitespace()
-        .nth(1)
-        .and_then(|number| number.split('.').nth(1))
-        .and_then(|minor| minor.parse::<u32>().ok());
-    minor.is_some_and(|minor| minor >= 90)
+    let minor = ask("-V").and_then(|version| {
+        version
+            .split_whitespace()
+            .nth(1)
+            .and_then(|number| number.split('.').nth(1))
+            .and_then(|minor| minor.parse::<u32>().ok())
+    });
+    let own_lld = ask("--print=sysroot").is_some_and(|sysroot| {
+        Path::new(&sysroot)
+            .join("lib/rustlib/x86_64-unknown-linux-gnu/bin/gcc-ld/ld.lld")
+            .exists()
+    });
+    minor.is_some_and(|minor| minor >= 90) && own_lld
 }

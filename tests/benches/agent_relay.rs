@@ -1,7 +1,8 @@
 //! The editor's view of a running turn (issue 4), through the in-process client
 //! with real framing and the fake provider on 127.0.0.1:
 //! - `codeAction` on a 20,000-line file while a turn streams, next to the same
-//!   request on the idle server measured in the same run;
+//!   request on the idle server measured in the same run, each next to an
+//!   unknown-method round trip (the transport floor) in the same state;
 //! - how long a streamed delta takes from the provider's socket to the client as
 //!   `agent/itemDelta`: the fake releases one SSE event, the clock runs until
 //!   the notification is read.
@@ -94,6 +95,15 @@ fn bench(c: &mut Criterion) {
         })
     });
 
+    group.bench_function("unknown method, idle server (the floor)", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                let response = client.request("agent/noSuchMethod", json!({})).await;
+                assert_eq!(response["error"]["code"], -32601, "{response}");
+            })
+        })
+    });
+
     // Start the turn and let it stream up to its first text delta.
     runtime.block_on(async {
         let started = client
@@ -154,6 +164,15 @@ fn bench(c: &mut Criterion) {
                     .request("textDocument/codeAction", code_action.clone())
                     .await;
                 assert!(response["result"].is_array(), "{response}");
+                client.drain_pending();
+            })
+        })
+    });
+    group.bench_function("unknown method while a turn streams (the floor)", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                let response = client.request("agent/noSuchMethod", json!({})).await;
+                assert_eq!(response["error"]["code"], -32601, "{response}");
                 client.drain_pending();
             })
         })

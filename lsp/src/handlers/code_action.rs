@@ -105,6 +105,8 @@ pub(crate) fn handle(
     // server cannot know it is there. Offer the fix anyway; the task then asks
     // the model to find the problem on those lines itself.
     let fix_without_diagnostics = world.state.session().is_helix();
+    // Most actions take the spot without diagnostics: made once, copied.
+    let bare = args(Vec::new());
     let text = snapshot.text();
     for task in TaskKind::ALL {
         let (offered, action_kind, diagnostics) = match task {
@@ -128,11 +130,16 @@ pub(crate) fn handle(
             }
         };
         if offered && wanted(&action_kind) {
+            let argument = if diagnostics.is_empty() {
+                bare.clone()
+            } else {
+                args(diagnostics.clone())
+            };
             let mut code_action = action(
                 format!("Agent: {}", task.title()),
                 action_kind,
                 task.command(),
-                vec![args(diagnostics.clone())],
+                vec![argument],
             );
             if task == TaskKind::Fix {
                 if let CodeActionOrCommand::CodeAction(code_action) = &mut code_action {
@@ -195,7 +202,11 @@ pub(crate) fn handle(
             "Agent: Show agent context".to_string(),
             CodeActionKind::REFACTOR_REWRITE,
             SHOW_CONTEXT,
-            vec![args(params.context.diagnostics.clone())],
+            vec![if params.context.diagnostics.is_empty() {
+                bare.clone()
+            } else {
+                args(params.context.diagnostics.clone())
+            }],
         ));
     }
     if overview.has_answer && wanted(&CodeActionKind::REFACTOR_REWRITE) {
