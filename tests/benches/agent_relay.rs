@@ -1,5 +1,7 @@
-//! The editor's view of a running turn (issue 4), through the in-process client
-//! with real framing and the fake provider on 127.0.0.1:
+//! The editor's view of a running turn (issue 4), with the fake provider on
+//! 127.0.0.1, through the in-process client with real framing, and then again
+//! over the stdio of the release binary as editors run it (issue 13), when one
+//! is built (`cargo build --release -p agentls`, or `AGENTLS_BIN`):
 //! - `codeAction` on a 20,000-line file while a turn streams, next to the same
 //!   request on the idle server measured in the same run, each next to an
 //!   unknown-method round trip (the transport floor) in the same state;
@@ -9,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use agentls_tests::client::{file_uri, TestClient, TestEnv};
+use agentls_tests::client::{agentls_binary_if_built, file_uri, TestClient, TestEnv};
 use agentls_tests::fake_provider::{
     Answer, FakeProvider, Format, Gate, Script, FAKE_API_KEY, FAKE_API_KEY_ENV,
 };
@@ -28,7 +30,21 @@ fn rust_file(lines: usize) -> String {
     text
 }
 
+#[allow(clippy::print_stderr)] // a benchmark says what it could not measure
 fn bench(c: &mut Criterion) {
+    scenario(c, "agent_in_the_editor", false);
+    if agentls_binary_if_built().is_some() {
+        scenario(c, "agent_in_the_editor_over_stdio", true);
+    } else {
+        eprintln!(
+            "no release binary next to the bench (cargo build --release -p agentls): \
+             the stdio rows are not measured"
+        );
+    }
+}
+
+/// The whole scenario in one session: in this process, or the binary over stdio.
+fn scenario(c: &mut Criterion, group: &str, over_stdio: bool) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -57,7 +73,11 @@ fn bench(c: &mut Criterion) {
             .var("HOME", workspace.path().display().to_string())
             .var(FAKE_API_KEY_ENV, FAKE_API_KEY)
             .var("AGENTLS_SANDBOX_HELPER", HELPER);
-        let mut client = TestClient::in_process_with_env(env);
+        let mut client = if over_stdio {
+            TestClient::spawn_binary(env, &[])
+        } else {
+            TestClient::in_process_with_env(env)
+        };
         client
             .initialize_with(json!({
                 "processId": null,
@@ -83,7 +103,7 @@ fn bench(c: &mut Criterion) {
         "context": {"diagnostics": []}
     });
 
-    let mut group = c.benchmark_group("agent_in_the_editor");
+    let mut group = c.benchmark_group(group);
     group.bench_function("codeAction 20k lines, idle server (baseline)", |b| {
         b.iter(|| {
             runtime.block_on(async {

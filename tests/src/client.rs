@@ -330,19 +330,29 @@ pub fn file_uri(path: &std::path::Path) -> String {
 /// The built `agentls` binary: `AGENTLS_BIN` if set, else next to the test
 /// executable's directory (`target/debug/agentls`).
 pub fn agentls_binary() -> PathBuf {
+    agentls_binary_if_built().unwrap_or_else(|| {
+        panic!(
+            "{} is missing: run the tests with `cargo test --workspace`, which builds it",
+            beside_executable().display()
+        )
+    })
+}
+
+/// `agentls_binary`, or `None` when it is not built (benches: `cargo bench`
+/// builds no binary of another package; `cargo build --release -p agentls`
+/// puts one next to them).
+pub fn agentls_binary_if_built() -> Option<PathBuf> {
     if let Ok(path) = std::env::var("AGENTLS_BIN") {
-        return PathBuf::from(path);
+        return Some(PathBuf::from(path));
     }
+    Some(beside_executable()).filter(|binary| binary.exists())
+}
+
+fn beside_executable() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
     let mut dir = exe.parent().expect("exe dir").to_path_buf();
     if dir.ends_with("deps") {
         dir.pop();
     }
-    let binary = dir.join("agentls");
-    assert!(
-        binary.exists(),
-        "{} is missing: run the tests with `cargo test --workspace`, which builds it",
-        binary.display()
-    );
-    binary
+    dir.join("agentls")
 }
