@@ -34,11 +34,17 @@ pub(crate) trait Direct {
 /// The methods the lane takes, as they appear in a frame.
 const CODE_ACTION: &str = "textDocument/codeAction";
 
+/// Larger frames go to the router: a code action request is a few hundred
+/// bytes, and the look for its method should not scan a whole file's didOpen.
+const MAX_DIRECT_FRAME: usize = 64 * 1024;
+
 /// The answer's bytes, or `None` when the router should have the frame.
 pub(crate) fn answer(server: &impl Direct, body: &[u8]) -> Option<Vec<u8>> {
     // A cheap look first: most frames (didChange, didOpen with a whole file)
     // are not for this lane and must not be parsed twice.
-    if memchr::memmem::find(body, CODE_ACTION.as_bytes()).is_some() {
+    if body.len() <= MAX_DIRECT_FRAME
+        && memchr::memmem::find(body, CODE_ACTION.as_bytes()).is_some()
+    {
         return call(body, CODE_ACTION, |params| server.code_action(params));
     }
     None
@@ -211,6 +217,13 @@ mod tests {
             .to_string()
             .into_bytes(),
             b"{not json textDocument/codeAction".to_vec(),
+            // Past the size the lane looks into: the router answers it.
+            with(&|message| {
+                message["params"]["context"]["diagnostics"] = json!([{
+                    "range": {"start": {"line": 1, "character": 0}, "end": {"line": 1, "character": 1}},
+                    "message": "x".repeat(MAX_DIRECT_FRAME),
+                }])
+            }),
         ];
         for body in refused {
             assert!(

@@ -3,6 +3,7 @@
 
 use lsp_types::{
     CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, CodeActionResponse, Command,
+    Diagnostic,
 };
 use serde_json::{json, Value};
 use tower_lsp_server::jsonrpc::Result;
@@ -107,6 +108,13 @@ pub(crate) fn handle(
     let fix_without_diagnostics = world.state.session().is_helix();
     // Most actions take the spot without diagnostics: made once, copied.
     let bare = args(Vec::new());
+    let argument = |diagnostics: &Vec<Diagnostic>| {
+        if diagnostics.is_empty() {
+            bare.clone()
+        } else {
+            args(diagnostics.clone())
+        }
+    };
     let text = snapshot.text();
     for task in TaskKind::ALL {
         let (offered, action_kind, diagnostics) = match task {
@@ -130,16 +138,11 @@ pub(crate) fn handle(
             }
         };
         if offered && wanted(&action_kind) {
-            let argument = if diagnostics.is_empty() {
-                bare.clone()
-            } else {
-                args(diagnostics.clone())
-            };
             let mut code_action = action(
                 format!("Agent: {}", task.title()),
                 action_kind,
                 task.command(),
-                vec![argument],
+                vec![argument(&diagnostics)],
             );
             if task == TaskKind::Fix {
                 if let CodeActionOrCommand::CodeAction(code_action) = &mut code_action {
@@ -202,11 +205,7 @@ pub(crate) fn handle(
             "Agent: Show agent context".to_string(),
             CodeActionKind::REFACTOR_REWRITE,
             SHOW_CONTEXT,
-            vec![if params.context.diagnostics.is_empty() {
-                bare.clone()
-            } else {
-                args(params.context.diagnostics.clone())
-            }],
+            vec![argument(&params.context.diagnostics)],
         ));
     }
     if overview.has_answer && wanted(&CodeActionKind::REFACTOR_REWRITE) {
