@@ -12,44 +12,15 @@
 //! docs/benchmarks.md.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
 mod stdio;
-use stdio::Client;
+use stdio::{code_action_and_floor, Client};
 
 const PAIRS: usize = 3_000;
 const WARM_UP: usize = 300;
-
-/// Writes the request with a fresh id and reads frames until its answer,
-/// which must contain `expect`; answers the server's own requests.
-fn round_trip(client: &mut Client, method: &str, params: &str, expect: &str) -> Duration {
-    let id = client.take_id();
-    let body = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"{method}","params":{params}}}"#);
-    let id_field = format!(r#""id":{id}"#);
-    let started = Instant::now();
-    client.write_frame(body.as_bytes());
-    loop {
-        let frame = client.read_frame();
-        let text = std::str::from_utf8(&frame).expect("utf-8");
-        if text.contains("\"method\"") {
-            if text.contains("\"id\"") {
-                let request: Value = serde_json::from_slice(&frame).expect("json");
-                client.send(&json!({"jsonrpc": "2.0", "id": request["id"], "result": null}));
-            }
-            continue;
-        }
-        let elapsed = started.elapsed();
-        assert!(text.contains(&id_field) && text.contains(expect), "{text}");
-        return elapsed;
-    }
-}
-
-fn median(times: &mut [Duration]) -> f64 {
-    times.sort();
-    times[times.len() / 2].as_secs_f64() * 1e6
-}
 
 /// One spawn: the medians of codeAction and of the floor, in µs.
 fn measure(binary: &str, document: &str, code_action: &str) -> (f64, f64) {
@@ -66,25 +37,11 @@ fn measure(binary: &str, document: &str, code_action: &str) -> (f64, f64) {
     client.request("agentls/barrier", json!({}));
     // Let the index read the file before timing.
     std::thread::sleep(Duration::from_secs(1));
-    let mut answers = Vec::with_capacity(PAIRS);
-    let mut floors = Vec::with_capacity(PAIRS);
-    for pair in 0..WARM_UP + PAIRS {
-        let answer = round_trip(
-            &mut client,
-            "textDocument/codeAction",
-            code_action,
-            "\"result\":[",
-        );
-        let floor = round_trip(&mut client, "agent/noSuchMethod", "{}", "-32601");
-        if pair >= WARM_UP {
-            answers.push(answer);
-            floors.push(floor);
-        }
-    }
+    let (answer, floor) = code_action_and_floor(&mut client, code_action, WARM_UP, PAIRS);
     client.request("shutdown", Value::Null);
     client.notify("exit", Value::Null);
     let _ = child.wait();
-    (median(&mut answers), median(&mut floors))
+    (answer, floor)
 }
 
 #[allow(clippy::print_stdout)] // a benchmark's report goes to stdout

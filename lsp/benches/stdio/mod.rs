@@ -1,9 +1,14 @@
 //! A plain LSP client over the stdio of the release `agentls` binary, as an
 //! editor runs it, shared by the benches that measure the process from
-//! outside (memory, exit, round trip).
+//! outside (memory, exit, round trip here; the streaming round trip of
+//! tests/benches includes this file by path, a bench having no library).
+
+// Each bench that includes this module uses a part of it.
+#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
@@ -17,7 +22,15 @@ impl Client {
     /// Spawns the binary the bench was built with, as `command` sets it up
     /// (its stdio is taken over here), and says `initialize` with these
     /// options, then `initialized`.
-    pub fn start(mut command: Command, options: Value) -> (Child, Client) {
+    pub fn start(command: Command, options: Value) -> (Child, Client) {
+        Client::start_with(
+            command,
+            json!({"processId": null, "rootUri": null, "capabilities": {}, "initializationOptions": options}),
+        )
+    }
+
+    /// `start` with the whole `initialize` params given.
+    pub fn start_with(mut command: Command, initialize: Value) -> (Child, Client) {
         let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -28,10 +41,7 @@ impl Client {
             stdout: BufReader::new(child.stdout.take().expect("stdout")),
             next_id: 1,
         };
-        client.request(
-            "initialize",
-            json!({"processId": null, "rootUri": null, "capabilities": {}, "initializationOptions": options}),
-        );
+        client.request("initialize", initialize);
         client.notify("initialized", json!({}));
         (child, client)
     }
@@ -96,4 +106,61 @@ impl Client {
             }
         }
     }
+}
+
+/// Writes the request with a fresh id and reads frames until its answer,
+/// which must contain `expect`, without parsing it: the time a plain client
+/// waits. Notifications are skipped unparsed; the server's own requests are
+/// answered.
+pub fn round_trip(client: &mut Client, method: &str, params: &str, expect: &str) -> Duration {
+    let id = client.take_id();
+    let body = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"{method}","params":{params}}}"#);
+    let id_field = format!(r#""id":{id}"#);
+    let started = Instant::now();
+    client.write_frame(body.as_bytes());
+    loop {
+        let frame = client.read_frame();
+        let text = std::str::from_utf8(&frame).expect("utf-8");
+        if text.contains("\"method\"") {
+            if text.contains("\"id\"") {
+                let request: Value = serde_json::from_slice(&frame).expect("json");
+                client.send(&json!({"jsonrpc": "2.0", "id": request["id"], "result": null}));
+            }
+            continue;
+        }
+        let elapsed = started.elapsed();
+        assert!(text.contains(&id_field) && text.contains(expect), "{text}");
+        return elapsed;
+    }
+}
+
+/// The medians, in µs, of codeAction and of the unknown-method floor over
+/// `pairs` alternating round trips after `warm_up` more.
+pub fn code_action_and_floor(
+    client: &mut Client,
+    code_action: &str,
+    warm_up: usize,
+    pairs: usize,
+) -> (f64, f64) {
+    let mut answers = Vec::with_capacity(pairs);
+    let mut floors = Vec::with_capacity(pairs);
+    for pair in 0..warm_up + pairs {
+        let answer = round_trip(
+            client,
+            "textDocument/codeAction",
+            code_action,
+            "\"result\":[",
+        );
+        let floor = round_trip(client, "agent/noSuchMethod", "{}", "-32601");
+        if pair >= warm_up {
+            answers.push(answer);
+            floors.push(floor);
+        }
+    }
+    (median(&mut answers), median(&mut floors))
+}
+
+fn median(times: &mut [Duration]) -> f64 {
+    times.sort();
+    times[times.len() / 2].as_secs_f64() * 1e6
 }
