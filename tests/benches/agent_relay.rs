@@ -11,24 +11,12 @@
 
 use std::time::{Duration, Instant};
 
-use agentls_tests::client::{agentls_binary_if_built, file_uri, TestClient, TestEnv};
-use agentls_tests::fake_provider::{
-    Answer, FakeProvider, Format, Gate, Script, FAKE_API_KEY, FAKE_API_KEY_ENV,
-};
+use agentls_tests::client::{agentls_binary_if_built, TestClient};
+use agentls_tests::streaming_scene::StreamingScene;
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::json;
 
 const HELPER: &str = env!("CARGO_BIN_EXE_sandbox-helper");
-
-fn rust_file(lines: usize) -> String {
-    let mut text = String::with_capacity(lines * 40);
-    for index in 0..lines / 4 {
-        text.push_str(&format!(
-            "fn function_{index}(x: u32) -> u32 {{\n    let y = x + {index};\n    y * 2\n}}\n"
-        ));
-    }
-    text
-}
 
 #[allow(clippy::print_stderr)] // a benchmark says what it could not measure
 fn bench(c: &mut Criterion) {
@@ -50,58 +38,25 @@ fn scenario(c: &mut Criterion, group: &str, over_stdio: bool) {
         .enable_all()
         .build()
         .expect("runtime");
-    let workspace = tempfile::tempdir().expect("temp dir");
-    let root = workspace.path().canonicalize().expect("root");
-    let path = root.join("big.rs");
-    let text = rust_file(20_000);
-    std::fs::write(&path, &text).expect("write the file");
-    let uri = file_uri(&path);
-    let gate = Gate::new();
-
-    let (mut client, fake) = runtime.block_on(async {
-        let fake = FakeProvider::start(Format::OpenAiResponses).await;
-        // Enough streamed text for every measured delta: 8 bytes per event.
-        fake.push(Script::Gated {
-            answer: Answer {
-                text: Some("streaming".repeat(600_000)),
-                ..Answer::default()
-            },
-            gate: gate.clone(),
-        });
-        let env = TestEnv::new()
-            .var("XDG_DATA_HOME", workspace.path().join("data").display().to_string())
-            .var("HOME", workspace.path().display().to_string())
-            .var(FAKE_API_KEY_ENV, FAKE_API_KEY)
-            .var("AGENTLS_SANDBOX_HELPER", HELPER);
+    let (mut client, scene) = runtime.block_on(async {
+        let scene = StreamingScene::start().await;
+        let env = scene.env(HELPER);
         let mut client = if over_stdio {
             TestClient::spawn_binary(env, &[])
         } else {
             TestClient::in_process_with_env(env)
         };
-        client
-            .initialize_with(json!({
-                "processId": null,
-                "rootUri": file_uri(&root),
-                "capabilities": {"experimental": {"agentls": true}},
-                "initializationOptions": {"provider": {
-                    "kind": "openai-responses", "base_url": fake.base_url(),
-                    "model": "bench", "api_key_env": FAKE_API_KEY_ENV,
-                }},
-            }))
-            .await;
+        client.initialize_with(scene.initialize_params()).await;
         client
             .notify(
                 "textDocument/didOpen",
-                json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": text}}),
+                json!({"textDocument": {"uri": scene.uri, "languageId": "rust", "version": 1, "text": scene.text}}),
             )
             .await;
-        (client, fake)
+        (client, scene)
     });
-    let code_action = json!({
-        "textDocument": {"uri": uri},
-        "range": {"start": {"line": 10_000, "character": 4}, "end": {"line": 10_000, "character": 4}},
-        "context": {"diagnostics": []}
-    });
+    let code_action = scene.code_action();
+    let (uri, gate, fake) = (&scene.uri, &scene.gate, &scene.fake);
 
     let mut group = c.benchmark_group(group);
     group.bench_function("codeAction 20k lines, idle server (baseline)", |b| {
@@ -168,14 +123,8 @@ fn scenario(c: &mut Criterion, group: &str, over_stdio: bool) {
     // Now stream steadily, 5,000 events a second (a fast model sends ~100
     // tokens a second), and ask for code actions meanwhile.
     let drip = {
-        let gate = gate.clone();
-        runtime.spawn(async move {
-            let mut ticker = tokio::time::interval(Duration::from_micros(200));
-            loop {
-                ticker.tick().await;
-                gate.open(1);
-            }
-        })
+        let _runtime = runtime.enter();
+        scene.drip()
     };
     group.bench_function("codeAction 20k lines while a turn streams", |b| {
         b.iter(|| {

@@ -13,10 +13,8 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use agentls_tests::client::{agentls_binary_if_built, file_uri};
-use agentls_tests::fake_provider::{
-    Answer, FakeProvider, Format, Gate, Script, FAKE_API_KEY, FAKE_API_KEY_ENV,
-};
+use agentls_tests::client::agentls_binary_if_built;
+use agentls_tests::streaming_scene::StreamingScene;
 use serde_json::json;
 
 #[path = "../../lsp/benches/stdio/mod.rs"]
@@ -38,63 +36,22 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let workspace = tempfile::tempdir().expect("temp dir");
-    let root = workspace.path().canonicalize().expect("root");
-    let path = root.join("big.rs");
-    // 20,000 lines of Rust, one small function each.
-    let text =
-        "fn item(value: u64) -> u64 { let doubled = value * 2; doubled + 1 }\n".repeat(20_000);
-    std::fs::write(&path, &text).expect("write the file");
-    let uri = file_uri(&path);
-    let gate = Gate::new();
-    let fake = runtime.block_on(async {
-        let fake = FakeProvider::start(Format::OpenAiResponses).await;
-        // 8 bytes an event, for minutes of streaming.
-        fake.push(Script::Gated {
-            answer: Answer {
-                text: Some("streaming".repeat(2_000_000)),
-                ..Answer::default()
-            },
-            gate: gate.clone(),
-        });
-        fake
-    });
-
+    let scene = runtime.block_on(StreamingScene::start());
     let mut command = Command::new(&binary);
     command
         .env_clear()
         .envs(std::env::var("PATH").map(|path| ("PATH".to_string(), path)))
+        .envs(scene.env(HELPER).vars)
         .env("AGENTLS_LOG", "warn")
-        .env("XDG_DATA_HOME", workspace.path().join("data"))
-        .env("XDG_CONFIG_HOME", workspace.path().join("config"))
-        .env("HOME", workspace.path())
-        .env(FAKE_API_KEY_ENV, FAKE_API_KEY)
-        .env("AGENTLS_SANDBOX_HELPER", HELPER)
         .stderr(Stdio::null());
-    let (mut child, mut client) = Client::start_with(
-        command,
-        json!({
-            "processId": null,
-            "rootUri": file_uri(&root),
-            "capabilities": {"experimental": {"agentls": true}},
-            "initializationOptions": {"provider": {
-                "kind": "openai-responses", "base_url": fake.base_url(),
-                "model": "bench", "api_key_env": FAKE_API_KEY_ENV,
-            }},
-        }),
-    );
+    let (mut child, mut client) = Client::start_with(command, scene.initialize_params());
     client.notify(
         "textDocument/didOpen",
-        json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": text}}),
+        json!({"textDocument": {"uri": scene.uri, "languageId": "rust", "version": 1, "text": scene.text}}),
     );
     client.request("agentls/barrier", json!({}));
     std::thread::sleep(Duration::from_secs(1));
-    let code_action = json!({
-        "textDocument": {"uri": uri},
-        "range": {"start": {"line": 10_000, "character": 4}, "end": {"line": 10_000, "character": 4}},
-        "context": {"diagnostics": []}
-    })
-    .to_string();
+    let code_action = scene.code_action().to_string();
 
     let (answer, floor) = code_action_and_floor(&mut client, &code_action, WARM_UP, PAIRS);
     println!(
@@ -102,19 +59,16 @@ fn main() {
         answer / floor
     );
 
-    let started = client.request("agent/turnStart", json!({"text": "stream", "uri": uri}));
+    let started = client.request(
+        "agent/turnStart",
+        json!({"text": "stream", "uri": scene.uri}),
+    );
     assert!(started["result"]["threadId"].is_string(), "{started}");
     let drip = {
-        let gate = gate.clone();
-        runtime.spawn(async move {
-            let mut ticker = tokio::time::interval(Duration::from_micros(200));
-            loop {
-                ticker.tick().await;
-                gate.open(1);
-            }
-        })
+        let _runtime = runtime.enter();
+        scene.drip()
     };
-    runtime.block_on(fake.wait_for_requests(1));
+    runtime.block_on(scene.fake.wait_for_requests(1));
     std::thread::sleep(Duration::from_secs(1));
     let (answer, floor) = code_action_and_floor(&mut client, &code_action, WARM_UP, PAIRS);
     println!(

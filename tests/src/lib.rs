@@ -8,3 +8,4 @@ pub mod fake_provider;
 pub mod fix_this;
 pub mod helix;
 pub mod neovim;
+pub mod streaming_scene;
