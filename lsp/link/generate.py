@@ -16,8 +16,12 @@ does not have). Names are matched exactly: a generic function's copies
 share their name up to the hash, so matching without it would pull every
 copy into the start-up region.
 
-Run after a toolchain or dependency update, or when start-up changes much:
-`python3 lsp/link/generate.py`. Needs valgrind and binutils' nm.
+Run after a toolchain or dependency update (a dependency added to agentls
+itself changes the hashes of all its functions), or when start-up changes
+much: `python3 lsp/link/generate.py`. Needs valgrind and binutils' nm.
+`python3 lsp/link/generate.py --check [BINARY]` says whether the list fits a
+built binary (default target/release/agentls): it does when the binary's
+`agentls::main` is listed.
 """
 
 import json
@@ -184,5 +188,19 @@ def main():
     print(f"{len(order)} names in {OUTPUT}")
 
 
+def check(binary):
+    with open(OUTPUT) as file:
+        listed = set(file.read().split())
+    own = functions(binary)
+    mains = [name for name in own if name.startswith("_ZN7agentls4main17h")]
+    matched = sum(1 for name in own if name in listed)
+    fits = any(name in listed for name in mains)
+    print(f"{binary}: {matched} of its functions are listed; its agentls::main "
+          f"{'is' if fits else 'is not'} (the list {'fits' if fits else 'is stale: regenerate it'})")
+    sys.exit(0 if fits else 1)
+
+
 if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--check":
+        check(sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "target", "release", "agentls"))
     main()
