@@ -205,6 +205,10 @@ pub(crate) struct DocumentStateResult {
     pub has_syntax_tree: bool,
     pub line_count: usize,
     pub text: String,
+    /// Whether the server holds the text compressed: the document was opened
+    /// and has not been used since (edited, or read by a request). This
+    /// request reads without putting it in use.
+    pub text_packed: bool,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]

@@ -225,14 +225,16 @@ async fn build(state: Arc<State>, index: SharedIndex, client: Client) {
     .await;
 }
 
-/// Re-indexes dirty documents, a debounce after they change.
+/// Re-indexes dirty documents, a debounce after they change. It reads them
+/// as background work (`snapshot_unkept`): a document only opened stays
+/// packed and keeps no tree.
 async fn refresh(state: Arc<State>, symbols: Symbols) {
     loop {
         symbols.wake.notified().await;
         tokio::time::sleep(DEBOUNCE).await;
         let dirty: Vec<Uri> = lock(&symbols.dirty).drain().collect();
         for uri in dirty {
-            let Some(snapshot) = state.documents.snapshot(&uri) else {
+            let Some(snapshot) = state.documents.snapshot_unkept(&uri) else {
                 continue;
             };
             let (Some(language), Some(path)) = (snapshot.language(), uri.to_file_path()) else {
@@ -375,7 +377,7 @@ pub(crate) fn open_text(
     lines: LineRange,
 ) -> Option<String> {
     let uri = Uri::from_file_path(path)?;
-    let snapshot = documents.snapshot(&uri)?;
+    let snapshot = documents.snapshot_unkept(&uri)?;
     let rope = snapshot.text();
     let total = rope.len_lines();
     let start = (lines.start.saturating_sub(1) as usize).min(total);

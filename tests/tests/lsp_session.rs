@@ -226,3 +226,86 @@ async fn the_binary_exits_after_exit_while_stdin_stays_open_and_work_is_pending(
         .await;
     assert_eq!(client.shutdown_and_exit().await, 0);
 }
+
+/// Waits until the server holds `uri`'s text packed (the index read it a
+/// debounce after didOpen), asking in the way that does not use it.
+async fn wait_until_packed(client: &mut TestClient, uri: &str) -> Value {
+    for _ in 0..200 {
+        let state = client
+            .request("agent/documentState", json!({ "uri": uri }))
+            .await;
+        if state["result"]["textPacked"] == true {
+            return state;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{uri} was never packed");
+}
+
+#[tokio::test]
+async fn documents_only_opened_are_packed_and_requests_and_edits_see_their_text() {
+    let mut client = TestClient::in_process();
+    client.initialize(json!({}), None).await;
+    let text: String = (0..300)
+        .map(|n| format!("pub fn item_{n}(value: u32) -> u32 {{\n    value + {n} // é🦀\n}}\n"))
+        .collect();
+    let read = "file:///w/read.rs";
+    let edited = "file:///w/edited.rs";
+    for uri in [read, edited] {
+        client
+            .notify(
+                "textDocument/didOpen",
+                json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": text}}),
+            )
+            .await;
+    }
+    let state = wait_until_packed(&mut client, read).await;
+    assert_eq!(state["result"]["text"].as_str(), Some(text.as_str()));
+    assert_eq!(state["result"]["hasSyntaxTree"], true);
+    assert_eq!(state["result"]["lineCount"], 901);
+    // A request reads the packed document: it answers from the same text
+    // (an action at the `todo!()`-free line 1) and the document is in use.
+    let actions = client
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": read}, "range": {"start": {"line": 1, "character": 4}, "end": {"line": 1, "character": 9}}, "context": {"diagnostics": []}}),
+        )
+        .await;
+    assert!(
+        actions["result"]
+            .as_array()
+            .is_some_and(|actions| !actions.is_empty()),
+        "{actions}"
+    );
+    let state = client
+        .request("agent/documentState", json!({ "uri": read }))
+        .await;
+    assert_eq!(state["result"]["textPacked"], false);
+    assert_eq!(state["result"]["text"].as_str(), Some(text.as_str()));
+    // An edit to a packed document applies to its text.
+    wait_until_packed(&mut client, edited).await;
+    client
+        .notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": edited, "version": 2}, "contentChanges": [
+                {"range": {"start": {"line": 1, "character": 4}, "end": {"line": 1, "character": 9}}, "text": "input"}
+            ]}),
+        )
+        .await;
+    let state = client
+        .request("agent/documentState", json!({ "uri": edited }))
+        .await;
+    assert_eq!(state["result"]["version"], 2);
+    assert_eq!(state["result"]["textPacked"], false);
+    assert_eq!(
+        state["result"]["text"].as_str(),
+        Some(text.replacen("    value + 0", "    input + 0", 1).as_str())
+    );
+    // Edited, it is in use and stays unpacked once the index has read it
+    // again.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let state = client
+        .request("agent/documentState", json!({ "uri": edited }))
+        .await;
+    assert_eq!(state["result"]["textPacked"], false);
+}

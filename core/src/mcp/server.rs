@@ -327,6 +327,10 @@ impl Server {
                 return Ok(());
             }
             Ok(Err(failure)) => {
+                // The handshake fails as soon as the server's stdout closes,
+                // often before its last words on stderr (the sandbox helper's
+                // "cannot run ...") are read: wait for them.
+                self.stderr_drained().await;
                 sandbox_related = failure.sandbox_related;
                 failure.message
             }

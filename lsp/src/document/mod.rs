@@ -15,6 +15,7 @@
 //! (`reparse`), so a keystroke never waits the milliseconds a reparse takes.
 
 mod budget;
+mod packed;
 mod position;
 mod reparse;
 mod syntax;
@@ -24,7 +25,7 @@ mod tests;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -40,6 +41,7 @@ pub use position::{
 pub use syntax::MAX_TREE_BYTES;
 
 use budget::TreeBudget;
+use packed::Packed;
 use reparse::BackgroundReparse;
 use syntax::Syntax;
 
@@ -117,7 +119,12 @@ pub struct ChangeReport {
 
 /// One version of one open document, immutable and cheap to clone.
 #[derive(Clone)]
-pub struct DocumentSnapshot(Arc<Document>);
+pub struct DocumentSnapshot {
+    document: Arc<Document>,
+    /// The document's text, unpacked for this snapshot when the store holds
+    /// it packed.
+    text: Rope,
+}
 
 #[derive(Clone)]
 struct Document {
@@ -125,7 +132,11 @@ struct Document {
     language_id: String,
     language: Option<Language>,
     version: i32,
-    text: Rope,
+    text: Text,
+    /// Whether a request read this version (through
+    /// [`DocumentStore::snapshot`]) or an edit made it. A document not in use
+    /// holds no tree, and its text may be packed.
+    in_use: Flag,
     /// A tree exactly when `language` is known and the text is at most
     /// `MAX_TREE_BYTES` long, parsed on first request.
     syntax: Syntax,
@@ -136,16 +147,59 @@ struct Document {
     budget: Arc<TreeBudget>,
 }
 
+/// A document's text as the store holds it.
+#[derive(Clone)]
+enum Text {
+    Rope(Rope),
+    /// Opened and not in use since: compressed (see `packed`).
+    Packed(Arc<Packed>),
+}
+
+impl Text {
+    /// The text as a rope: a clone sharing the nodes, or the packed text
+    /// unpacked.
+    fn rope(&self) -> Rope {
+        match self {
+            Text::Rope(text) => text.clone(),
+            Text::Packed(packed) => packed.unpack(),
+        }
+    }
+}
+
+/// A flag that clones with its value (see `Document::in_use`).
+struct Flag(AtomicBool);
+
+impl Flag {
+    fn new(value: bool) -> Flag {
+        Flag(AtomicBool::new(value))
+    }
+
+    fn get(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn set(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Clone for Flag {
+    fn clone(&self) -> Flag {
+        Flag::new(self.get())
+    }
+}
+
 impl Document {
-    /// This version's tree, parsed if it is not held (see `DocumentSnapshot::tree`).
-    fn tree(&self) -> Option<Tree> {
-        let (tree, parsed) = self.syntax.tree(&self.text);
+    /// This version's tree, parsed from `text` (this version's) if it is not
+    /// held (see `DocumentSnapshot::tree`).
+    fn tree(&self, text: &Rope) -> Option<Tree> {
+        let (tree, parsed) = self.syntax.tree(text);
         if parsed {
             self.budget.hold(
                 &self.uri,
                 self.version,
                 self.syntax.slot(),
-                self.text.len_bytes(),
+                text.len_bytes(),
             );
         } else if tree.is_some() {
             self.budget.touch(&self.uri);
@@ -155,16 +209,24 @@ impl Document {
 
     /// This version's tree for a background reader (see
     /// `DocumentSnapshot::tree_unkept`).
-    fn tree_unkept(&self) -> Option<(Tree, InUse)> {
+    fn tree_unkept(&self, text: &Rope) -> Option<(Tree, InUse)> {
         if !self.syntax.is_cold() {
-            return self.tree().map(|tree| (tree, InUse::Yes));
+            return self.tree(text).map(|tree| (tree, InUse::Yes));
         }
         let language = self.syntax.language()?;
-        let tree = syntax::parse(language, &self.text, None);
+        let tree = syntax::parse(language, text, None);
         // The reader drops it within milliseconds; the next trim (seconds
         // away) returns its memory.
         crate::memory::note_freed();
         tree.map(|tree| (tree, InUse::No))
+    }
+
+    /// The background step's parse of an edited version (whose text is a
+    /// rope: edits unpack it).
+    fn reparse(&self) {
+        if let Text::Rope(text) = &self.text {
+            self.tree(text);
+        }
     }
 }
 
@@ -180,26 +242,26 @@ pub enum InUse {
 
 impl DocumentSnapshot {
     pub fn uri(&self) -> &Uri {
-        &self.0.uri
+        &self.document.uri
     }
 
     /// The version the editor gave this text.
     pub fn version(&self) -> i32 {
-        self.0.version
+        self.document.version
     }
 
     /// The `languageId` the editor opened the document with.
     pub fn language_id(&self) -> &str {
-        &self.0.language_id
+        &self.document.language_id
     }
 
     /// The language, from `languageId` or else the URI's file extension.
     pub fn language(&self) -> Option<Language> {
-        self.0.language
+        self.document.language
     }
 
     pub fn text(&self) -> &Rope {
-        &self.0.text
+        &self.text
     }
 
     /// The syntax tree of exactly this text; `None` for plain text and for
@@ -213,7 +275,7 @@ impl DocumentSnapshot {
     /// file, tens at `MAX_TREE_BYTES`. So call it from a request handler or a
     /// blocking task, never from the notification path.
     pub fn tree(&self) -> Option<Tree> {
-        self.0.tree()
+        self.document.tree(&self.text)
     }
 
     /// The syntax tree as [`tree`](Self::tree) gives it, for background work
@@ -223,37 +285,37 @@ impl DocumentSnapshot {
     /// documents in use, edited or read by a request, so opening a thousand
     /// files holds the tree of none of them (issue 13).
     pub fn tree_unkept(&self) -> Option<(Tree, InUse)> {
-        self.0.tree_unkept()
+        self.document.tree_unkept(&self.text)
     }
 
     /// Whether this version has a syntax tree, without parsing it.
     pub fn has_tree(&self) -> bool {
-        self.0.syntax.has_tree()
+        self.document.syntax.has_tree()
     }
 
     /// The encoding of the positions exchanged with the client.
     pub fn encoding(&self) -> PositionEncoding {
-        self.0.encoding
+        self.document.encoding
     }
 
     /// `position_to_char` in this document and encoding.
     pub fn position_to_char(&self, position: Position) -> usize {
-        position_to_char(&self.0.text, position, self.0.encoding)
+        position_to_char(&self.text, position, self.document.encoding)
     }
 
     /// `position_to_byte` in this document and encoding.
     pub fn position_to_byte(&self, position: Position) -> usize {
-        position_to_byte(&self.0.text, position, self.0.encoding)
+        position_to_byte(&self.text, position, self.document.encoding)
     }
 
     /// `char_to_position` in this document and encoding.
     pub fn char_to_position(&self, char_index: usize) -> Position {
-        char_to_position(&self.0.text, char_index, self.0.encoding)
+        char_to_position(&self.text, char_index, self.document.encoding)
     }
 
     /// `byte_to_position` in this document and encoding.
     pub fn byte_to_position(&self, byte_index: usize) -> Position {
-        byte_to_position(&self.0.text, byte_index, self.0.encoding)
+        byte_to_position(&self.text, byte_index, self.document.encoding)
     }
 }
 
@@ -263,12 +325,12 @@ impl fmt::Debug for DocumentSnapshot {
         // level only.
         formatter
             .debug_struct("DocumentSnapshot")
-            .field("uri", &self.0.uri.as_str())
-            .field("version", &self.0.version)
-            .field("language_id", &self.0.language_id)
-            .field("language", &self.0.language)
-            .field("len_bytes", &self.0.text.len_bytes())
-            .field("tree", &self.0.syntax.state())
+            .field("uri", &self.document.uri.as_str())
+            .field("version", &self.document.version)
+            .field("language_id", &self.document.language_id)
+            .field("language", &self.document.language)
+            .field("len_bytes", &self.text.len_bytes())
+            .field("tree", &self.document.syntax.state())
             .finish()
     }
 }
@@ -276,7 +338,7 @@ impl fmt::Debug for DocumentSnapshot {
 /// The open documents. Every method takes `&self`; share it in an `Arc`.
 pub struct DocumentStore {
     /// What readers see. Held only to look up or swap one entry.
-    documents: RwLock<HashMap<Uri, DocumentSnapshot>>,
+    documents: RwLock<HashMap<Uri, Arc<Document>>>,
     /// Serialises writers. Held for a whole notification (never a parse);
     /// readers never take it.
     writer: Mutex<()>,
@@ -339,11 +401,11 @@ impl DocumentStore {
             .documents
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        for snapshot in documents.values_mut() {
-            if snapshot.0.encoding != encoding {
-                let mut document = Document::clone(&snapshot.0);
+        for slot in documents.values_mut() {
+            if slot.encoding != encoding {
+                let mut document = Document::clone(slot);
                 document.encoding = encoding;
-                *snapshot = DocumentSnapshot(Arc::new(document));
+                *slot = Arc::new(document);
             }
         }
     }
@@ -365,36 +427,39 @@ impl DocumentStore {
     ) -> Result<(), DocumentError> {
         let _writer = self.lock_writer();
         let language = Language::from_language_id(language_id).or_else(|| language_of_uri(&uri));
-        let rope = Rope::from_str(&text);
-        drop(text);
-        if language.is_some() && rope.len_bytes() > MAX_TREE_BYTES {
+        if language.is_some() && text.len() > MAX_TREE_BYTES {
             tracing::info!(
                 uri = uri.as_str(),
-                bytes = rope.len_bytes(),
+                bytes = text.len(),
                 limit = MAX_TREE_BYTES,
                 "document too large for a syntax tree: kept as text (context reads its lines)"
             );
         }
+        // Not in use yet: the text is kept packed until a request or an edit
+        // needs it (see `packed`).
+        let kept = match Packed::pack(&text) {
+            Some(packed) => Text::Packed(Arc::new(packed)),
+            None => Text::Rope(Rope::from_str(&text)),
+        };
         let document = Document {
             uri: uri.clone(),
             language_id: language_id.to_owned(),
             language,
             version,
-            lone_cr: syntax::has_lone_cr(&rope),
-            syntax: Syntax::new(language, &rope, None),
-            text: rope,
+            lone_cr: syntax::has_lone_cr([text.as_str()]),
+            syntax: Syntax::new(language, text.len(), None),
+            text: kept,
+            in_use: Flag::new(false),
             encoding: self.encoding(),
             budget: Arc::clone(&self.budget),
         };
         self.budget.forget(&uri);
-        // O(1): ropes share their nodes.
-        let text = document.text.clone();
         // No background parse: a document only opened may never need a tree,
         // and a reader parses it on request.
         match self.publish(document, false) {
             // The same version and text again (kak-lsp 15 opens each file
             // twice): nothing was replaced, nothing to tell the user.
-            Some(previous) if previous.version() == version && *previous.text() == text => {
+            Some(previous) if previous.version == version && previous.text.rope() == text => {
                 tracing::debug!(
                     uri = uri.as_str(),
                     version,
@@ -404,7 +469,7 @@ impl DocumentStore {
             }
             Some(previous) => Err(DocumentError::Reopened {
                 uri,
-                previous_version: previous.version(),
+                previous_version: previous.version,
                 version,
             }),
             None => Ok(()),
@@ -424,7 +489,7 @@ impl DocumentStore {
     ) -> Result<ChangeReport, DocumentError> {
         let _writer = self.lock_writer();
         let current = self
-            .snapshot(uri)
+            .snapshot_unkept(uri)
             .ok_or_else(|| DocumentError::UnknownUri { uri: uri.clone() })?;
         let mut warnings = Vec::new();
         if version <= current.version() {
@@ -434,14 +499,16 @@ impl DocumentStore {
                 received: version,
             });
         }
-        let mut document = Document::clone(&current.0);
-        let mut tree = current.0.syntax.tree_to_edit();
-        drop(current);
+        let mut document = Document::clone(&current.document);
+        let mut tree = current.document.syntax.tree_to_edit();
+        // Edited: in use, its text a rope (unpacked if it was packed).
+        let mut text = current.text;
+        document.in_use = Flag::new(true);
         document.version = version;
         for (index, change) in changes.into_iter().enumerate() {
             let Some(range) = change.range else {
-                document.text = Rope::from_str(&change.text);
-                document.lone_cr = syntax::has_lone_cr(&document.text);
+                text = Rope::from_str(&change.text);
+                document.lone_cr = syntax::has_lone_cr(text.chunks());
                 tree = None;
                 continue;
             };
@@ -453,11 +520,11 @@ impl DocumentStore {
                     range,
                 });
             }
-            let start = position_to_char(&document.text, range.start, document.encoding);
+            let start = position_to_char(&text, range.start, document.encoding);
             // Clamping keeps ordered positions ordered; `max` makes sure of it.
-            let end = position_to_char(&document.text, range.end, document.encoding).max(start);
+            let end = position_to_char(&text, range.end, document.encoding).max(start);
             let edit = syntax::replace(
-                &mut document.text,
+                &mut text,
                 &mut document.lone_cr,
                 start,
                 end,
@@ -468,22 +535,19 @@ impl DocumentStore {
                 tree.edit(&edit);
             }
             // A tree too large to keep is not worth describing edits to.
-            if document.text.len_bytes() > MAX_TREE_BYTES {
+            if text.len_bytes() > MAX_TREE_BYTES {
                 tree = None;
             }
         }
         let holds_tree = tree.is_some();
-        document.syntax = Syntax::new(document.language, &document.text, tree);
+        document.syntax = Syntax::new(document.language, text.len_bytes(), tree);
         if holds_tree && document.syntax.has_tree() {
-            self.budget.hold(
-                uri,
-                version,
-                document.syntax.slot(),
-                document.text.len_bytes(),
-            );
+            self.budget
+                .hold(uri, version, document.syntax.slot(), text.len_bytes());
         } else {
             self.budget.forget(uri);
         }
+        document.text = Text::Rope(text);
         self.publish(document, true);
         Ok(ChangeReport { version, warnings })
     }
@@ -514,7 +578,7 @@ impl DocumentStore {
     pub fn save(&self, uri: &Uri, text: Option<String>) -> Result<ChangeReport, DocumentError> {
         let _writer = self.lock_writer();
         let current = self
-            .snapshot(uri)
+            .snapshot_unkept(uri)
             .ok_or_else(|| DocumentError::UnknownUri { uri: uri.clone() })?;
         let version = current.version();
         let Some(text) = text.filter(|text| *current.text() != text.as_str()) else {
@@ -523,11 +587,12 @@ impl DocumentStore {
                 warnings: Vec::new(),
             });
         };
-        let mut document = Document::clone(&current.0);
+        let mut document = Document::clone(&current.document);
         drop(current);
-        document.text = Rope::from_str(&text);
-        document.lone_cr = syntax::has_lone_cr(&document.text);
-        document.syntax = Syntax::new(document.language, &document.text, None);
+        let text = Rope::from_str(&text);
+        document.lone_cr = syntax::has_lone_cr(text.chunks());
+        document.syntax = Syntax::new(document.language, text.len_bytes(), None);
+        document.text = Text::Rope(text);
         self.budget.forget(uri);
         self.publish(document, false);
         Ok(ChangeReport {
@@ -539,13 +604,89 @@ impl DocumentStore {
         })
     }
 
-    /// The current version of a document, or `None` when it is not open.
+    /// The current version of a document, or `None` when it is not open,
+    /// for a request or task: the document is in use from now on (its text
+    /// is unpacked if it was packed, and stays so).
     pub fn snapshot(&self, uri: &Uri) -> Option<DocumentSnapshot> {
+        let document = self.current(uri)?;
+        let text = match &document.text {
+            Text::Rope(text) => {
+                document.in_use.set();
+                text.clone()
+            }
+            Text::Packed(packed) => {
+                let text = packed.unpack();
+                let mut unpacked = Document::clone(&document);
+                unpacked.text = Text::Rope(text.clone());
+                unpacked.in_use = Flag::new(true);
+                let unpacked = Arc::new(unpacked);
+                // Lost to a change published meanwhile, which holds its own
+                // rope: nothing to keep then.
+                self.replace_if_current(&document, Arc::clone(&unpacked));
+                return Some(DocumentSnapshot {
+                    document: unpacked,
+                    text,
+                });
+            }
+        };
+        Some(DocumentSnapshot { document, text })
+    }
+
+    /// The current version of a document for background work (the symbol
+    /// index reading it, context quoting a few of its lines, a scan of the
+    /// open buffers): a packed text is unpacked for this snapshot only, and
+    /// the document is not put in use.
+    pub fn snapshot_unkept(&self, uri: &Uri) -> Option<DocumentSnapshot> {
+        let document = self.current(uri)?;
+        let text = document.text.rope();
+        Some(DocumentSnapshot { document, text })
+    }
+
+    /// Whether the store holds the text of `uri` packed (for tests and the
+    /// memory bench).
+    pub fn is_packed(&self, uri: &Uri) -> bool {
+        self.current(uri)
+            .is_some_and(|document| matches!(document.text, Text::Packed(_)))
+    }
+
+    /// The bytes the store holds for texts packed, and the bytes those texts
+    /// have unpacked.
+    pub fn packed_bytes(&self) -> (usize, usize) {
+        self.documents
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .filter_map(|document| match &document.text {
+                Text::Packed(packed) => Some((packed.packed_bytes(), packed.len_bytes())),
+                Text::Rope(_) => None,
+            })
+            .fold((0, 0), |(held, text), (more_held, more_text)| {
+                (held + more_held, text + more_text)
+            })
+    }
+
+    fn current(&self, uri: &Uri) -> Option<Arc<Document>> {
         self.documents
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(uri)
             .cloned()
+    }
+
+    /// Swaps in `replacement`, another form of the same version, when the
+    /// store still holds `expected`.
+    fn replace_if_current(&self, expected: &Arc<Document>, replacement: Arc<Document>) -> bool {
+        let mut documents = self
+            .documents
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        match documents.get_mut(&expected.uri) {
+            Some(slot) if Arc::ptr_eq(slot, expected) => {
+                *slot = replacement;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// The open documents, sorted.
@@ -582,22 +723,22 @@ impl DocumentStore {
     /// Swaps in `document`, returning the version it replaced, and schedules its
     /// background reparse when `reparse` (an edited document: the one in use).
     /// The replaced one is dropped after the lock is released.
-    fn publish(&self, document: Document, reparse: bool) -> Option<DocumentSnapshot> {
-        let snapshot = DocumentSnapshot(Arc::new(document));
+    fn publish(&self, document: Document, reparse: bool) -> Option<Arc<Document>> {
+        let document = Arc::new(document);
         if let Some(background) = &self.background {
             if reparse {
-                background.schedule(&snapshot.0);
+                background.schedule(&document);
             } else {
-                background.forget(snapshot.uri());
+                background.forget(&document.uri);
             }
         }
         let mut documents = self
             .documents
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        match documents.get_mut(snapshot.uri()) {
-            Some(slot) => Some(std::mem::replace(slot, snapshot)),
-            None => documents.insert(snapshot.uri().clone(), snapshot),
+        match documents.get_mut(&document.uri) {
+            Some(slot) => Some(std::mem::replace(slot, document)),
+            None => documents.insert(document.uri.clone(), document),
         }
     }
 }

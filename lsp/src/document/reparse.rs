@@ -144,7 +144,7 @@ fn run(shared: &Shared) {
         for document in ready {
             if let Some(document) = document.upgrade() {
                 let _span = tracing::trace_span!("reparse", uri = document.uri.as_str()).entered();
-                document.tree();
+                document.reparse();
             }
         }
         queue = shared.lock();

@@ -66,12 +66,16 @@ pub(crate) enum SyntaxState {
 }
 
 impl Syntax {
-    /// The syntax of a version of `text` in `language` whose tree comes from
+    /// The syntax of a version, `text_bytes` long, in `language` whose tree comes from
     /// `edited` (the previous tree with this version's edits applied) or, when
     /// that is `None`, from scratch.
-    pub(crate) fn new(language: Option<Language>, text: &Rope, edited: Option<Tree>) -> Syntax {
+    pub(crate) fn new(
+        language: Option<Language>,
+        text_bytes: usize,
+        edited: Option<Tree>,
+    ) -> Syntax {
         match language {
-            Some(language) if text.len_bytes() <= MAX_TREE_BYTES => Syntax {
+            Some(language) if text_bytes <= MAX_TREE_BYTES => Syntax {
                 language: Some(language),
                 slot: Arc::new(Mutex::new(Slot::Pending(edited))),
             },
@@ -223,10 +227,11 @@ fn chunk_from(text: &Rope, byte: usize) -> &[u8] {
         .unwrap_or_default()
 }
 
-/// Whether `text` holds a CR that is not followed by an LF.
-pub(crate) fn has_lone_cr(text: &Rope) -> bool {
+/// Whether the text made of `chunks` (a rope's, or one `&str`) holds a CR
+/// that is not followed by an LF.
+pub(crate) fn has_lone_cr<'a>(chunks: impl IntoIterator<Item = &'a str>) -> bool {
     let mut previous_was_cr = false;
-    for chunk in text.chunks() {
+    for chunk in chunks {
         for byte in chunk.bytes() {
             if previous_was_cr && byte != b'\n' {
                 return true;
@@ -331,7 +336,7 @@ mod tests {
             "é😀\n中\r\n\r",
         ] {
             let rope = Rope::from_str(text);
-            let lone_cr = has_lone_cr(&rope);
+            let lone_cr = has_lone_cr(rope.chunks());
             assert_eq!(lone_cr, text.replace("\r\n", "").contains('\r'), "{text:?}");
             for byte in (0..=text.len()).filter(|byte| text.is_char_boundary(*byte)) {
                 assert_eq!(
@@ -353,9 +358,9 @@ mod tests {
         let mut text = "x".repeat(5000);
         text.push_str("\r\n");
         text.push_str(&"y".repeat(5000));
-        assert!(!has_lone_cr(&Rope::from_str(&text)));
+        assert!(!has_lone_cr(Rope::from_str(&text).chunks()));
         text.push('\r');
-        assert!(has_lone_cr(&Rope::from_str(&text)));
+        assert!(has_lone_cr(Rope::from_str(&text).chunks()));
     }
 
     #[test]
@@ -378,7 +383,7 @@ mod tests {
         let rope = Rope::from_str(&"// comment\n".repeat(MAX_TREE_BYTES / 11 + 1));
         assert!(rope.len_bytes() > MAX_TREE_BYTES);
         assert!(parse(Language::Rust, &rope, None).is_none());
-        let syntax = Syntax::new(Some(Language::Rust), &rope, None);
+        let syntax = Syntax::new(Some(Language::Rust), rope.len_bytes(), None);
         assert_eq!(syntax.state(), SyntaxState::None);
         assert!(syntax.tree(&rope).0.is_none());
     }

@@ -774,7 +774,12 @@ fn valid_edits_keep_the_typescript_tree_equal_to_a_fresh_parse() {
 }
 
 fn tree_state(store: &DocumentStore, document: &Uri) -> syntax::SyntaxState {
-    store.snapshot(document).expect("open").0.syntax.state()
+    store
+        .snapshot(document)
+        .expect("open")
+        .document
+        .syntax
+        .state()
 }
 
 /// The same random edits as `check_random_edits` (garbage included), but the
@@ -912,7 +917,7 @@ fn keystrokes_never_parse_and_snapshots_share_the_parse() {
     let second = first.clone();
     assert!(first.has_tree());
     assert!(first.tree().is_some());
-    assert_eq!(second.0.syntax.state(), syntax::SyntaxState::Parsed);
+    assert_eq!(second.document.syntax.state(), syntax::SyntaxState::Parsed);
     // Each `Tree` handle has its own root, but the nodes below are shared.
     let first_item = |snapshot: &DocumentSnapshot| {
         let tree = snapshot.tree().expect("parsed");
@@ -1108,4 +1113,127 @@ fn a_background_reader_of_a_document_only_opened_keeps_no_tree() {
         .expect("open")
         .tree_unkept()
         .is_none());
+}
+
+/// Source long enough to shrink when packed.
+fn packable_source() -> String {
+    (0..200)
+        .map(|n| format!("fn f{n}(x: u32) -> u32 {{\n    x + {n} // é😀\n}}\n"))
+        .collect()
+}
+
+#[test]
+fn a_document_only_opened_is_packed_and_unpacked_when_a_request_reads_it() {
+    let store = DocumentStore::with_background_reparse(None);
+    let document = uri("file:///w/packed.rs");
+    let text = packable_source();
+    store
+        .open(document.clone(), "rust", 1, text.clone())
+        .expect("first open");
+    assert!(store.is_packed(&document));
+    let (held, unpacked) = store.packed_bytes();
+    assert_eq!(unpacked, text.len());
+    assert!(held < text.len() / 2, "{held} bytes held for {unpacked}");
+    // Background readers (the index) get the text and its tree, and leave
+    // the document packed and without a tree.
+    let background = store.snapshot_unkept(&document).expect("open");
+    assert_eq!(background.text().to_string(), text);
+    assert_eq!(background.version(), 1);
+    let (tree, in_use) = background.tree_unkept().expect("rust");
+    assert_eq!(in_use, InUse::No);
+    assert_eq!(nodes(&tree), nodes(&fresh_tree(Language::Rust, &text)));
+    assert!(store.is_packed(&document));
+    assert_eq!(store.budget.held_bytes(), 0);
+    // A request unpacks it for good: it is in use now.
+    assert_eq!(text_of(&store, &document), text);
+    assert!(!store.is_packed(&document));
+    assert_eq!(store.packed_bytes(), (0, 0));
+    assert_eq!(
+        store.snapshot_unkept(&document).expect("open").text(),
+        &text
+    );
+    assert!(!store.is_packed(&document));
+}
+
+#[test]
+fn edits_saves_reopens_and_closes_of_a_packed_document_apply_to_its_text() {
+    let store = DocumentStore::with_background_reparse(None);
+    let document = uri("file:///w/edited.rs");
+    let text = packable_source();
+    store
+        .open(document.clone(), "rust", 1, text.clone())
+        .expect("first open");
+    // An edit unpacks it and applies to the text the editor sent.
+    store
+        .change(&document, 2, vec![edit(pos(1, 4), pos(1, 5), "y")])
+        .expect("valid");
+    assert!(!store.is_packed(&document));
+    let edited = text.replacen("    x + 0", "    y + 0", 1);
+    assert_eq!(text_of(&store, &document), edited);
+    let snapshot = store.snapshot(&document).expect("open");
+    assert_eq!(
+        nodes(&snapshot.tree().expect("rust")),
+        nodes(&fresh_tree(Language::Rust, &edited))
+    );
+    // Opened again with the same text while packed: not a reopen; with
+    // other text it is, and the new text is packed.
+    let other = uri("file:///w/other.rs");
+    store
+        .open(other.clone(), "rust", 1, text.clone())
+        .expect("first open");
+    store
+        .open(other.clone(), "rust", 1, text.clone())
+        .expect("the same text again is not a reopen");
+    assert!(matches!(
+        store.open(other.clone(), "rust", 2, edited.clone()),
+        Err(DocumentError::Reopened { .. })
+    ));
+    assert!(store.is_packed(&other));
+    assert_eq!(text_of(&store, &other), edited);
+    // Saved while packed: the same text leaves it packed, other text
+    // replaces it.
+    let saved = uri("file:///w/saved.rs");
+    store
+        .open(saved.clone(), "rust", 1, text.clone())
+        .expect("first open");
+    let unchanged = store.save(&saved, Some(text.clone())).expect("open");
+    assert!(unchanged.warnings.is_empty());
+    assert!(store.is_packed(&saved));
+    let report = store.save(&saved, Some(edited.clone())).expect("open");
+    assert_eq!(report.warnings.len(), 1);
+    assert_eq!(text_of(&store, &saved), edited);
+    // Closed while packed: gone.
+    store.close(&other).expect("open");
+    let reopened = uri("file:///w/closed.rs");
+    store
+        .open(reopened.clone(), "rust", 1, text.clone())
+        .expect("first open");
+    store.close(&reopened).expect("open");
+    assert!(store.snapshot_unkept(&reopened).is_none());
+    assert_eq!(store.packed_bytes(), (0, 0));
+}
+
+#[test]
+fn short_text_and_text_with_lone_crs_open_as_they_came() {
+    let store = DocumentStore::with_background_reparse(None);
+    // Too short to shrink: a rope.
+    let short = uri("file:///w/short.rs");
+    store
+        .open(short.clone(), "rust", 1, "fn f() {}\n".to_string())
+        .expect("first open");
+    assert!(!store.is_packed(&short));
+    // A lone CR is found in the text as opened, packed or not.
+    let crs = uri("file:///w/crs.rs");
+    let text = format!("{}// a\rb\n", packable_source());
+    store
+        .open(crs.clone(), "rust", 1, text.clone())
+        .expect("first open");
+    assert!(store.is_packed(&crs));
+    let snapshot = store.snapshot(&crs).expect("open");
+    assert!(snapshot.document.lone_cr);
+    assert_eq!(snapshot.text(), &text);
+    assert_eq!(
+        nodes(&snapshot.tree().expect("rust")),
+        nodes(&fresh_tree(Language::Rust, &text))
+    );
 }

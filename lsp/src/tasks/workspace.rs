@@ -89,7 +89,7 @@ impl Workspace for EditorWorkspace {
             if !roots.iter().any(|root| path.starts_with(root)) {
                 continue;
             }
-            let Some(snapshot) = self.state.documents.snapshot(&uri) else {
+            let Some(snapshot) = self.state.documents.snapshot_unkept(&uri) else {
                 continue;
             };
             let text = snapshot.text().to_string();
