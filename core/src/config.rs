@@ -294,12 +294,18 @@ pub struct DocumentsConfig {
     /// many MiB (estimated), beyond the one in use; the rest are parsed again
     /// when needed. 0 keeps only the tree in use.
     pub tree_budget_mib: u64,
+    /// A document neither edited nor read by a request for this many
+    /// seconds has its text kept packed (compressed) until it is used again,
+    /// as a document only opened is from the start. 0: never (documents only
+    /// opened are still packed).
+    pub pack_idle_secs: u64,
 }
 
 impl Default for DocumentsConfig {
     fn default() -> Self {
         DocumentsConfig {
             tree_budget_mib: 16,
+            pack_idle_secs: 30,
         }
     }
 }

@@ -230,7 +230,7 @@ async fn the_binary_exits_after_exit_while_stdin_stays_open_and_work_is_pending(
 /// Waits until the server holds `uri`'s text packed (the index read it a
 /// debounce after didOpen), asking in the way that does not use it.
 async fn wait_until_packed(client: &mut TestClient, uri: &str) -> Value {
-    for _ in 0..200 {
+    for _ in 0..400 {
         let state = client
             .request("agent/documentState", json!({ "uri": uri }))
             .await;
@@ -308,4 +308,56 @@ async fn documents_only_opened_are_packed_and_requests_and_edits_see_their_text(
         .request("agent/documentState", json!({ "uri": edited }))
         .await;
     assert_eq!(state["result"]["textPacked"], false);
+}
+
+#[tokio::test]
+async fn documents_left_unused_are_packed_again_and_edits_still_apply() {
+    let mut client = TestClient::in_process();
+    client
+        .initialize_with(json!({
+            "processId": null,
+            "rootUri": null,
+            "capabilities": {},
+            "initializationOptions": {"documents": {"pack_idle_secs": 1}}
+        }))
+        .await;
+    let text: String = (0..300)
+        .map(|n| format!("pub fn item_{n}(value: u32) -> u32 {{\n    value + {n}\n}}\n"))
+        .collect();
+    let uri = "file:///w/left.rs";
+    client
+        .notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": text}}),
+        )
+        .await;
+    client
+        .notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [
+                {"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "text": "// edited\n"}
+            ]}),
+        )
+        .await;
+    // Edited, then left for the configured second: packed by the next sweep.
+    let state = wait_until_packed(&mut client, uri).await;
+    let edited = format!("// edited\n{text}");
+    assert_eq!(state["result"]["text"].as_str(), Some(edited.as_str()));
+    assert_eq!(state["result"]["version"], 2);
+    client
+        .notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": 3}, "contentChanges": [
+                {"range": {"start": {"line": 0, "character": 3}, "end": {"line": 0, "character": 9}}, "text": "again"}
+            ]}),
+        )
+        .await;
+    let state = client
+        .request("agent/documentState", json!({ "uri": uri }))
+        .await;
+    assert_eq!(state["result"]["textPacked"], false);
+    assert_eq!(
+        state["result"]["text"].as_str(),
+        Some(format!("// again\n{text}").as_str())
+    );
 }

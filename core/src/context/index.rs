@@ -130,6 +130,12 @@ impl SymbolIndex {
     ) {
         debug_assert!(symbols.references.is_empty());
         let sourced = source.is_some();
+        let mut uses = uses;
+        uses.share_names(|name| {
+            self.names
+                .get_key_value(name)
+                .map(|(key, _)| Arc::clone(key))
+        });
         let entry = Entry {
             symbols,
             uses,

@@ -61,6 +61,17 @@ impl Uses {
         self.uses.len()
     }
 
+    /// Replaces each name `known` already holds (the index's name map) by
+    /// that allocation, so a name used in many files is kept once: each file's
+    /// extraction allocates its own.
+    pub(crate) fn share_names(&mut self, known: impl Fn(&str) -> Option<Arc<str>>) {
+        for name in self.names.iter_mut() {
+            if let Some(shared) = known(name) {
+                *name = shared;
+            }
+        }
+    }
+
     /// The lines `name` is used on, ascending, a line once per use.
     pub(crate) fn lines_of(&self, name: &str) -> impl Iterator<Item = u32> + '_ {
         let number = self
@@ -108,5 +119,16 @@ mod tests {
         assert_eq!(uses.lines_of("missing").count(), 0);
         assert_eq!(uses.len(), 5);
         assert_eq!(Uses::new(&[]).lines_of("run").count(), 0);
+    }
+
+    #[test]
+    fn shared_names_keep_the_uses_and_take_the_known_allocation() {
+        let known: Arc<str> = Arc::from("run");
+        let mut uses = Uses::new(&[reference("run", 2), reference("other", 3)]);
+        uses.share_names(|name| (name == "run").then(|| Arc::clone(&known)));
+        let run = uses.names().iter().find(|name| &***name == "run").unwrap();
+        assert!(Arc::ptr_eq(run, &known));
+        assert_eq!(uses.lines_of("run").collect::<Vec<_>>(), [2]);
+        assert_eq!(uses.lines_of("other").collect::<Vec<_>>(), [3]);
     }
 }

@@ -25,9 +25,9 @@ mod tests;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use agentls_core::language::Language;
 use lsp_types::{Position, Range, TextDocumentContentChangeEvent, Uri};
@@ -133,10 +133,10 @@ struct Document {
     language: Option<Language>,
     version: i32,
     text: Text,
-    /// Whether a request read this version (through
+    /// When a request last read this version (through
     /// [`DocumentStore::snapshot`]) or an edit made it. A document not in use
     /// holds no tree, and its text may be packed.
-    in_use: Flag,
+    used: LastUse,
     /// A tree exactly when `language` is known and the text is at most
     /// `MAX_TREE_BYTES` long, parsed on first request.
     syntax: Syntax,
@@ -166,26 +166,37 @@ impl Text {
     }
 }
 
-/// A flag that clones with its value (see `Document::in_use`).
-struct Flag(AtomicBool);
+/// When a document version was last used, in milliseconds since its store
+/// began, plus one (`NEVER`: only opened), or `NOT_PACKABLE` (its text did not
+/// pack; tried again after its next use). Clones with its value.
+struct LastUse(AtomicU64);
 
-impl Flag {
-    fn new(value: bool) -> Flag {
-        Flag(AtomicBool::new(value))
+const NEVER: u64 = 0;
+const NOT_PACKABLE: u64 = u64::MAX;
+
+impl LastUse {
+    fn new(stamp: u64) -> LastUse {
+        LastUse(AtomicU64::new(stamp))
     }
 
-    fn get(&self) -> bool {
+    fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
     }
 
-    fn set(&self) {
-        self.0.store(true, Ordering::Relaxed);
+    fn set(&self, stamp: u64) {
+        self.0.store(stamp, Ordering::Relaxed);
+    }
+
+    /// Unused for at least `idle_ms` at `now`, and worth packing.
+    fn idle(&self, now: u64, idle_ms: u64) -> bool {
+        let used = self.get();
+        used != NOT_PACKABLE && now.saturating_sub(used) >= idle_ms
     }
 }
 
-impl Clone for Flag {
-    fn clone(&self) -> Flag {
-        Flag::new(self.get())
+impl Clone for LastUse {
+    fn clone(&self) -> LastUse {
+        LastUse::new(self.get())
     }
 }
 
@@ -346,6 +357,8 @@ pub struct DocumentStore {
     /// `None` when trees are parsed on request only.
     background: Option<BackgroundReparse>,
     budget: Arc<TreeBudget>,
+    /// What `LastUse` stamps count from.
+    epoch: Instant,
 }
 
 impl Default for DocumentStore {
@@ -381,6 +394,7 @@ impl DocumentStore {
             encoding: AtomicU8::new(encoding_to_u8(PositionEncoding::default())),
             background: delay.and_then(BackgroundReparse::start),
             budget: Arc::new(TreeBudget::new(DEFAULT_TREE_BUDGET_BYTES)),
+            epoch: Instant::now(),
         }
     }
 
@@ -449,7 +463,7 @@ impl DocumentStore {
             lone_cr: syntax::has_lone_cr([text.as_str()]),
             syntax: Syntax::new(language, text.len(), None),
             text: kept,
-            in_use: Flag::new(false),
+            used: LastUse::new(NEVER),
             encoding: self.encoding(),
             budget: Arc::clone(&self.budget),
         };
@@ -503,7 +517,7 @@ impl DocumentStore {
         let mut tree = current.document.syntax.tree_to_edit();
         // Edited: in use, its text a rope (unpacked if it was packed).
         let mut text = current.text;
-        document.in_use = Flag::new(true);
+        document.used = LastUse::new(self.stamp());
         document.version = version;
         for (index, change) in changes.into_iter().enumerate() {
             let Some(range) = change.range else {
@@ -611,14 +625,14 @@ impl DocumentStore {
         let document = self.current(uri)?;
         let text = match &document.text {
             Text::Rope(text) => {
-                document.in_use.set();
+                document.used.set(self.stamp());
                 text.clone()
             }
             Text::Packed(packed) => {
                 let text = packed.unpack();
                 let mut unpacked = Document::clone(&document);
                 unpacked.text = Text::Rope(text.clone());
-                unpacked.in_use = Flag::new(true);
+                unpacked.used = LastUse::new(self.stamp());
                 let unpacked = Arc::new(unpacked);
                 // Lost to a change published meanwhile, which holds its own
                 // rope: nothing to keep then.
@@ -642,6 +656,50 @@ impl DocumentStore {
         Some(DocumentSnapshot { document, text })
     }
 
+    /// Packs the text of every document not used (edited, or read by a
+    /// request) for `idle`, as didOpen does: the texts of the files a user
+    /// worked in and left. Compresses outside the locks; a document used or
+    /// changed meanwhile keeps its rope. Returns how many were packed. Takes
+    /// milliseconds per MiB packed: call it from a blocking task.
+    pub fn pack_idle(&self, idle: Duration) -> usize {
+        let now = self.stamp();
+        let idle_ms = u64::try_from(idle.as_millis()).unwrap_or(u64::MAX);
+        let candidates: Vec<Arc<Document>> = self
+            .documents
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .filter(|document| {
+                matches!(document.text, Text::Rope(_)) && document.used.idle(now, idle_ms)
+            })
+            .cloned()
+            .collect();
+        let mut packed = 0;
+        for document in candidates {
+            let Text::Rope(text) = &document.text else {
+                continue;
+            };
+            let packable = text.len_bytes() <= packed::MAX_PACKED_BYTES;
+            let Some(compressed) = packable.then(|| Packed::pack(&text.to_string())).flatten()
+            else {
+                document.used.set(NOT_PACKABLE);
+                continue;
+            };
+            let mut cold = Document::clone(&document);
+            cold.text = Text::Packed(Arc::new(compressed));
+            if document.used.idle(now, idle_ms)
+                && self.replace_if_current(&document, Arc::new(cold))
+            {
+                packed += 1;
+            }
+        }
+        if packed > 0 {
+            crate::memory::note_freed();
+            tracing::debug!(packed, "texts of documents not used lately packed");
+        }
+        packed
+    }
+
     /// Whether the store holds the text of `uri` packed (for tests and the
     /// memory bench).
     pub fn is_packed(&self, uri: &Uri) -> bool {
@@ -663,6 +721,14 @@ impl DocumentStore {
             .fold((0, 0), |(held, text), (more_held, more_text)| {
                 (held + more_held, text + more_text)
             })
+    }
+
+    /// Now, as a `LastUse` stamp.
+    fn stamp(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis())
+            .unwrap_or(NOT_PACKABLE - 1)
+            .saturating_add(1)
+            .min(NOT_PACKABLE - 1)
     }
 
     fn current(&self, uri: &Uri) -> Option<Arc<Document>> {

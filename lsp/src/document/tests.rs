@@ -1237,3 +1237,54 @@ fn short_text_and_text_with_lone_crs_open_as_they_came() {
         nodes(&fresh_tree(Language::Rust, &text))
     );
 }
+
+#[test]
+fn documents_left_unused_are_packed_again_and_those_in_use_are_not() {
+    let store = DocumentStore::with_background_reparse(None);
+    let worked = uri("file:///w/worked.rs");
+    let left = uri("file:///w/left.rs");
+    let text = packable_source();
+    for document in [&worked, &left] {
+        store
+            .open(document.clone(), "rust", 1, text.clone())
+            .expect("first open");
+        store
+            .change(document, 2, vec![edit(pos(0, 0), pos(0, 0), "// edited\n")])
+            .expect("valid");
+        assert!(!store.is_packed(document));
+    }
+    let edited = format!("// edited\n{text}");
+    // Nothing has been idle an hour.
+    assert_eq!(store.pack_idle(Duration::from_secs(3600)), 0);
+    // Both idle "for no time": packed, with their trees kept.
+    store.snapshot(&left).expect("open").tree().expect("rust");
+    assert_eq!(store.pack_idle(Duration::ZERO), 2);
+    assert!(store.is_packed(&worked) && store.is_packed(&left));
+    assert_eq!(tree_state(&store, &left), syntax::SyntaxState::Parsed);
+    // Used again: unpacked, the same text and tree; an edit applies.
+    assert_eq!(text_of(&store, &left), edited);
+    assert!(!store.is_packed(&left));
+    store
+        .change(&worked, 3, vec![edit(pos(0, 3), pos(0, 9), "again")])
+        .expect("valid");
+    let again = format!("// again\n{text}");
+    let snapshot = store.snapshot(&worked).expect("open");
+    assert_eq!(snapshot.text(), &again);
+    assert_eq!(
+        nodes(&snapshot.tree().expect("rust")),
+        nodes(&fresh_tree(Language::Rust, &again))
+    );
+    // Used just now: not idle for a minute.
+    assert_eq!(store.pack_idle(Duration::from_secs(60)), 0);
+    // A text that does not pack is tried once, not at every sweep.
+    let short = uri("file:///w/short.rs");
+    store
+        .open(short.clone(), "rust", 1, "fn f() {}\n".to_string())
+        .expect("first open");
+    assert_eq!(store.pack_idle(Duration::ZERO), 2);
+    assert_eq!(
+        store.current(&short).expect("open").used.get(),
+        NOT_PACKABLE
+    );
+    assert_eq!(store.pack_idle(Duration::ZERO), 0);
+}
