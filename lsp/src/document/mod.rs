@@ -700,6 +700,17 @@ impl DocumentStore {
         packed
     }
 
+    /// The text of a document as one string, for background work that reads
+    /// it whole (the scan of unsaved buffers): a packed text is unpacked
+    /// straight into it, without a rope, and the document is not put in use.
+    pub fn text_unkept(&self, uri: &Uri) -> Option<String> {
+        let document = self.current(uri)?;
+        Some(match &document.text {
+            Text::Rope(text) => text.to_string(),
+            Text::Packed(packed) => packed.unpack_string(),
+        })
+    }
+
     /// Whether the store holds the text of `uri` packed (for tests and the
     /// memory bench).
     pub fn is_packed(&self, uri: &Uri) -> bool {

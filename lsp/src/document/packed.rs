@@ -47,11 +47,15 @@ impl Packed {
 
     /// The text again.
     pub(crate) fn unpack(&self) -> Rope {
+        Rope::from_str(&self.unpack_string())
+    }
+
+    /// The text again, as one string.
+    pub(crate) fn unpack_string(&self) -> String {
         let bytes = self
             .unpack_bytes()
             .expect("a packed text unpacks: it was checked when packed");
-        let text = std::str::from_utf8(&bytes).expect("a packed text was UTF-8 when packed");
-        Rope::from_str(text)
+        String::from_utf8(bytes).expect("a packed text was UTF-8 when packed")
     }
 
     /// The text's length in bytes.
@@ -83,6 +87,7 @@ mod tests {
         assert!(packed.packed_bytes() < source.len() / 4);
         assert_eq!(packed.len_bytes(), source.len());
         assert_eq!(packed.unpack(), rope);
+        assert_eq!(packed.unpack_string(), source);
     }
 
     #[test]

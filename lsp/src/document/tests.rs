@@ -1144,8 +1144,11 @@ fn a_document_only_opened_is_packed_and_unpacked_when_a_request_reads_it() {
     assert_eq!(nodes(&tree), nodes(&fresh_tree(Language::Rust, &text)));
     assert!(store.is_packed(&document));
     assert_eq!(store.budget.held_bytes(), 0);
+    assert_eq!(store.text_unkept(&document).as_deref(), Some(text.as_str()));
+    assert!(store.is_packed(&document));
     // A request unpacks it for good: it is in use now.
     assert_eq!(text_of(&store, &document), text);
+    assert_eq!(store.text_unkept(&document).as_deref(), Some(text.as_str()));
     assert!(!store.is_packed(&document));
     assert_eq!(store.packed_bytes(), (0, 0));
     assert_eq!(

@@ -89,10 +89,9 @@ impl Workspace for EditorWorkspace {
             if !roots.iter().any(|root| path.starts_with(root)) {
                 continue;
             }
-            let Some(snapshot) = self.state.documents.snapshot_unkept(&uri) else {
+            let Some(text) = self.state.documents.text_unkept(&uri) else {
                 continue;
             };
-            let text = snapshot.text().to_string();
             match std::fs::read(&path) {
                 Ok(saved) if saved == text.as_bytes() => {}
                 // Unreadable or missing: nothing to show over.
