@@ -164,6 +164,14 @@ impl Text {
             Text::Packed(packed) => packed.unpack(),
         }
     }
+
+    /// The text as one string, a packed text unpacked straight into it.
+    fn string(&self) -> String {
+        match self {
+            Text::Rope(text) => text.to_string(),
+            Text::Packed(packed) => packed.unpack_string(),
+        }
+    }
 }
 
 /// When a document version was last used, in milliseconds since its store
@@ -679,9 +687,7 @@ impl DocumentStore {
             let Text::Rope(text) = &document.text else {
                 continue;
             };
-            let packable = text.len_bytes() <= packed::MAX_PACKED_BYTES;
-            let Some(compressed) = packable.then(|| Packed::pack(&text.to_string())).flatten()
-            else {
+            let Some(compressed) = Packed::pack_rope(text) else {
                 document.used.set(NOT_PACKABLE);
                 continue;
             };
@@ -704,15 +710,11 @@ impl DocumentStore {
     /// it whole (the scan of unsaved buffers): a packed text is unpacked
     /// straight into it, without a rope, and the document is not put in use.
     pub fn text_unkept(&self, uri: &Uri) -> Option<String> {
-        let document = self.current(uri)?;
-        Some(match &document.text {
-            Text::Rope(text) => text.to_string(),
-            Text::Packed(packed) => packed.unpack_string(),
-        })
+        Some(self.current(uri)?.text.string())
     }
 
-    /// Whether the store holds the text of `uri` packed (for tests and the
-    /// memory bench).
+    /// Whether the store holds the text of `uri` packed (`agent/documentState`
+    /// tells it).
     pub fn is_packed(&self, uri: &Uri) -> bool {
         self.current(uri)
             .is_some_and(|document| matches!(document.text, Text::Packed(_)))

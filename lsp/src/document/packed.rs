@@ -14,7 +14,7 @@ use ropey::Rope;
 
 /// Texts longer than this are kept as ropes: packing runs on the notification
 /// path (didOpen), where 4 MiB takes about 10 ms.
-pub(crate) const MAX_PACKED_BYTES: usize = 4 * 1024 * 1024;
+const MAX_PACKED_BYTES: usize = 4 * 1024 * 1024;
 
 /// A text compressed with LZ4's block format.
 pub(crate) struct Packed {
@@ -23,9 +23,9 @@ pub(crate) struct Packed {
 }
 
 impl Packed {
-    /// `text` compressed, or `None` when it does not shrink by at least an
-    /// eighth (short or already dense text is better kept as it is) or the
-    /// round trip does not give it back.
+    /// `plain` compressed, or `None` when it is over `MAX_PACKED_BYTES`, does
+    /// not shrink by at least an eighth (short or already dense text is
+    /// better kept as it is) or the round trip does not give it back.
     pub(crate) fn pack(plain: &str) -> Option<Packed> {
         if plain.len() > MAX_PACKED_BYTES {
             return None;
@@ -43,6 +43,15 @@ impl Packed {
         };
         drop(scratch);
         (packed.unpack_bytes().as_deref() == Some(plain.as_bytes())).then_some(packed)
+    }
+
+    /// A rope's text compressed, as [`pack`](Self::pack) does; a rope over
+    /// `MAX_PACKED_BYTES` is not copied out to find that out.
+    pub(crate) fn pack_rope(text: &Rope) -> Option<Packed> {
+        if text.len_bytes() > MAX_PACKED_BYTES {
+            return None;
+        }
+        Packed::pack(&text.to_string())
     }
 
     /// The text again.
@@ -88,6 +97,8 @@ mod tests {
         assert_eq!(packed.len_bytes(), source.len());
         assert_eq!(packed.unpack(), rope);
         assert_eq!(packed.unpack_string(), source);
+        let from_rope = Packed::pack_rope(&rope).expect("the same text");
+        assert_eq!(from_rope.unpack_string(), source);
     }
 
     #[test]
