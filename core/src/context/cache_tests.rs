@@ -54,17 +54,23 @@ fn assert_same_index(actual: &SymbolIndex, expected: &SymbolIndex) {
     let mut names = std::collections::BTreeSet::new();
     for path in expected.paths() {
         let symbols = expected.file(path).unwrap();
-        assert_eq!(actual.file(path), Some(symbols), "{}", path.display());
         names.extend(
             symbols
                 .definitions
                 .iter()
-                .map(|definition| &*definition.name),
+                .map(|definition| definition.name.to_string()),
         );
-        names.extend(symbols.references.iter().map(|reference| &*reference.name));
+        names.extend(
+            symbols
+                .references
+                .iter()
+                .map(|reference| reference.name.to_string()),
+        );
+        assert_eq!(actual.file(path), Some(symbols), "{}", path.display());
     }
     assert!(names.len() > 1000, "{} names", names.len());
-    for name in names {
+    for name in &names {
+        let name = name.as_str();
         let definitions = |index: &SymbolIndex| -> Vec<(PathBuf, Language, Definition)> {
             index
                 .definitions(name)

@@ -430,9 +430,8 @@ fn context_an_opened_buffer_leaves_the_typed_one_its_source() {
     let read = index.read();
     assert!(read.previous(typed).is_some());
     assert!(read.previous(opened).is_none());
-    let names: Vec<&str> = read
-        .file(opened)
-        .expect("indexed")
+    let symbols = read.file(opened).expect("indexed");
+    let names: Vec<&str> = symbols
         .definitions
         .iter()
         .map(|definition| &*definition.name)

@@ -29,6 +29,7 @@
 mod cache;
 mod extract;
 mod harvest;
+mod held;
 mod incremental;
 pub mod index;
 mod lines;

@@ -15,6 +15,7 @@
 //!    outline of the item's container (signatures only);
 //! 5. runner-up definitions of ambiguous names.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -362,15 +363,15 @@ pub fn select(request: &SelectionRequest<'_>, index: &SymbolIndex) -> Selection 
             };
             let tier = if resolved < FIRST_DEFINITIONS { 2 } else { 5 };
             resolved += 1;
-            let (path, language, definition) = *best;
-            if let Some(piece) = definition_piece(path, language, definition, &mut texts) {
+            let (path, language, definition) = best;
+            if let Some(piece) = definition_piece(path, *language, definition, &mut texts) {
                 candidates.push(Candidate {
                     rank: (tier, name_rank as u32),
                     piece,
                 });
             }
-            for &(path, language, definition) in runners_up {
-                if let Some(piece) = definition_piece(path, language, definition, &mut texts) {
+            for (path, language, definition) in runners_up {
+                if let Some(piece) = definition_piece(path, *language, definition, &mut texts) {
                     candidates.push(Candidate {
                         rank: (6, name_rank as u32),
                         piece,
@@ -604,7 +605,7 @@ fn resolve<'i>(
     enclosing: Option<usize>,
     item_lines: &LineRange,
     index: &'i SymbolIndex,
-) -> Vec<(&'i Path, Language, &'i Definition)> {
+) -> Vec<(&'i Path, Language, Cow<'i, Definition>)> {
     let name = &*reference.name;
     let enclosing_parent = enclosing.and_then(|item| current.definitions[item].parent.as_deref());
     let imported_words: HashSet<&str> = current
@@ -614,7 +615,8 @@ fn resolve<'i>(
         .collect();
     let name_imported = imported_words.contains(name);
 
-    let mut scored: Vec<(i32, &Path, Language, &Definition)> = Vec::new();
+    // The index's definitions come decoded, the current file's borrowed.
+    let mut scored: Vec<(i32, &Path, Language, Cow<'_, Definition>)> = Vec::new();
     for definition in &current.definitions {
         if &*definition.name != name
             || definition.kind == SymbolKind::Impl
@@ -623,13 +625,18 @@ fn resolve<'i>(
             continue;
         }
         let score = 100 + score(reference, definition, enclosing_parent);
-        scored.push((score, &current.path, current.language, definition));
+        scored.push((
+            score,
+            &current.path,
+            current.language,
+            Cow::Borrowed(definition),
+        ));
     }
     for hit in index.definitions(name) {
         if hit.path == current.path {
             continue;
         }
-        let mut score = score(reference, hit.definition, enclosing_parent);
+        let mut score = score(reference, &hit.definition, enclosing_parent);
         let words = path_words(hit.path);
         if let Some(qualifier) = &reference.qualifier {
             if words.iter().any(|word| word == &**qualifier) {
@@ -645,7 +652,7 @@ fn resolve<'i>(
             .count();
         score += 10 * imported_path.min(3) as i32;
         score += 2 * common_components(&current.path, hit.path).min(12) as i32;
-        scored.push((score, hit.path, hit.language, hit.definition));
+        scored.push((score, hit.path, hit.language, Cow::Owned(hit.definition)));
     }
     scored.sort_by(|a, b| {
         b.0.cmp(&a.0)
