@@ -464,7 +464,7 @@ fn breakdown(sources: &[Source], text_bytes: usize) {
     }
     let (packed, unpacked) = store.packed_bytes();
     report(&format!(
-        "the store, texts as opened (LZ4: {} hold {} of text; the rest ropes)",
+        "the store, texts as opened (zstd: {} hold {} of text; the rest ropes)",
         mib(packed as f64),
         mib(unpacked as f64)
     ));
