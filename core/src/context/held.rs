@@ -1,8 +1,9 @@
 //! A file's definitions and imports as the index holds them for the whole
-//! session: plain numbers and shared names, where a [`Definition`] carries
-//! machine-word ranges, its own allocation of its name and empty slots for
-//! what only extraction fills (the signature). In the memory bench's 1,000
-//! files, 32,125 definitions went from about 5.6 MiB to 2.6 MiB.
+//! session: plain numbers, names by their number in the index's [`Names`],
+//! where a [`Definition`] carries machine-word ranges, its own allocation of
+//! its name and empty slots for what only extraction fills (the signature).
+//! In the memory bench's 1,000 files, 32,125 definitions went from about
+//! 5.6 MiB to 1.8 MiB.
 //!
 //! Lookups decode what they return ([`HeldFile::definition`],
 //! [`HeldFile::symbols`]): a few definitions per lookup.
@@ -10,11 +11,12 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use super::names::{NameId, Names};
 use super::symbol::{Definition, FileSymbols, Import, SymbolKind};
 use super::LineRange;
 use crate::language::Language;
 
-/// No container.
+/// No container, no parent.
 const NONE: u32 = u32::MAX;
 
 /// Separates the words of an import held as one string: words are
@@ -23,9 +25,9 @@ const WORD_SEPARATOR: char = ' ';
 
 #[derive(Debug)]
 struct HeldDefinition {
-    /// The index's allocation of the name (its key in the name map).
-    name: Arc<str>,
-    parent: Option<Arc<str>>,
+    name: NameId,
+    /// [`NONE`] for none.
+    parent: NameId,
     /// Byte offsets: buffers and indexed files are far below 4 GiB.
     bytes: [u32; 2],
     lines: LineRange,
@@ -58,19 +60,18 @@ pub(super) struct HeldFile {
 
 impl HeldFile {
     /// What the index keeps of `symbols` (their references are kept apart, as
-    /// uses). `name` gives the allocation to hold for a name: the index's
-    /// own where it has one.
+    /// uses), whose names `number` numbers.
     pub(super) fn new(
         path: Arc<Path>,
         symbols: &FileSymbols,
-        mut name: impl FnMut(&str) -> Arc<str>,
+        mut number: impl FnMut(&str) -> NameId,
     ) -> HeldFile {
         let definitions = symbols
             .definitions
             .iter()
             .map(|definition| HeldDefinition {
-                name: name(&definition.name),
-                parent: definition.parent.as_deref().map(&mut name),
+                name: number(&definition.name),
+                parent: definition.parent.as_deref().map_or(NONE, &mut number),
                 bytes: [offset(definition.bytes.start), offset(definition.bytes.end)],
                 lines: definition.lines,
                 signature_lines: definition.signature_lines,
@@ -126,34 +127,43 @@ impl HeldFile {
     }
 
     /// The names defined, in file order, a name once per definition.
-    pub(super) fn names(&self) -> impl Iterator<Item = &Arc<str>> {
-        self.definitions.iter().map(|definition| &definition.name)
+    pub(super) fn names(&self) -> impl Iterator<Item = NameId> + '_ {
+        self.definitions.iter().map(|definition| definition.name)
+    }
+
+    /// The definitions' parents, in file order, a name once per definition
+    /// that has one.
+    pub(super) fn parents(&self) -> impl Iterator<Item = NameId> + '_ {
+        self.definitions
+            .iter()
+            .map(|definition| definition.parent)
+            .filter(|parent| *parent != NONE)
     }
 
     /// The positions of the definitions named `name` that pass `accept`.
     pub(super) fn named<'h>(
         &'h self,
-        name: &'h str,
+        name: NameId,
         accept: impl Fn(SymbolKind) -> bool + 'h,
     ) -> impl Iterator<Item = usize> + 'h {
         self.definitions
             .iter()
             .enumerate()
-            .filter(move |(_, definition)| &*definition.name == name && accept(definition.kind))
+            .filter(move |(_, definition)| definition.name == name && accept(definition.kind))
             .map(|(position, _)| position)
     }
 
     /// The definition at `position`, as extraction gave it (without its
     /// signature, which the index never keeps).
-    pub(super) fn definition(&self, position: usize) -> Definition {
+    pub(super) fn definition(&self, position: usize, names: &Names) -> Definition {
         let held = &self.definitions[position];
         Definition {
-            name: (*held.name).into(),
+            name: names.get(held.name).into(),
             kind: held.kind,
             lines: held.lines,
             bytes: held.bytes[0] as usize..held.bytes[1] as usize,
             container: (held.container != NONE).then_some(held.container as usize),
-            parent: held.parent.as_deref().map(Box::from),
+            parent: (held.parent != NONE).then(|| names.get(held.parent).into()),
             signature: Box::default(),
             signature_lines: held.signature_lines,
             doc: held.doc,
@@ -163,12 +173,12 @@ impl HeldFile {
     }
 
     /// The whole file's symbols but its references (kept as uses).
-    pub(super) fn symbols(&self) -> FileSymbols {
+    pub(super) fn symbols(&self, names: &Names) -> FileSymbols {
         FileSymbols {
             path: self.path.to_path_buf(),
             language: self.language,
             definitions: (0..self.definitions.len())
-                .map(|position| self.definition(position))
+                .map(|position| self.definition(position, names))
                 .collect(),
             references: Vec::new(),
             imports: self
@@ -200,7 +210,7 @@ mod tests {
     use crate::context::symbol::Reference;
 
     #[test]
-    fn a_held_file_gives_back_its_definitions_and_imports_and_shares_names() {
+    fn a_held_file_gives_back_its_definitions_and_imports() {
         let text = "use std::sync::{Arc, Mutex};\n\n/// Doc.\npub struct Pool;\n\nimpl Pool {\n    pub fn new() -> Pool { Pool }\n}\n";
         let path = Path::new("/w/src/pool.rs");
         let mut symbols = Extractor::new(Language::Rust)
@@ -211,26 +221,18 @@ mod tests {
         for definition in &mut symbols.definitions {
             definition.signature = Box::default();
         }
-        let shared: Arc<str> = Arc::from("Pool");
-        let held = HeldFile::new(Arc::from(path), &symbols, |name| {
-            if name == "Pool" {
-                Arc::clone(&shared)
-            } else {
-                Arc::from(name)
-            }
-        });
-        assert_eq!(held.symbols(), symbols);
-        assert!(held
-            .names()
-            .filter(|name| &***name == "Pool")
-            .all(|name| Arc::ptr_eq(name, &shared)));
-        let news: Vec<usize> = held.named("new", |_| true).collect();
+        let mut names = Names::default();
+        let held = HeldFile::new(Arc::from(path), &symbols, |name| names.intern(name));
+        assert_eq!(held.symbols(&names), symbols);
+        let pool = names.find("Pool").unwrap();
+        assert!(held.parents().all(|parent| parent == pool));
+        let news: Vec<usize> = held.named(names.find("new").unwrap(), |_| true).collect();
         assert_eq!(news.len(), 1);
-        let new = held.definition(news[0]);
+        let new = held.definition(news[0], &names);
         assert_eq!(new.parent.as_deref(), Some("Pool"));
         assert_eq!(&text[new.bytes.clone()], "pub fn new() -> Pool { Pool }");
         assert_eq!(
-            held.symbols().imports[0].words,
+            held.symbols(&names).imports[0].words,
             ["use", "std", "sync", "Arc", "Mutex"].map(Box::from)
         );
     }

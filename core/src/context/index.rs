@@ -22,8 +22,9 @@ use super::cache::{self, DiskSymbols, Fingerprint, IndexCache};
 use super::extract::Extractor;
 use super::held::HeldFile;
 use super::incremental::{self, IndexedSource};
+use super::names::{FileId, NameId, Names, DEFINES, PARENT, USES};
 use super::summary::Detail;
-use super::symbol::{Definition, FileSymbols, SymbolKind};
+use super::symbol::{Definition, FileSymbols, Reference, SymbolKind};
 use super::uses::Uses;
 use crate::language::Language;
 
@@ -32,78 +33,12 @@ pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 /// Files parsed between two takings of the write lock during a build.
 const BATCH: usize = 32;
 
-type FileId = u32;
-
 /// Where a file's indexed text came from. A build (disk) never replaces the
 /// symbols of a file the editor gave (its buffer is the truth until it closes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Origin {
     Disk,
     Buffer,
-}
-
-/// The files that define or use one name: each file once, as its id shifted
-/// left by two with the roles it has ([`DEFINES`], [`USES`]) in the low bits.
-/// One list of exact length, not two grown by doubling: the map holds a
-/// posting per distinct name of the workspace (about 19,000 in the memory
-/// bench), most of them in a few files.
-#[derive(Default)]
-struct Postings(Vec<u32>);
-
-/// The file defines the name.
-const DEFINES: u32 = 1;
-/// The file uses the name.
-const USES: u32 = 2;
-
-impl Postings {
-    /// The files with `role`, in the order they came.
-    fn files(&self, role: u32) -> impl Iterator<Item = FileId> + '_ {
-        self.0
-            .iter()
-            .filter(move |posting| *posting & role != 0)
-            .map(|posting| posting >> 2)
-    }
-
-    /// Gives file `id` `role`. `id` is new to this list or the last added
-    /// (linking a file), or anywhere (an edit's changed names: a scan).
-    fn add(&mut self, id: FileId, role: u32) {
-        let held = match self.0.last_mut() {
-            Some(last) if *last >> 2 == id => Some(last),
-            _ => self.0.iter_mut().find(|posting| **posting >> 2 == id),
-        };
-        match held {
-            Some(posting) => *posting |= role,
-            None => {
-                self.0.reserve_exact(1);
-                self.0.push(id << 2 | role);
-            }
-        }
-    }
-
-    /// Adds file `id`, which no posting of this list has.
-    fn add_new(&mut self, id: FileId, role: u32) {
-        match self.0.last_mut() {
-            Some(last) if *last >> 2 == id => *last |= role,
-            _ => {
-                self.0.reserve_exact(1);
-                self.0.push(id << 2 | role);
-            }
-        }
-    }
-
-    /// Takes `roles` from file `id`; a file left with none goes.
-    fn remove(&mut self, id: FileId, roles: u32) {
-        self.0.retain_mut(|posting| {
-            if *posting >> 2 == id {
-                *posting &= !roles;
-            }
-            *posting & (DEFINES | USES) != 0
-        });
-    }
-
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 /// Definitions and references of every indexed file. Paths are kept as given
@@ -114,7 +49,7 @@ pub struct SymbolIndex {
     files: Vec<Option<Entry>>,
     ids: HashMap<Arc<Path>, FileId>,
     free: Vec<FileId>,
-    names: HashMap<Arc<str>, Postings>,
+    names: Names,
     /// The one file whose entry keeps its `source`: the buffer updated last,
     /// the one being typed in. Every other buffer's text lives in the editor's
     /// store only, and its next update reads it whole.
@@ -178,16 +113,15 @@ impl SymbolIndex {
     /// that holds `Buffer` symbols alone.
     pub fn insert(&mut self, symbols: FileSymbols, origin: Origin) {
         let symbols = compact(symbols, origin);
-        let uses = Uses::new(&symbols.references);
-        self.insert_entry(&symbols, uses, origin, None);
+        self.insert_entry(&symbols, &symbols.references, origin, None);
     }
 
     /// The entry of `symbols.path`, made from `symbols` but for their
-    /// references, which come as `uses`.
+    /// references, which come as `references`.
     fn insert_entry(
         &mut self,
         symbols: &FileSymbols,
-        uses: Uses,
+        references: &[Reference],
         origin: Origin,
         source: Option<Sourced>,
     ) {
@@ -204,11 +138,10 @@ impl SymbolIndex {
             |(path, _)| Arc::clone(path),
         );
         let sourced = source.is_some();
-        let mut uses = uses;
-        uses.share_names(|name| self.known_name(name));
-        let held = HeldFile::new(path, symbols, |name| {
-            self.known_name(name).unwrap_or_else(|| Arc::from(name))
-        });
+        // New names are numbered here and given their postings by `link` or
+        // `relink` below, before anything can forget them.
+        let uses = Uses::new(references, |name| self.names.intern(name));
+        let held = HeldFile::new(path, symbols, |name| self.names.intern(name));
         let entry = Entry {
             held,
             uses,
@@ -236,13 +169,6 @@ impl SymbolIndex {
         if sourced {
             self.set_sourced(id);
         }
-    }
-
-    /// The index's allocation of `name`, if it holds the name.
-    fn known_name(&self, name: &str) -> Option<Arc<str>> {
-        self.names
-            .get_key_value(name)
-            .map(|(key, _)| Arc::clone(key))
     }
 
     /// Makes `id` the one entry keeping its source; the previous one drops its.
@@ -288,13 +214,19 @@ impl SymbolIndex {
             })
     }
 
+    /// How many distinct names the index holds (defined or used): for the
+    /// memory bench.
+    pub fn n_names(&self) -> usize {
+        self.names.len()
+    }
+
     /// The definitions and imports of one file (its `references` are empty:
     /// see [`references`](Self::references)).
     pub fn file(&self, path: &Path) -> Option<FileSymbols> {
         let id = *self.ids.get(path)?;
         self.files[id as usize]
             .as_ref()
-            .map(|entry| entry.held.symbols())
+            .map(|entry| entry.held.symbols(&self.names))
     }
 
     /// A buffer's symbols (without references) with the text, tree and
@@ -313,11 +245,11 @@ impl SymbolIndex {
 
     /// The definitions named `name` (`impl` blocks left out), by path then line.
     pub fn definitions(&self, name: &str) -> Vec<DefinitionHit<'_>> {
-        let Some(postings) = self.names.get(name) else {
+        let Some(name) = self.names.find(name) else {
             return Vec::new();
         };
         let mut hits = Vec::new();
-        for id in postings.files(DEFINES) {
+        for id in self.names.postings(name).files(DEFINES) {
             let Some(Entry { held, .. }) = &self.files[id as usize] else {
                 continue;
             };
@@ -325,7 +257,7 @@ impl SymbolIndex {
                 hits.push(DefinitionHit {
                     path: held.path(),
                     language: held.language(),
-                    definition: held.definition(position),
+                    definition: held.definition(position, &self.names),
                 });
             }
         }
@@ -339,11 +271,11 @@ impl SymbolIndex {
 
     /// The uses of `name`, by path then line, one per use.
     pub fn references(&self, name: &str) -> Vec<ReferenceHit<'_>> {
-        let Some(postings) = self.names.get(name) else {
+        let Some(name) = self.names.find(name) else {
             return Vec::new();
         };
         let mut hits = Vec::new();
-        for id in postings.files(USES) {
+        for id in self.names.postings(name).files(USES) {
             let Some(Entry { held, uses, .. }) = &self.files[id as usize] else {
                 continue;
             };
@@ -357,76 +289,47 @@ impl SymbolIndex {
     }
 
     fn link(&mut self, id: FileId, entry: &Entry) {
-        let mut seen: HashSet<&str> = HashSet::new();
-        for name in entry.held.names() {
-            if seen.insert(name) {
-                self.postings_shared(name).add_new(id, DEFINES);
-            }
-        }
-        for name in entry.uses.names() {
-            self.postings_shared(name).add_new(id, USES);
+        for (role, name) in mentions(entry) {
+            self.names.add(name, id, role, true);
         }
     }
 
-    /// The postings of `name`, made if new with the entry's allocation of the
-    /// name as the key.
-    fn postings_shared(&mut self, name: &Arc<str>) -> &mut Postings {
-        self.names.entry(Arc::clone(name)).or_default()
-    }
-
-    /// Replace the postings of file `id` by those of `symbols`, touching only
+    /// Replace the postings of file `id` by those of `entry`, touching only
     /// the names that came or went: an edit keeps nearly all of them, and the
     /// posting lists of common names (`new`, `Some`) run to thousands of files.
+    /// The new ones first, so that no name `entry` holds is forgotten between.
     fn relink(&mut self, id: FileId, entry: &Entry) {
         let Some(old) = &self.files[id as usize] else {
             self.link(id, entry);
             return;
         };
-        let defined = |held: &HeldFile| -> HashSet<Arc<str>> { held.names().cloned().collect() };
-        // Distinct names already: a few hundred per file where the uses run
-        // to thousands.
-        let referenced =
-            |uses: &Uses| -> HashSet<Arc<str>> { uses.names().iter().cloned().collect() };
-        let (old_defined, new_defined) = (defined(&old.held), defined(&entry.held));
-        let (old_referenced, new_referenced) = (referenced(&old.uses), referenced(&entry.uses));
-        for name in old_defined.difference(&new_defined) {
-            drop_posting(&mut self.names, name, id, DEFINES);
+        let old: HashSet<(u32, NameId)> = mentions(old).collect();
+        let new: HashSet<(u32, NameId)> = mentions(entry).collect();
+        for &(role, name) in new.difference(&old) {
+            self.names.add(name, id, role, false);
         }
-        for name in old_referenced.difference(&new_referenced) {
-            drop_posting(&mut self.names, name, id, USES);
-        }
-        for name in new_defined.difference(&old_defined) {
-            self.postings_shared(name).add(id, DEFINES);
-        }
-        for name in new_referenced.difference(&old_referenced) {
-            self.postings_shared(name).add(id, USES);
+        for &(role, name) in old.difference(&new) {
+            self.names.remove(name, id, role);
         }
     }
 
     fn unlink(&mut self, id: FileId) {
-        let Some(Entry { held, uses, .. }) = &self.files[id as usize] else {
+        let Some(entry) = &self.files[id as usize] else {
             return;
         };
-        let names: HashSet<&str> = held
-            .names()
-            .chain(uses.names())
-            .map(|name| &**name)
-            .collect();
+        let names: HashSet<NameId> = mentions(entry).map(|(_, name)| name).collect();
         for name in names {
-            drop_posting(&mut self.names, name, id, DEFINES | USES);
+            self.names.remove(name, id, DEFINES | USES | PARENT);
         }
     }
 }
 
-/// Takes `roles` of file `id` from the postings of `name`, and the name from
-/// the map when no file is left.
-fn drop_posting(names: &mut HashMap<Arc<str>, Postings>, name: &str, id: FileId, roles: u32) {
-    if let Some(postings) = names.get_mut(name) {
-        postings.remove(id, roles);
-        if postings.is_empty() {
-            names.remove(name);
-        }
-    }
+/// The names `entry` mentions, each with its role, a pair once or more.
+fn mentions(entry: &Entry) -> impl Iterator<Item = (u32, NameId)> + '_ {
+    let defined = entry.held.names().map(|name| (DEFINES, name));
+    let parents = entry.held.parents().map(|name| (PARENT, name));
+    let used = entry.uses.names().iter().map(|name| (USES, *name));
+    defined.chain(parents).chain(used)
 }
 
 /// The symbols of `text` as the index keeps them from `origin`: read without
@@ -547,18 +450,18 @@ impl SharedIndex {
         match symbols.map(|symbols| compact(symbols, Origin::Buffer)) {
             Some(mut symbols) if keep_source => {
                 let references = std::mem::take(&mut symbols.references);
-                let uses = Uses::new(&references);
                 let source = IndexedSource {
                     text: text.into(),
                     tree: tree.clone(),
                     references: references.into_boxed_slice(),
                 };
                 let symbols = Arc::new(symbols);
+                let source = Arc::new(source);
                 self.write().insert_entry(
                     &symbols,
-                    uses,
+                    &source.references,
                     Origin::Buffer,
-                    Some((Arc::clone(&symbols), Arc::new(source))),
+                    Some((Arc::clone(&symbols), Arc::clone(&source))),
                 );
             }
             Some(symbols) => self.write().insert(symbols, Origin::Buffer),
@@ -910,17 +813,10 @@ fn flush(
         return;
     }
     if !batch.is_empty() {
-        // The uses before the lock; the cache keeps the whole symbols to save.
-        let entries: Vec<(Arc<FileSymbols>, Uses)> = batch
-            .drain(..)
-            .map(|symbols| {
-                let uses = Uses::new(&symbols.references);
-                (symbols, uses)
-            })
-            .collect();
+        // The cache keeps the whole symbols to save.
         let mut index = target.write();
-        for (symbols, uses) in entries {
-            index.insert_entry(&symbols, uses, Origin::Disk, None);
+        for symbols in batch.drain(..) {
+            index.insert_entry(&symbols, &symbols.references, Origin::Disk, None);
         }
     }
     let files_done = done.fetch_add(count, Ordering::Relaxed) + count;

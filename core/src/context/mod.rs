@@ -33,6 +33,7 @@ mod held;
 mod incremental;
 pub mod index;
 mod lines;
+mod names;
 mod node;
 pub mod outline;
 mod queries;

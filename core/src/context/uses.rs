@@ -4,19 +4,21 @@
 //! and lines (the name postings, `find_references`); a use's kind, bytes and
 //! qualifier are read afresh from the text by what needs them (selection
 //! extracts the cursor's file). In the memory bench's 1,000 files, 171,690
-//! references take about 1.1 MiB as uses, names included (2.0 MiB as
-//! 8-byte pairs of name number and line, 9.2 MiB as references).
+//! references take about 0.6 MiB as uses, name numbers included (2.0 MiB
+//! as 8-byte pairs of name number and line with a shared name per file and
+//! name, 9.2 MiB as references).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
+use super::names::NameId;
 use super::symbol::Reference;
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Uses {
-    /// Distinct, sorted; shared with the extraction's references and the
-    /// index's name map.
-    names: Box<[Arc<str>]>,
+    /// The distinct names used, by number (the index's [`Names`]), ascending.
+    ///
+    /// [`Names`]: super::names::Names
+    names: Box<[NameId]>,
     /// Where each name's lines start in `lines`, and where the last ends.
     starts: Box<[u32]>,
     /// Each name's 1-based lines, ascending, a line once per use: the
@@ -26,16 +28,20 @@ pub(crate) struct Uses {
 }
 
 impl Uses {
-    pub(crate) fn new(references: &[Reference]) -> Uses {
-        let mut by_name: HashMap<&Arc<str>, Vec<u32>> = HashMap::new();
+    /// The uses of `references`, whose names `number` numbers.
+    pub(crate) fn new(references: &[Reference], mut number: impl FnMut(&str) -> NameId) -> Uses {
+        let mut by_name: HashMap<&str, Vec<u32>> = HashMap::new();
         for reference in references {
             by_name
                 .entry(&reference.name)
                 .or_default()
                 .push(reference.line);
         }
-        let mut names: Vec<(&Arc<str>, Vec<u32>)> = by_name.into_iter().collect();
-        names.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let mut names: Vec<(NameId, Vec<u32>)> = by_name
+            .into_iter()
+            .map(|(name, lines)| (number(name), lines))
+            .collect();
+        names.sort_unstable_by_key(|(id, _)| *id);
         let mut starts = Vec::with_capacity(names.len() + 1);
         let mut lines = Vec::new();
         for (_, used) in &mut names {
@@ -49,15 +55,15 @@ impl Uses {
         }
         starts.push(lines.len() as u32);
         Uses {
-            names: names.iter().map(|(name, _)| Arc::clone(name)).collect(),
+            names: names.iter().map(|(id, _)| *id).collect(),
             starts: starts.into_boxed_slice(),
             lines: lines.into_boxed_slice(),
             count: references.len() as u32,
         }
     }
 
-    /// The distinct names used, sorted.
-    pub(crate) fn names(&self) -> &[Arc<str>] {
+    /// The distinct names used, by number, ascending.
+    pub(crate) fn names(&self) -> &[NameId] {
         &self.names
     }
 
@@ -66,20 +72,9 @@ impl Uses {
         self.count as usize
     }
 
-    /// Replaces each name `known` already holds (the index's name map) by
-    /// that allocation, so a name used in many files is kept once: each file's
-    /// extraction allocates its own.
-    pub(crate) fn share_names(&mut self, known: impl Fn(&str) -> Option<Arc<str>>) {
-        for name in self.names.iter_mut() {
-            if let Some(shared) = known(name) {
-                *name = shared;
-            }
-        }
-    }
-
-    /// The lines `name` is used on, ascending, a line once per use.
-    pub(crate) fn lines_of(&self, name: &str) -> impl Iterator<Item = u32> + '_ {
-        let bytes = match self.names.binary_search_by(|probe| (**probe).cmp(name)) {
+    /// The lines name `id` is used on, ascending, a line once per use.
+    pub(crate) fn lines_of(&self, id: NameId) -> impl Iterator<Item = u32> + '_ {
+        let bytes = match self.names.binary_search(&id) {
             Ok(number) => {
                 &self.lines[self.starts[number] as usize..self.starts[number + 1] as usize]
             }
@@ -135,8 +130,22 @@ mod tests {
         }
     }
 
+    /// Numbers names in the order first asked, as the index's names do.
+    fn numbering() -> impl FnMut(&str) -> NameId {
+        let mut known: Vec<String> = Vec::new();
+        move |name| match known.iter().position(|held| held == name) {
+            Some(id) => id as NameId,
+            None => {
+                known.push(name.to_string());
+                (known.len() - 1) as NameId
+            }
+        }
+    }
+
     #[test]
     fn uses_give_each_name_its_lines_in_file_order() {
+        let mut number = numbering();
+        let (arc, config, run) = (number("Arc"), number("Config"), number("run"));
         let references = [
             reference("run", 3),
             reference("Config", 4),
@@ -144,34 +153,22 @@ mod tests {
             reference("run", 4),
             reference("Arc", 9),
         ];
-        let uses = Uses::new(&references);
-        let names: Vec<&str> = uses.names().iter().map(|name| &**name).collect();
-        assert_eq!(names, ["Arc", "Config", "run"]);
-        assert_eq!(uses.lines_of("run").collect::<Vec<_>>(), [3, 4, 4]);
-        assert_eq!(uses.lines_of("Config").collect::<Vec<_>>(), [4]);
-        assert_eq!(uses.lines_of("Arc").collect::<Vec<_>>(), [9]);
-        assert_eq!(uses.lines_of("missing").count(), 0);
+        let uses = Uses::new(&references, &mut number);
+        assert_eq!(uses.names(), [arc, config, run]);
+        assert_eq!(uses.lines_of(run).collect::<Vec<_>>(), [3, 4, 4]);
+        assert_eq!(uses.lines_of(config).collect::<Vec<_>>(), [4]);
+        assert_eq!(uses.lines_of(arc).collect::<Vec<_>>(), [9]);
+        assert_eq!(uses.lines_of(number("missing")).count(), 0);
         assert_eq!(uses.len(), 5);
-        assert_eq!(Uses::new(&[]).lines_of("run").count(), 0);
+        assert_eq!(Uses::new(&[], &mut number).lines_of(run).count(), 0);
     }
 
     #[test]
     fn far_apart_and_repeated_lines_come_back_as_they_were_used() {
         let lines = [1, 1, 127, 128, 300, 16_384, 16_384, 2_000_000, u32::MAX];
         let references: Vec<Reference> = lines.iter().map(|line| reference("x", *line)).collect();
-        let uses = Uses::new(&references);
-        assert_eq!(uses.lines_of("x").collect::<Vec<_>>(), lines);
+        let uses = Uses::new(&references, numbering());
+        assert_eq!(uses.lines_of(0).collect::<Vec<_>>(), lines);
         assert_eq!(uses.len(), lines.len());
-    }
-
-    #[test]
-    fn shared_names_keep_the_uses_and_take_the_known_allocation() {
-        let known: Arc<str> = Arc::from("run");
-        let mut uses = Uses::new(&[reference("run", 2), reference("other", 3)]);
-        uses.share_names(|name| (name == "run").then(|| Arc::clone(&known)));
-        let run = uses.names().iter().find(|name| &***name == "run").unwrap();
-        assert!(Arc::ptr_eq(run, &known));
-        assert_eq!(uses.lines_of("run").collect::<Vec<_>>(), [2]);
-        assert_eq!(uses.lines_of("other").collect::<Vec<_>>(), [3]);
     }
 }
