@@ -9,8 +9,10 @@
 //! - `incremental`: an edited buffer's symbols re-read from its previous version,
 //!   querying only the items the edit touched;
 //! - [`index`]: those symbols for every file of the workspace, kept current file by
-//!   file, shared between the server and the agent ([`SharedIndex`]), with each
-//!   file's references kept as `uses` (names and lines);
+//!   file, shared between the server and the agent ([`SharedIndex`]), with
+//!   every name held once and numbered (`names`), each file's definitions and
+//!   imports held compactly (`held`) and its references kept as `uses` (name
+//!   numbers and lines);
 //! - `cache`: what a build read from disk, kept between sessions
 //!   ([`cache_path`]) so that the next build parses only the files that changed;
 //! - [`outline`]: a file's signatures, nested by container;
