@@ -150,21 +150,27 @@ fn proc_kib(pid: u32, file: &str, field: &str) -> u64 {
         .unwrap_or_else(|| panic!("{field} in /proc/{pid}/{file}"))
 }
 
+/// Samples a settled reading spans: 3 s at 250 ms, longer than the server's
+/// 2 s between trims (`lsp/src/memory.rs`), so that a pause of the index
+/// before the trim that follows it is not taken for the settled state.
+const SETTLED_SAMPLES: usize = 12;
+
 /// Resident memory once the server has gone quiet (the index is refreshed on a
-/// debounce, in the background): sampled every 250 ms until four samples in a
-/// row are within 1 % of each other, at most 60 s.
+/// debounce, in the background, and freed memory is trimmed every 2 s):
+/// sampled every 250 ms until `SETTLED_SAMPLES` in a row are within 1 % of
+/// each other, at most 60 s.
 fn settled_kib(pid: u32) -> u64 {
     let started = Instant::now();
     let mut samples = vec![resident_kib(pid)];
     while started.elapsed() < Duration::from_secs(60) {
         std::thread::sleep(Duration::from_millis(250));
         samples.push(resident_kib(pid));
-        let last = &samples[samples.len().saturating_sub(4)..];
+        let last = &samples[samples.len().saturating_sub(SETTLED_SAMPLES)..];
         let (low, high) = (
             *last.iter().min().unwrap_or(&0),
             *last.iter().max().unwrap_or(&0),
         );
-        if last.len() == 4 && (high - low) * 100 <= high {
+        if last.len() == SETTLED_SAMPLES && (high - low) * 100 <= high {
             break;
         }
     }

@@ -19,6 +19,9 @@ use crate::language::Language;
 /// No container, no parent.
 const NONE: u32 = u32::MAX;
 
+/// No doc comment.
+const NO_LINES: LineRange = LineRange { start: 0, end: 0 };
+
 /// Separates the words of an import held as one string: words are
 /// identifiers and path segments, never spaces.
 const WORD_SEPARATOR: char = ' ';
@@ -33,7 +36,8 @@ struct HeldDefinition {
     lines: LineRange,
     signature_lines: LineRange,
     summary_lines: LineRange,
-    doc: Option<LineRange>,
+    /// Starting at line 0 for none (lines count from 1).
+    doc: LineRange,
     container: u32,
     kind: SymbolKind,
 }
@@ -76,7 +80,7 @@ impl HeldFile {
                 lines: definition.lines,
                 signature_lines: definition.signature_lines,
                 summary_lines: definition.summary_lines,
-                doc: definition.doc,
+                doc: definition.doc.unwrap_or(NO_LINES),
                 container: definition
                     .container
                     .map_or(NONE, |container| container as u32),
@@ -166,7 +170,7 @@ impl HeldFile {
             parent: (held.parent != NONE).then(|| names.get(held.parent).into()),
             signature: Box::default(),
             signature_lines: held.signature_lines,
-            doc: held.doc,
+            doc: (held.doc != NO_LINES).then_some(held.doc),
             summary: self.summaries.get(position).cloned().flatten(),
             summary_lines: held.summary_lines,
         }

@@ -33,19 +33,24 @@ const REWRITE_AFTER: usize = 64 * 1024;
 
 /// The files that mention one name: each file once, as its id shifted left
 /// by [`ROLE_BITS`] with its roles in the low bits. The first in place, the
-/// rest in a list of exact length: most names are in one file.
+/// rest in a list of exact length behind one pointer: most names are in one
+/// file, so a name's postings take 16 bytes.
 #[derive(Default, Debug)]
 pub(super) struct Postings {
     /// 0: none (a posting always has a role).
     first: u32,
-    rest: Vec<u32>,
+    /// Never empty: `None` instead. Boxed on purpose: one word in every
+    /// name's postings, where a `Vec` would take three, and the names in one
+    /// file only need no more.
+    #[allow(clippy::box_collection)]
+    rest: Option<Box<Vec<u32>>>,
 }
 
 impl Postings {
     fn iter(&self) -> impl Iterator<Item = u32> + '_ {
         std::iter::once(self.first)
             .filter(|posting| *posting != 0)
-            .chain(self.rest.iter().copied())
+            .chain(self.rest.iter().flat_map(|rest| rest.iter().copied()))
     }
 
     /// The files with `role`, in no particular order.
@@ -66,40 +71,39 @@ impl Postings {
             self.first |= role;
             return;
         }
+        let rest = self.rest.get_or_insert_with(Box::default);
         let held = if fresh {
-            self.rest
-                .last_mut()
-                .filter(|last| **last >> ROLE_BITS == id)
+            rest.last_mut().filter(|last| **last >> ROLE_BITS == id)
         } else {
-            self.rest
-                .iter_mut()
-                .find(|posting| **posting >> ROLE_BITS == id)
+            rest.iter_mut().find(|posting| **posting >> ROLE_BITS == id)
         };
         match held {
             Some(posting) => *posting |= role,
             None => {
-                self.rest.reserve_exact(1);
-                self.rest.push(id << ROLE_BITS | role);
+                rest.reserve_exact(1);
+                rest.push(id << ROLE_BITS | role);
             }
         }
     }
 
     /// Takes `roles` from file `id`; a file left with none goes.
     fn remove(&mut self, id: FileId, roles: u32) {
-        self.rest.retain_mut(|posting| {
-            if *posting >> ROLE_BITS == id {
-                *posting &= !roles;
-            }
-            *posting & ROLES != 0
-        });
+        if let Some(rest) = &mut self.rest {
+            rest.retain_mut(|posting| {
+                if *posting >> ROLE_BITS == id {
+                    *posting &= !roles;
+                }
+                *posting & ROLES != 0
+            });
+        }
         if self.first >> ROLE_BITS == id {
             self.first &= !roles;
             if self.first & ROLES == 0 {
-                self.first = self.rest.pop().unwrap_or(0);
+                self.first = self.rest.as_mut().and_then(|rest| rest.pop()).unwrap_or(0);
             }
         }
-        if self.rest.is_empty() {
-            self.rest = Vec::new();
+        if self.rest.as_ref().is_some_and(|rest| rest.is_empty()) {
+            self.rest = None;
         }
     }
 
