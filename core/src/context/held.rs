@@ -157,6 +157,36 @@ impl HeldFile {
             .map(|(position, _)| position)
     }
 
+    /// The innermost definition whose bytes hold `byte` and whose kind passes
+    /// `accept`, as [`FileSymbols::innermost_at`] finds it, without decoding.
+    pub(super) fn innermost_at(
+        &self,
+        byte: usize,
+        accept: impl Fn(SymbolKind) -> bool,
+    ) -> Option<usize> {
+        let byte = offset(byte);
+        let len = |held: &HeldDefinition| held.bytes[1] - held.bytes[0];
+        let mut best: Option<usize> = None;
+        for (position, definition) in self.definitions.iter().enumerate() {
+            if definition.bytes[0] > byte {
+                break;
+            }
+            if byte <= definition.bytes[1] && accept(definition.kind) {
+                let tighter =
+                    best.is_none_or(|current| len(definition) <= len(&self.definitions[current]));
+                if tighter {
+                    best = Some(position);
+                }
+            }
+        }
+        best
+    }
+
+    /// The name of the definition at `position`.
+    pub(super) fn name_of<'n>(&self, position: usize, names: &'n Names) -> &'n str {
+        names.get(self.definitions[position].name)
+    }
+
     /// The definition at `position`, as extraction gave it (without its
     /// signature, which the index never keeps).
     pub(super) fn definition(&self, position: usize, names: &Names) -> Definition {
@@ -235,6 +265,20 @@ mod tests {
         let new = held.definition(news[0], &names);
         assert_eq!(new.parent.as_deref(), Some("Pool"));
         assert_eq!(&text[new.bytes.clone()], "pub fn new() -> Pool { Pool }");
+        let inside_new = new.bytes.start + 8;
+        for byte in [0, inside_new, text.len() - 1, text.len() + 10] {
+            let any = |_| true;
+            assert_eq!(
+                held.innermost_at(byte, any),
+                symbols.innermost_at(byte, any),
+                "byte {byte}"
+            );
+        }
+        assert_eq!(
+            held.innermost_at(inside_new, |kind| kind == SymbolKind::Method)
+                .map(|position| held.name_of(position, &names)),
+            Some("new")
+        );
         assert_eq!(
             held.symbols(&names).imports[0].words,
             ["use", "std", "sync", "Arc", "Mutex"].map(Box::from)

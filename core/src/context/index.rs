@@ -229,6 +229,21 @@ impl SymbolIndex {
             .map(|entry| entry.held.symbols(&self.names))
     }
 
+    /// The name of the innermost definition of `path` whose bytes hold
+    /// `byte` and whose kind passes `accept` (see
+    /// [`FileSymbols::innermost_at`]): the one definition decoded.
+    pub fn definition_name_at(
+        &self,
+        path: &Path,
+        byte: usize,
+        accept: impl Fn(SymbolKind) -> bool,
+    ) -> Option<String> {
+        let id = *self.ids.get(path)?;
+        let held = &self.files[id as usize].as_ref()?.held;
+        let found = held.innermost_at(byte, accept)?;
+        Some(held.name_of(found, &self.names).to_string())
+    }
+
     /// A buffer's symbols (without references) with the text, tree and
     /// references they were read from.
     pub(super) fn previous(&self, path: &Path) -> Option<(Arc<FileSymbols>, Arc<IndexedSource>)> {

@@ -46,10 +46,7 @@ pub(crate) fn definition_at(
     byte: usize,
     accept: impl Fn(SymbolKind) -> bool,
 ) -> Option<String> {
-    let index = index.read();
-    let file = index.file(path)?;
-    let found = file.innermost_at(byte, accept)?;
-    Some(file.definitions[found].name.to_string())
+    index.read().definition_name_at(path, byte, accept)
 }
 
 pub(crate) fn is_function(kind: SymbolKind) -> bool {
