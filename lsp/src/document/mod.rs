@@ -155,6 +155,16 @@ enum Text {
     Packed(Arc<Packed>),
 }
 
+impl Document {
+    /// Drops the tree of this document, no longer in use, unless a reader is
+    /// parsing it right now; the budget stops counting it.
+    fn drop_idle_tree(&self) {
+        if self.syntax.has_tree() && syntax::drop_tree(self.syntax.slot()) {
+            self.budget.forget(&self.uri);
+        }
+    }
+}
+
 impl Text {
     /// The text as a rope: a clone sharing the nodes, or the packed text
     /// unpacked.
@@ -665,10 +675,11 @@ impl DocumentStore {
     }
 
     /// Packs the text of every document not used (edited, or read by a
-    /// request) for `idle`, as didOpen does: the texts of the files a user
-    /// worked in and left. Compresses outside the locks; a document used or
-    /// changed meanwhile keeps its rope. Returns how many were packed. Takes
-    /// milliseconds per MiB packed: call it from a blocking task.
+    /// request) for `idle`, as didOpen does, and drops its tree: the files a
+    /// user worked in and left are no longer in use (a request parses the
+    /// tree again). Compresses outside the locks; a document used or changed
+    /// meanwhile keeps its rope and tree. Returns how many were packed.
+    /// Takes milliseconds per MiB packed: call it from a blocking task.
     pub fn pack_idle(&self, idle: Duration) -> usize {
         let now = self.stamp();
         let idle_ms = u64::try_from(idle.as_millis()).unwrap_or(u64::MAX);
@@ -689,6 +700,7 @@ impl DocumentStore {
             };
             let Some(compressed) = Packed::pack_rope(text) else {
                 document.used.set(NOT_PACKABLE);
+                document.drop_idle_tree();
                 continue;
             };
             let mut cold = Document::clone(&document);
@@ -697,6 +709,7 @@ impl DocumentStore {
                 && self.replace_if_current(&document, Arc::new(cold))
             {
                 packed += 1;
+                document.drop_idle_tree();
             }
         }
         if packed > 0 {

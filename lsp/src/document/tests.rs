@@ -1259,12 +1259,15 @@ fn documents_left_unused_are_packed_again_and_those_in_use_are_not() {
     let edited = format!("// edited\n{text}");
     // Nothing has been idle an hour.
     assert_eq!(store.pack_idle(Duration::from_secs(3600)), 0);
-    // Both idle "for no time": packed, with their trees kept.
+    // Both idle "for no time": packed, and their trees dropped.
     store.snapshot(&left).expect("open").tree().expect("rust");
+    assert_eq!(tree_state(&store, &left), syntax::SyntaxState::Parsed);
     assert_eq!(store.pack_idle(Duration::ZERO), 2);
     assert!(store.is_packed(&worked) && store.is_packed(&left));
-    assert_eq!(tree_state(&store, &left), syntax::SyntaxState::Parsed);
-    // Used again: unpacked, the same text and tree; an edit applies.
+    assert_eq!(tree_state(&store, &left), syntax::SyntaxState::Pending);
+    assert!(store.current(&left).expect("open").syntax.is_cold());
+    assert_eq!(store.budget.held_bytes(), 0);
+    // Used again: unpacked, the same text, a tree parsed anew; an edit applies.
     assert_eq!(text_of(&store, &left), edited);
     assert!(!store.is_packed(&left));
     store
