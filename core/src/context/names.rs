@@ -151,6 +151,7 @@ impl Names {
             return id;
         }
         let span = (self.text.len() as u32, name.len() as u32);
+        grow_gently(&mut self.text, name.len());
         self.text.push_str(name);
         let id = match self.free.pop() {
             Some(id) => {
@@ -158,6 +159,8 @@ impl Names {
                 id
             }
             None => {
+                grow_gently(&mut self.spans, 1);
+                grow_gently(&mut self.postings, 1);
                 self.spans.push(span);
                 self.postings.push(Postings::default());
                 (self.spans.len() - 1) as NameId
@@ -224,6 +227,47 @@ impl Names {
         }
         self.text = text;
         self.forgotten = 0;
+    }
+}
+
+/// Room for `more`, growing by a quarter where `Vec` would double: these
+/// lists live as long as the index, and doubling leaves up to half of them
+/// unused (16,805 names held room for 32,768 in the memory bench).
+fn grow_gently<L: Growable>(list: &mut L, more: usize) {
+    let (len, capacity) = (list.len(), list.capacity());
+    if len + more > capacity {
+        list.reserve_exact((capacity / 4).max(more).max(64));
+    }
+}
+
+/// A `Vec` or `String`, for [`grow_gently`].
+trait Growable {
+    fn len(&self) -> usize;
+    fn capacity(&self) -> usize;
+    fn reserve_exact(&mut self, more: usize);
+}
+
+impl<T> Growable for Vec<T> {
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+    fn capacity(&self) -> usize {
+        Vec::capacity(self)
+    }
+    fn reserve_exact(&mut self, more: usize) {
+        Vec::reserve_exact(self, more);
+    }
+}
+
+impl Growable for String {
+    fn len(&self) -> usize {
+        String::len(self)
+    }
+    fn capacity(&self) -> usize {
+        String::capacity(self)
+    }
+    fn reserve_exact(&mut self, more: usize) {
+        String::reserve_exact(self, more);
     }
 }
 
