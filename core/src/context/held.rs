@@ -182,6 +182,18 @@ impl HeldFile {
         best
     }
 
+    /// What ranking reads of the definition at `position`: its kind, its
+    /// parent's name and its lines, without decoding it.
+    pub(super) fn outline_of<'n>(
+        &self,
+        position: usize,
+        names: &'n Names,
+    ) -> (SymbolKind, Option<&'n str>, LineRange) {
+        let held = &self.definitions[position];
+        let parent = (held.parent != NONE).then(|| names.get(held.parent));
+        (held.kind, parent, held.lines)
+    }
+
     /// The name of the definition at `position`.
     pub(super) fn name_of<'n>(&self, position: usize, names: &'n Names) -> &'n str {
         names.get(self.definitions[position].name)

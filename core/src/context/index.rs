@@ -26,6 +26,7 @@ use super::names::{FileId, NameId, Names, DEFINES, PARENT, USES};
 use super::summary::Detail;
 use super::symbol::{Definition, FileSymbols, Reference, SymbolKind};
 use super::uses::Uses;
+use super::LineRange;
 use crate::language::Language;
 
 /// Files larger than this are not indexed (generated or minified code).
@@ -62,6 +63,29 @@ pub struct DefinitionHit<'i> {
     pub path: &'i Path,
     pub language: Language,
     pub definition: Definition,
+}
+
+/// A definition found by a lookup, with what ranking reads of it; the rest
+/// is decoded on demand ([`definition`](Self::definition)).
+#[derive(Clone, Copy)]
+pub struct DefinitionRef<'i> {
+    pub path: &'i Path,
+    pub language: Language,
+    pub kind: SymbolKind,
+    /// The type it belongs to (see [`Definition::parent`]).
+    pub parent: Option<&'i str>,
+    pub lines: LineRange,
+    held: &'i HeldFile,
+    position: usize,
+    names: &'i Names,
+}
+
+impl DefinitionRef<'_> {
+    /// The definition whole (without its signature, which the index never
+    /// keeps).
+    pub fn definition(&self) -> Definition {
+        self.held.definition(self.position, self.names)
+    }
 }
 
 /// A reference found by a lookup: the index keeps where a name is used, not
@@ -260,28 +284,44 @@ impl SymbolIndex {
 
     /// The definitions named `name` (`impl` blocks left out), by path then line.
     pub fn definitions(&self, name: &str) -> Vec<DefinitionHit<'_>> {
+        self.definition_refs(name)
+            .iter()
+            .map(|found| DefinitionHit {
+                path: found.path,
+                language: found.language,
+                definition: found.definition(),
+            })
+            .collect()
+    }
+
+    /// As [`definitions`](Self::definitions), each not decoded yet: for
+    /// ranking many (a common name is defined in hundreds of files) and
+    /// decoding the few kept.
+    pub fn definition_refs(&self, name: &str) -> Vec<DefinitionRef<'_>> {
         let Some(name) = self.names.find(name) else {
             return Vec::new();
         };
-        let mut hits = Vec::new();
+        let mut found = Vec::new();
         for id in self.names.postings(name).files(DEFINES) {
             let Some(Entry { held, .. }) = &self.files[id as usize] else {
                 continue;
             };
             for position in held.named(name, |kind| kind != SymbolKind::Impl) {
-                hits.push(DefinitionHit {
+                let (kind, parent, lines) = held.outline_of(position, &self.names);
+                found.push(DefinitionRef {
                     path: held.path(),
                     language: held.language(),
-                    definition: held.definition(position, &self.names),
+                    kind,
+                    parent,
+                    lines,
+                    held,
+                    position,
+                    names: &self.names,
                 });
             }
         }
-        hits.sort_by(|a, b| {
-            a.path
-                .cmp(b.path)
-                .then(a.definition.lines.start.cmp(&b.definition.lines.start))
-        });
-        hits
+        found.sort_by(|a, b| a.path.cmp(b.path).then(a.lines.start.cmp(&b.lines.start)));
+        found
     }
 
     /// The uses of `name`, by path then line, one per use.

@@ -48,7 +48,7 @@ pub use cache::cache_path;
 pub use extract::Extractor;
 pub use index::{
     build, source_files, BuildError, BuildOptions, BuildProgress, BuildStats, DefinitionHit,
-    Origin, ReferenceHit, SharedIndex, SymbolIndex,
+    DefinitionRef, Origin, ReferenceHit, SharedIndex, SymbolIndex,
 };
 pub use outline::{outline, render_outline, OutlineEntry};
 pub use select::{

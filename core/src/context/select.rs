@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use tree_sitter::Tree;
 
 use super::extract::Extractor;
-use super::index::{read_regular_file, SymbolIndex};
+use super::index::{read_regular_file, DefinitionRef, SymbolIndex};
 use super::lines::{line_starts, line_text, push_lines};
 use super::outline::{entries_in, render_outline};
 use super::summary::{summary_from_lines, summary_of};
@@ -615,8 +615,9 @@ fn resolve<'i>(
         .collect();
     let name_imported = imported_words.contains(name);
 
-    // The index's definitions come decoded, the current file's borrowed.
-    let mut scored: Vec<(i32, &Path, Language, Cow<'_, Definition>)> = Vec::new();
+    // The current file's definitions borrowed, the index's decoded only if
+    // kept (a common name has hundreds).
+    let mut scored: Vec<(i32, &Path, Language, LineRange, Found<'_>)> = Vec::new();
     for definition in &current.definitions {
         if &*definition.name != name
             || definition.kind == SymbolKind::Impl
@@ -624,19 +625,26 @@ fn resolve<'i>(
         {
             continue;
         }
-        let score = 100 + score(reference, definition, enclosing_parent);
+        let score = 100
+            + score(
+                reference,
+                definition.kind,
+                definition.parent.as_deref(),
+                enclosing_parent,
+            );
         scored.push((
             score,
             &current.path,
             current.language,
-            Cow::Borrowed(definition),
+            definition.lines,
+            Found::Current(definition),
         ));
     }
-    for hit in index.definitions(name) {
+    for hit in index.definition_refs(name) {
         if hit.path == current.path {
             continue;
         }
-        let mut score = score(reference, &hit.definition, enclosing_parent);
+        let mut score = score(reference, hit.kind, hit.parent, enclosing_parent);
         let words = path_words(hit.path);
         if let Some(qualifier) = &reference.qualifier {
             if words.iter().any(|word| word == &**qualifier) {
@@ -652,12 +660,12 @@ fn resolve<'i>(
             .count();
         score += 10 * imported_path.min(3) as i32;
         score += 2 * common_components(&current.path, hit.path).min(12) as i32;
-        scored.push((score, hit.path, hit.language, Cow::Owned(hit.definition)));
+        scored.push((score, hit.path, hit.language, hit.lines, Found::Index(hit)));
     }
     scored.sort_by(|a, b| {
         b.0.cmp(&a.0)
             .then(a.1.cmp(b.1))
-            .then(a.3.lines.start.cmp(&b.3.lines.start))
+            .then(a.3.start.cmp(&b.3.start))
     });
     let Some(&(best, ..)) = scored.first() else {
         return Vec::new();
@@ -666,25 +674,43 @@ fn resolve<'i>(
         .into_iter()
         .take(1 + RUNNERS_UP)
         .filter(|(score, ..)| *score >= best - 10)
-        .map(|(_, path, language, definition)| (path, language, definition))
+        .map(|(_, path, language, _, found)| {
+            let definition = match found {
+                Found::Current(definition) => Cow::Borrowed(definition),
+                Found::Index(hit) => Cow::Owned(hit.definition()),
+            };
+            (path, language, definition)
+        })
         .collect()
 }
 
-/// How well `definition` fits how `reference` uses the name, wherever it is.
-fn score(reference: &Reference, definition: &Definition, enclosing_parent: Option<&str>) -> i32 {
+/// A definition `resolve` ranks: the current file's, or the index's.
+enum Found<'i> {
+    Current(&'i Definition),
+    Index(DefinitionRef<'i>),
+}
+
+/// How well a definition of `kind` whose parent is `parent` fits how
+/// `reference` uses the name, wherever it is.
+fn score(
+    reference: &Reference,
+    kind: SymbolKind,
+    parent: Option<&str>,
+    enclosing_parent: Option<&str>,
+) -> i32 {
     let mut score = 0;
     let kind_fits = match reference.kind {
         ReferenceKind::Call => matches!(
-            definition.kind,
+            kind,
             SymbolKind::Function | SymbolKind::Method | SymbolKind::Macro | SymbolKind::Class
         ),
         ReferenceKind::Type | ReferenceKind::Construction => matches!(
-            definition.kind,
+            kind,
             SymbolKind::Class | SymbolKind::Interface | SymbolKind::Type
         ),
     };
     score += if kind_fits { 10 } else { -30 };
-    match (reference.qualifier.as_deref(), definition.parent.as_deref()) {
+    match (reference.qualifier.as_deref(), parent) {
         (Some("self" | "this" | "Self"), Some(parent)) if Some(parent) == enclosing_parent => {
             score += 60
         }

@@ -68,15 +68,15 @@ pub(crate) fn find_definition(
     // Copy what is shown and let the lock go before reading files.
     let (shown, total) = {
         let index = index.read();
-        let mut hits = index.definitions(name);
+        let mut hits = index.definition_refs(name);
         if let Some(qualifier) = qualifier {
             // `Parser::new`: the `new` of `Parser` first.
-            hits.sort_by_key(|hit| hit.definition.parent.as_deref() != Some(qualifier));
+            hits.sort_by_key(|hit| hit.parent != Some(qualifier));
         }
         let shown: Vec<(std::path::PathBuf, Language, Definition)> = hits
             .iter()
             .take(MAX_DEFINITIONS)
-            .map(|hit| (hit.path.to_path_buf(), hit.language, hit.definition.clone()))
+            .map(|hit| (hit.path.to_path_buf(), hit.language, hit.definition()))
             .collect();
         (shown, hits.len())
     };
