@@ -151,7 +151,8 @@ impl Names {
             return id;
         }
         let span = (self.text.len() as u32, name.len() as u32);
-        grow_gently(&mut self.text, name.len());
+        let room = gentle_room(self.text.len(), self.text.capacity(), name.len());
+        self.text.reserve_exact(room);
         self.text.push_str(name);
         let id = match self.free.pop() {
             Some(id) => {
@@ -159,8 +160,9 @@ impl Names {
                 id
             }
             None => {
-                grow_gently(&mut self.spans, 1);
-                grow_gently(&mut self.postings, 1);
+                let room = gentle_room(self.spans.len(), self.spans.capacity(), 1);
+                self.spans.reserve_exact(room);
+                self.postings.reserve_exact(room);
                 self.spans.push(span);
                 self.postings.push(Postings::default());
                 (self.spans.len() - 1) as NameId
@@ -230,44 +232,15 @@ impl Names {
     }
 }
 
-/// Room for `more`, growing by a quarter where `Vec` would double: these
+/// The room to reserve for `more` in a list `len` long with `capacity`:
+/// none while it fits, else a quarter more, where `Vec` would double: these
 /// lists live as long as the index, and doubling leaves up to half of them
 /// unused (16,805 names held room for 32,768 in the memory bench).
-fn grow_gently<L: Growable>(list: &mut L, more: usize) {
-    let (len, capacity) = (list.len(), list.capacity());
+fn gentle_room(len: usize, capacity: usize, more: usize) -> usize {
     if len + more > capacity {
-        list.reserve_exact((capacity / 4).max(more).max(64));
-    }
-}
-
-/// A `Vec` or `String`, for [`grow_gently`].
-trait Growable {
-    fn len(&self) -> usize;
-    fn capacity(&self) -> usize;
-    fn reserve_exact(&mut self, more: usize);
-}
-
-impl<T> Growable for Vec<T> {
-    fn len(&self) -> usize {
-        Vec::len(self)
-    }
-    fn capacity(&self) -> usize {
-        Vec::capacity(self)
-    }
-    fn reserve_exact(&mut self, more: usize) {
-        Vec::reserve_exact(self, more);
-    }
-}
-
-impl Growable for String {
-    fn len(&self) -> usize {
-        String::len(self)
-    }
-    fn capacity(&self) -> usize {
-        String::capacity(self)
-    }
-    fn reserve_exact(&mut self, more: usize) {
-        String::reserve_exact(self, more);
+        (capacity / 4).max(more).max(64)
+    } else {
+        0
     }
 }
 
