@@ -17,7 +17,8 @@
 //! `AGENTLS_BENCH_TREE_BUDGET_MIB` sets `[documents] tree_budget_mib` for the
 //! server runs. `AGENTLS_BENCH_SERVER_LOG=PATH` appends the servers' logs
 //! there, with malloc's in-use and held-free figures after each trim
-//! (`agentls::memory` at debug).
+//! (`agentls::memory` at debug). `AGENTLS_BENCH_SERVER=PATH` runs another
+//! build of the server (an earlier commit, say) for an A/B in the same session.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::ffi::c_void;
@@ -300,7 +301,9 @@ struct Server {
 
 impl Server {
     fn start(tree_budget_mib: Option<&str>) -> Server {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_agentls"));
+        let server = std::env::var_os("AGENTLS_BENCH_SERVER")
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_agentls").into());
+        let mut command = Command::new(server);
         command
             .env("AGENTLS_LOG", "warn")
             .env("XDG_CONFIG_HOME", "/nonexistent")

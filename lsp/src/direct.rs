@@ -20,15 +20,19 @@
 
 use std::borrow::Cow;
 
-use lsp_types::{CodeActionParams, CodeActionResponse};
+use lsp_types::CodeActionParams;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tower_lsp_server::jsonrpc::{Error, Id, Result};
 
 /// What a server answers on the direct lane: the same handlers its
-/// `LanguageServer` methods call.
+/// `LanguageServer` methods call, their answers written as they are (the
+/// router's method turns them into `lsp_types`' answer first).
 pub(crate) trait Direct {
-    fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>>;
+    /// Written as `Option<CodeActionResponse>` is.
+    type CodeActions: Serialize;
+
+    fn code_action(&self, params: CodeActionParams) -> Result<Self::CodeActions>;
 }
 
 /// The methods the lane takes, as they appear in a frame.
@@ -110,7 +114,7 @@ fn call<P: DeserializeOwned, R: Serialize>(
 
 #[cfg(test)]
 mod tests {
-    use lsp_types::{CodeAction, CodeActionKind, CodeActionOrCommand, Command};
+    use lsp_types::{CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionResponse, Command};
     use serde_json::json;
     use tower_lsp_server::jsonrpc::{ErrorCode, Response};
 
@@ -121,6 +125,8 @@ mod tests {
     struct Fixed;
 
     impl Direct for Fixed {
+        type CodeActions = Option<CodeActionResponse>;
+
         fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
             if params.text_document.uri.as_str().ends_with("unknown.rs") {
                 return Err(Error {

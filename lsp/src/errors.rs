@@ -17,6 +17,15 @@ pub(crate) fn invalid_params(message: impl Display) -> Error {
     Error::invalid_params(message.to_string())
 }
 
+/// Something that cannot happen did: the server's own fault.
+pub(crate) fn internal(message: impl Display) -> Error {
+    Error {
+        code: ErrorCode::InternalError,
+        message: message.to_string().into(),
+        data: None,
+    }
+}
+
 /// A request about a document the client never opened (or closed).
 pub(crate) fn unknown_document(uri: &Uri) -> Error {
     invalid_params(format_args!("unknown document {}", uri.as_str()))

@@ -7,6 +7,7 @@
 //!
 //! A leaf: it imports only `lsp_types`, serde and the core's protocol types.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 
 use agentls_core::agent::ThreadSummary;
@@ -77,26 +78,34 @@ pub(crate) mod command {
 }
 
 /// The one argument of a task command (`agentls.fix` …) and of
-/// `agentls.showContext`: the spot the task is about.
+/// `agentls.showContext`: the spot the task is about. Borrowed where a code
+/// action writes it (once per action offered, on every cursor move), owned
+/// where a command reads it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct TaskArgs {
-    pub uri: Uri,
+pub(crate) struct TaskArgs<'a> {
+    pub uri: Cow<'a, Uri>,
     pub range: Range,
     /// The editor's diagnostics in range (for "Fix this").
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub diagnostics: Vec<Diagnostic>,
+    #[serde(default, skip_serializing_if = "no_diagnostics")]
+    pub diagnostics: Cow<'a, [Diagnostic]>,
+}
+
+// serde hands `skip_serializing_if` the field as it is: a `&Cow`.
+#[allow(clippy::ptr_arg)]
+fn no_diagnostics(diagnostics: &Cow<'_, [Diagnostic]>) -> bool {
+    diagnostics.is_empty()
 }
 
 /// The one argument of `agentls.userTask`: which `[[tasks]]` definition, by
 /// its title, and the spot.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct UserTaskArgs {
+pub(crate) struct UserTaskArgs<'a> {
     /// The definition's `title` (`Agent: Add docs`).
-    pub task: String,
+    pub task: Cow<'a, str>,
     #[serde(flatten)]
-    pub spot: TaskArgs,
+    pub spot: TaskArgs<'a>,
 }
 
 /// What a task command answers: the thread its turn runs on.

@@ -26,7 +26,7 @@ struct Located {
     relative: String,
 }
 
-fn locate(world: &World, args: &TaskArgs) -> Result<Located, TaskError> {
+fn locate(world: &World, args: &TaskArgs<'_>) -> Result<Located, TaskError> {
     let state = &world.state;
     let setup = |message: String| TaskError::Setup(message);
     let snapshot = state.documents.snapshot(&args.uri).ok_or_else(|| {
@@ -56,7 +56,7 @@ fn locate(world: &World, args: &TaskArgs) -> Result<Located, TaskError> {
 async fn queue(
     world: &World,
     located: Located,
-    args: &TaskArgs,
+    args: &TaskArgs<'_>,
     info: TaskInfo,
     text: String,
 ) -> Result<ThreadId, TaskError> {
@@ -90,7 +90,7 @@ async fn queue(
 pub(crate) async fn code_action_task(
     world: &World,
     kind: TaskKind,
-    args: TaskArgs,
+    args: TaskArgs<'_>,
 ) -> Result<ThreadId, TaskError> {
     let located = locate(world, &args)?;
     let relative = &located.relative;
@@ -129,7 +129,10 @@ pub(crate) async fn code_action_task(
 
 /// Starts the user's task (`[[tasks]]`) that `args` names, its prompt's
 /// placeholders filled in from the spot; it runs like the built-in tasks.
-pub(crate) async fn user_task(world: &World, args: UserTaskArgs) -> Result<ThreadId, TaskError> {
+pub(crate) async fn user_task(
+    world: &World,
+    args: UserTaskArgs<'_>,
+) -> Result<ThreadId, TaskError> {
     let tasks = world.state.config().tasks;
     let Some(task) = tasks.iter().find(|task| task.title == args.task) else {
         let known: Vec<&str> = tasks.iter().map(|task| task.title.as_str()).collect();

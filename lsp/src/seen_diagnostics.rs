@@ -27,6 +27,15 @@ impl SeenDiagnostics {
     /// Takes in the diagnostics of a `codeAction` context for `version`.
     pub(crate) fn remember(&self, uri: &Uri, version: i32, diagnostics: &[Diagnostic]) {
         let mut documents = lock(&self.documents);
+        // Asked on every cursor move, mostly with nothing new: no copy of the
+        // URI unless this is the document's first entry.
+        if diagnostics.is_empty()
+            && documents
+                .get(uri)
+                .is_some_and(|(seen_version, _)| *seen_version == version)
+        {
+            return;
+        }
         let entry = documents
             .entry(uri.clone())
             .or_insert_with(|| (version, Vec::new()));

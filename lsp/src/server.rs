@@ -20,7 +20,9 @@ pub(crate) struct Server {
 /// The requests the transport answers without the router (`direct`): the
 /// same handlers as the `LanguageServer` methods below.
 impl Direct for Server {
-    fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+    type CodeActions = handlers::code_action::Answer;
+
+    fn code_action(&self, params: CodeActionParams) -> Result<handlers::code_action::Answer> {
         handlers::code_action::handle(&self.world, params)
     }
 }
@@ -152,7 +154,7 @@ impl LanguageServer for Server {
     }
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
-        handlers::code_action::handle(&self.world, params)
+        handlers::code_action::handle(&self.world, params)?.into_response()
     }
 
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {

@@ -114,7 +114,7 @@ pub(crate) fn thread_root(state: &State, cwd: Option<PathBuf>) -> Result<PathBuf
 }
 
 /// The one argument of a task command: `{uri, range, diagnostics?}`.
-pub(crate) fn task_args(arguments: &[Value], command: &str) -> Result<TaskArgs> {
+pub(crate) fn task_args(arguments: &[Value], command: &str) -> Result<TaskArgs<'static>> {
     let [argument] = arguments else {
         return Err(errors::invalid_params(format_args!(
             "{command} takes one argument {{uri, range, diagnostics?}}, got {}",
@@ -126,7 +126,7 @@ pub(crate) fn task_args(arguments: &[Value], command: &str) -> Result<TaskArgs> 
 }
 
 /// `agentls.userTask`'s one argument `{task, uri, range, diagnostics?}`.
-pub(crate) fn user_task_args(arguments: &[Value]) -> Result<UserTaskArgs> {
+pub(crate) fn user_task_args(arguments: &[Value]) -> Result<UserTaskArgs<'static>> {
     let command = crate::ext::command::USER_TASK;
     let [argument] = arguments else {
         return Err(errors::invalid_params(format_args!(

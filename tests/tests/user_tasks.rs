@@ -292,3 +292,57 @@ async fn a_user_task_with_edits_review_waits_for_the_users_apply() {
     session.editor.until_message("Add docs: Documented.").await;
     assert_eq!(session.editor.text(&uri), FIXED);
 }
+
+/// The direct lane writes a code action answer itself (`lsp/src/direct.rs`);
+/// a frame over its 64 KiB limit goes through the router, which answers with
+/// `lsp_types`' types. Both must read the same, byte for byte: quick fixes
+/// listing their diagnostics, spots with and without them, and user tasks.
+#[tokio::test]
+async fn code_actions_read_the_same_through_the_direct_lane_and_the_router() {
+    let mut session = session().await;
+    let lib = session.open_lib().await;
+    // Unfinished code and an instruction comment: Implement and Do what the
+    // comment says.
+    let path = session.path("src/todo.rs");
+    let todo = session
+        .editor
+        .open(
+            &path,
+            "rust",
+            "// agent: make it iterative\npub fn count(n: u32) -> u32 {\n    todo!()\n}\n",
+        )
+        .await;
+    for (uri, range, diagnostics) in [
+        (&lib, range((1, 4), (1, 4)), diagnostic(1, "wrong sign")),
+        (&lib, range((1, 4), (1, 9)), json!([])),
+        (
+            &lib,
+            range((0, 0), (2, 0)),
+            diagnostic(1, "a \"quoted\" message"),
+        ),
+        (&todo, range((1, 4), (1, 4)), json!([])),
+    ] {
+        let params = json!({
+            "textDocument": {"uri": uri},
+            "range": range,
+            "context": {"diagnostics": diagnostics},
+        });
+        let direct = session
+            .editor
+            .request("textDocument/codeAction", params.clone())
+            .await;
+        // An unknown member makes the frame too large for the direct lane;
+        // the params are the same to `CodeActionParams`.
+        let mut padded = params;
+        padded["padding"] = json!("x".repeat(70 * 1024));
+        let routed = session
+            .editor
+            .request("textDocument/codeAction", padded)
+            .await;
+        assert!(
+            direct["result"].as_array().is_some_and(|a| !a.is_empty()),
+            "{direct}"
+        );
+        assert_eq!(direct["result"].to_string(), routed["result"].to_string());
+    }
+}

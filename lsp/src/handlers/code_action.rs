@@ -1,11 +1,10 @@
 //! `textDocument/codeAction`: answered at once from a document snapshot, never
 //! waiting on the model (VS Code asks on every cursor move).
 
-use lsp_types::{
-    CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, CodeActionResponse, Command,
-    Diagnostic,
-};
-use serde_json::{json, Value};
+use std::borrow::Cow;
+
+use lsp_types::{CodeActionKind, CodeActionParams, CodeActionResponse, Diagnostic, Range, Uri};
+use serde::{Serialize, Serializer};
 use tower_lsp_server::jsonrpc::Result;
 
 use agentls_core::user_tasks::TaskWhen;
@@ -21,84 +20,78 @@ use crate::tasks::user;
 use crate::validate;
 use crate::world::World;
 
-pub(crate) fn handle(
-    world: &World,
-    params: CodeActionParams,
-) -> Result<Option<CodeActionResponse>> {
-    let uri = &params.text_document.uri;
-    let snapshot = validate::open_document(&world.state, uri)?;
-    validate::check_range(&snapshot, &params.range)?;
+pub(crate) fn handle(world: &World, params: CodeActionParams) -> Result<Answer> {
+    let CodeActionParams {
+        text_document,
+        range,
+        context,
+        ..
+    } = params;
+    let uri = text_document.uri;
+    let snapshot = validate::open_document(&world.state, &uri)?;
+    validate::check_range(&snapshot, &range)?;
     let overview = world.tasks.overview();
-    let mut actions = Vec::new();
+    let mut offers = Vec::new();
     // A change waiting for review, then a pending approval: what the agent
     // waits for comes first.
     for change in &overview.changes {
-        let id = json!(change.id.to_string());
+        let id = change.id.to_string();
         let files = change.files_shown(&world.state);
         for (verb, command) in [
             ("Review", REVIEW_PENDING),
             ("Apply", APPLY_PENDING),
             ("Discard", DISCARD_PENDING),
         ] {
-            actions.push(action(
+            offers.push(Offer::new(
                 format!("Agent: {verb} change to {files}"),
                 CodeActionKind::QUICKFIX,
                 command,
-                vec![id.clone()],
+                Argument::Id(id.clone()),
             ));
         }
     }
     for pending in &overview.approvals {
-        let id = json!(pending.id.to_string());
+        let id = pending.id.to_string();
         let command = pending.command();
         let what = pending.action();
-        actions.push(action(
+        offers.push(Offer::new(
             format!("Agent: Approve: {what}"),
             CodeActionKind::QUICKFIX,
             APPROVE,
-            vec![id.clone()],
+            Argument::Id(id.clone()),
         ));
-        actions.push(action(
+        offers.push(Offer::new(
             format!("Agent: Approve for this thread: {what}"),
             CodeActionKind::QUICKFIX,
             APPROVE_FOR_THREAD,
-            vec![id.clone()],
+            Argument::Id(id.clone()),
         ));
-        actions.push(action(
+        offers.push(Offer::new(
             format!("Agent: Deny: `{command}`"),
             CodeActionKind::QUICKFIX,
             DENY,
-            vec![id],
+            Argument::Id(id),
         ));
     }
     let wanted = |kind: &CodeActionKind| {
-        params.context.only.as_ref().is_none_or(|only| {
+        context.only.as_ref().is_none_or(|only| {
             only.iter()
                 .any(|wanted| kind.as_str().starts_with(wanted.as_str()))
         })
-    };
-    let args = |diagnostics| -> Value {
-        serde_json::to_value(TaskArgs {
-            uri: uri.clone(),
-            range: params.range,
-            diagnostics,
-        })
-        .unwrap_or(Value::Null)
     };
     // The diagnostics the client sent, and those it sent earlier for this
     // version on the same lines (Helix sends only those under the cursor).
     let version = snapshot.version();
     world
         .diagnostics
-        .remember(uri, version, &params.context.diagnostics);
-    let mut line_diagnostics = params.context.diagnostics.clone();
-    for seen in
-        world
-            .diagnostics
-            .on_lines(uri, version, params.range.start.line, params.range.end.line)
+        .remember(&uri, version, &context.diagnostics);
+    let mut on_lines = context.diagnostics.clone();
+    for seen in world
+        .diagnostics
+        .on_lines(&uri, version, range.start.line, range.end.line)
     {
-        if !line_diagnostics.contains(&seen) {
-            line_diagnostics.push(seen);
+        if !on_lines.contains(&seen) {
+            on_lines.push(seen);
         }
     }
     // Helix sends only the diagnostics under the cursor's columns and never
@@ -106,50 +99,41 @@ pub(crate) fn handle(
     // server cannot know it is there. Offer the fix anyway; the task then asks
     // the model to find the problem on those lines itself.
     let fix_without_diagnostics = world.state.session().is_helix();
-    // Most actions take the spot without diagnostics: made once, copied.
-    let bare = args(Vec::new());
-    let argument = |diagnostics: &Vec<Diagnostic>| {
-        if diagnostics.is_empty() {
-            bare.clone()
-        } else {
-            args(diagnostics.clone())
-        }
-    };
-    let text = snapshot.text();
+    let around = kind::Around::read(snapshot.text(), &range);
     for task in TaskKind::ALL {
-        let (offered, action_kind, diagnostics) = match task {
+        let (offered, action_kind) = match task {
             TaskKind::Fix => (
-                !line_diagnostics.is_empty() || fix_without_diagnostics,
+                !on_lines.is_empty() || fix_without_diagnostics,
                 CodeActionKind::QUICKFIX,
-                line_diagnostics.clone(),
             ),
             TaskKind::Implement => (
-                kind::has_unfinished_code(text, &params.range),
+                around.has_unfinished_code(),
                 CodeActionKind::REFACTOR_REWRITE,
-                Vec::new(),
             ),
             TaskKind::DoComment => (
-                kind::instruction_comment(text, &params.range).is_some(),
+                around.instruction_comment().is_some(),
                 CodeActionKind::REFACTOR_REWRITE,
-                Vec::new(),
             ),
-            TaskKind::Explain | TaskKind::WriteTests => {
-                (true, CodeActionKind::REFACTOR_REWRITE, Vec::new())
-            }
+            TaskKind::Explain | TaskKind::WriteTests => (true, CodeActionKind::REFACTOR_REWRITE),
         };
         if offered && wanted(&action_kind) {
-            let mut code_action = action(
-                format!("Agent: {}", task.title()),
-                action_kind,
-                task.command(),
-                vec![argument(&diagnostics)],
-            );
-            if task == TaskKind::Fix {
-                if let CodeActionOrCommand::CodeAction(code_action) = &mut code_action {
-                    code_action.diagnostics = Some(diagnostics);
-                }
-            }
-            actions.push(code_action);
+            let title = Cow::Owned(format!("Agent: {}", task.title()));
+            offers.push(if task == TaskKind::Fix {
+                Offer::new(
+                    title,
+                    action_kind,
+                    task.command(),
+                    Argument::Spot(Diagnostics::OnLines),
+                )
+                .fixing(Diagnostics::OnLines)
+            } else {
+                Offer::new(
+                    title,
+                    action_kind,
+                    task.command(),
+                    Argument::Spot(Diagnostics::None),
+                )
+            });
         }
     }
     // The user's own tasks (`[[tasks]]`), in the order they are defined.
@@ -157,8 +141,8 @@ pub(crate) fn handle(
         let config = read_lock(&world.state.config);
         let tasks = &config.merged.tasks;
         if !tasks.is_empty() {
-            let path = validate::file_path(uri).ok();
-            let byte = snapshot.position_to_byte(params.range.start);
+            let path = validate::file_path(&uri).ok();
+            let byte = snapshot.position_to_byte(range.start);
             let in_function = || {
                 path.as_deref().is_some_and(|path| {
                     user::definition_at(&world.symbols.index, path, byte, user::is_function)
@@ -167,8 +151,8 @@ pub(crate) fn handle(
             };
             let spot = user::Spot {
                 language_id: snapshot.language_id(),
-                range: params.range,
-                has_diagnostics: !line_diagnostics.is_empty(),
+                range,
+                has_diagnostics: !on_lines.is_empty(),
                 in_function: &in_function,
             };
             for task in tasks.iter().filter(|task| user::offered(task, &spot)) {
@@ -180,75 +164,205 @@ pub(crate) fn handle(
                 if !wanted(&action_kind) {
                     continue;
                 }
-                let argument = serde_json::to_value(UserTaskArgs {
-                    task: task.title.clone(),
-                    spot: TaskArgs {
-                        uri: uri.clone(),
-                        range: params.range,
-                        diagnostics: line_diagnostics.clone(),
-                    },
-                })
-                .unwrap_or(Value::Null);
-                let mut code_action =
-                    action(task.title.clone(), action_kind, USER_TASK, vec![argument]);
-                if task.when == TaskWhen::Diagnostic {
-                    if let CodeActionOrCommand::CodeAction(code_action) = &mut code_action {
-                        code_action.diagnostics = Some(line_diagnostics.clone());
-                    }
-                }
-                actions.push(code_action);
+                let offer = Offer::new(
+                    task.title.clone(),
+                    action_kind,
+                    USER_TASK,
+                    Argument::UserTask(task.title.clone(), Diagnostics::OnLines),
+                );
+                offers.push(if task.when == TaskWhen::Diagnostic {
+                    offer.fixing(Diagnostics::OnLines)
+                } else {
+                    offer
+                });
             }
         }
     }
     if wanted(&CodeActionKind::REFACTOR_REWRITE) {
-        actions.push(action(
-            "Agent: Show agent context".to_string(),
+        offers.push(Offer::new(
+            "Agent: Show agent context",
             CodeActionKind::REFACTOR_REWRITE,
             SHOW_CONTEXT,
-            vec![argument(&params.context.diagnostics)],
+            Argument::Spot(Diagnostics::Sent),
         ));
     }
     if overview.has_answer && wanted(&CodeActionKind::REFACTOR_REWRITE) {
-        actions.push(action(
-            "Agent: Show last answer".to_string(),
+        offers.push(Offer::new(
+            "Agent: Show last answer",
             CodeActionKind::REFACTOR_REWRITE,
             SHOW_LAST_ANSWER,
-            Vec::new(),
+            Argument::None,
         ));
     }
     if overview.can_undo && wanted(&CodeActionKind::REFACTOR_REWRITE) {
-        actions.push(action(
-            "Agent: Undo last agent change".to_string(),
+        offers.push(Offer::new(
+            "Agent: Undo last agent change",
             CodeActionKind::REFACTOR_REWRITE,
             UNDO,
-            Vec::new(),
+            Argument::None,
         ));
     }
     if overview.running_turns > 0 {
-        actions.push(action(
-            "Agent: Stop agent".to_string(),
+        offers.push(Offer::new(
+            "Agent: Stop agent",
             CodeActionKind::QUICKFIX,
             STOP,
-            Vec::new(),
+            Argument::None,
         ));
     }
-    Ok(Some(actions))
+    Ok(Answer {
+        uri,
+        range,
+        sent: context.diagnostics,
+        on_lines,
+        offers,
+    })
 }
 
-fn action(
-    title: String,
+/// The actions offered at a spot, written as `CodeAction`s with a command
+/// each. The direct lane writes the answer from here: every action's argument
+/// is written from the one spot it borrows, where building `CodeAction`s made
+/// and copied a JSON value per action, on every cursor move.
+pub(crate) struct Answer {
+    uri: Uri,
+    range: Range,
+    /// The diagnostics the client sent.
+    sent: Vec<Diagnostic>,
+    /// Those and the ones it sent earlier for this version on the same lines.
+    on_lines: Vec<Diagnostic>,
+    offers: Vec<Offer>,
+}
+
+struct Offer {
+    title: Cow<'static, str>,
     kind: CodeActionKind,
-    command: &str,
-    arguments: Vec<Value>,
-) -> CodeActionOrCommand {
-    CodeActionOrCommand::CodeAction(CodeAction {
-        title: title.clone(),
-        kind: Some(kind),
-        command: Some(Command {
-            title,
-            command: command.to_string(),
-            arguments: (!arguments.is_empty()).then_some(arguments),
-        }),
-        ..Default::default()
-    })
+    command: &'static str,
+    argument: Argument,
+    /// The diagnostics the action fixes, listed on it.
+    fixes: Option<Diagnostics>,
+}
+
+/// A command's one argument, or none.
+enum Argument {
+    None,
+    /// A pending change or approval.
+    Id(String),
+    /// The spot (`TaskArgs`) with these diagnostics.
+    Spot(Diagnostics),
+    /// A `[[tasks]]` definition's title and the spot (`UserTaskArgs`).
+    UserTask(String, Diagnostics),
+}
+
+#[derive(Clone, Copy)]
+enum Diagnostics {
+    None,
+    Sent,
+    OnLines,
+}
+
+impl Offer {
+    fn new(
+        title: impl Into<Cow<'static, str>>,
+        kind: CodeActionKind,
+        command: &'static str,
+        argument: Argument,
+    ) -> Offer {
+        Offer {
+            title: title.into(),
+            kind,
+            command,
+            argument,
+            fixes: None,
+        }
+    }
+
+    fn fixing(self, diagnostics: Diagnostics) -> Offer {
+        Offer {
+            fixes: Some(diagnostics),
+            ..self
+        }
+    }
+}
+
+impl Answer {
+    /// The answer as `lsp_types` has it, for the router's `codeAction` (only
+    /// frames the direct lane leaves to it).
+    pub(crate) fn into_response(self) -> Result<Option<CodeActionResponse>> {
+        serde_json::to_value(&self)
+            .and_then(serde_json::from_value)
+            .map(Some)
+            .map_err(|error| crate::errors::internal(format_args!("codeAction answer: {error}")))
+    }
+
+    fn diagnostics(&self, which: Diagnostics) -> &[Diagnostic] {
+        match which {
+            Diagnostics::None => &[],
+            Diagnostics::Sent => &self.sent,
+            Diagnostics::OnLines => &self.on_lines,
+        }
+    }
+
+    fn spot(&self, which: Diagnostics) -> TaskArgs<'_> {
+        TaskArgs {
+            uri: Cow::Borrowed(&self.uri),
+            range: self.range,
+            diagnostics: Cow::Borrowed(self.diagnostics(which)),
+        }
+    }
+
+    fn written<'a>(&'a self, offer: &'a Offer) -> WrittenAction<'a> {
+        let argument = match &offer.argument {
+            Argument::None => None,
+            Argument::Id(id) => Some(WrittenArgument::Id(id)),
+            Argument::Spot(which) => Some(WrittenArgument::Spot(self.spot(*which))),
+            Argument::UserTask(task, which) => Some(WrittenArgument::UserTask(UserTaskArgs {
+                task: Cow::Borrowed(task),
+                spot: self.spot(*which),
+            })),
+        };
+        WrittenAction {
+            title: &offer.title,
+            kind: &offer.kind,
+            diagnostics: offer.fixes.map(|which| self.diagnostics(which)),
+            command: WrittenCommand {
+                title: &offer.title,
+                command: offer.command,
+                arguments: argument.map(|argument| [argument]),
+            },
+        }
+    }
+}
+
+impl Serialize for Answer {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.offers.iter().map(|offer| self.written(offer)))
+    }
+}
+
+/// `lsp_types::CodeAction` as this server fills it, borrowed: the same
+/// fields, in the same order, left out when `lsp_types` leaves them out.
+#[derive(Serialize)]
+struct WrittenAction<'a> {
+    title: &'a str,
+    kind: &'a CodeActionKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    diagnostics: Option<&'a [Diagnostic]>,
+    command: WrittenCommand<'a>,
+}
+
+/// `lsp_types::Command`, borrowed.
+#[derive(Serialize)]
+struct WrittenCommand<'a> {
+    title: &'a str,
+    command: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    arguments: Option<[WrittenArgument<'a>; 1]>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum WrittenArgument<'a> {
+    Id(&'a str),
+    Spot(TaskArgs<'a>),
+    UserTask(UserTaskArgs<'a>),
 }

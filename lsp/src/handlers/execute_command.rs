@@ -36,9 +36,9 @@ pub(crate) async fn handle(world: &World, params: ExecuteCommandParams) -> Resul
         SHOW_CONTEXT => {
             let args = validate::task_args(&params.arguments, SHOW_CONTEXT)?;
             let context = ContextParams {
-                uri: args.uri,
+                uri: args.uri.into_owned(),
                 range: args.range,
-                diagnostics: args.diagnostics,
+                diagnostics: args.diagnostics.into_owned(),
             };
             tokio::spawn(context_page::show(world.clone(), context));
             Ok(reply(Empty {}))
