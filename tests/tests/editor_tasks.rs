@@ -31,12 +31,9 @@ async fn editor_code_actions_at_a_spot_answer_without_a_model_call() {
         "wrong sign"
     );
 
-    let path = session.path("src/todo.rs");
     let todo = session
-        .editor
-        .open(
-            &path,
-            "rust",
+        .open_rust(
+            "src/todo.rs",
             "// agent: make this iterative\nfn fact(n: u64) -> u64 {\n    todo!()\n}\n",
         )
         .await;

@@ -303,12 +303,9 @@ async fn code_actions_read_the_same_through_the_direct_lane_and_the_router() {
     let lib = session.open_lib().await;
     // Unfinished code and an instruction comment: Implement and Do what the
     // comment says.
-    let path = session.path("src/todo.rs");
     let todo = session
-        .editor
-        .open(
-            &path,
-            "rust",
+        .open_rust(
+            "src/todo.rs",
             "// agent: make it iterative\npub fn count(n: u32) -> u32 {\n    todo!()\n}\n",
         )
         .await;

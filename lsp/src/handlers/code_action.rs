@@ -117,22 +117,23 @@ pub(crate) fn handle(world: &World, params: CodeActionParams) -> Result<Answer> 
             TaskKind::Explain | TaskKind::WriteTests => (true, CodeActionKind::REFACTOR_REWRITE),
         };
         if offered && wanted(&action_kind) {
-            let title = Cow::Owned(format!("Agent: {}", task.title()));
-            offers.push(if task == TaskKind::Fix {
-                Offer::new(
-                    title,
-                    action_kind,
-                    task.command(),
-                    Argument::Spot(Diagnostics::OnLines),
-                )
-                .fixing(Diagnostics::OnLines)
+            // Fix this carries the diagnostics on the spot's lines, and lists them.
+            let fix = task == TaskKind::Fix;
+            let diagnostics = if fix {
+                Diagnostics::OnLines
             } else {
-                Offer::new(
-                    title,
-                    action_kind,
-                    task.command(),
-                    Argument::Spot(Diagnostics::None),
-                )
+                Diagnostics::None
+            };
+            let offer = Offer::new(
+                format!("Agent: {}", task.title()),
+                action_kind,
+                task.command(),
+                Argument::Spot(diagnostics),
+            );
+            offers.push(if fix {
+                offer.fixing(diagnostics)
+            } else {
+                offer
             });
         }
     }

@@ -133,8 +133,13 @@ impl Session {
     }
 
     pub async fn open_lib(&mut self) -> String {
-        let path = self.path("src/lib.rs");
-        self.editor.open(&path, "rust", BUGGY).await
+        self.open_rust("src/lib.rs", BUGGY).await
+    }
+
+    /// Opens `text` in the editor as the Rust file at `relative`; its URI.
+    pub async fn open_rust(&mut self, relative: &str, text: &str) -> String {
+        let path = self.path(relative);
+        self.editor.open(&path, "rust", text).await
     }
 
     /// The code actions offered at `line` (zero-width range, as Neovim asks).
