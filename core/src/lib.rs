@@ -12,6 +12,7 @@ pub mod diff;
 pub mod disk;
 pub mod hooks;
 pub mod language;
+pub mod long_lived;
 pub mod mcp;
 pub mod model;
 pub mod process;

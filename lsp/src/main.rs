@@ -6,6 +6,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// The system's allocator, with the long-lived data the server makes amid
+/// churn (index entries, packed texts, document records) in a pool of its
+/// own, so that it does not pin the pages the churn frees
+/// (`agentls_core::long_lived`).
+#[global_allocator]
+static ALLOCATOR: agentls_core::long_lived::Allocator = agentls_core::long_lived::Allocator;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "agentls",

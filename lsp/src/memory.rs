@@ -3,8 +3,9 @@
 //! with a closed document stays resident, in the arena of the thread that
 //! parsed it (the blocking pool's threads and the reparse thread each get one).
 //! So the server caps the arenas at start, and a background task returns free
-//! pages with `malloc_trim` after trees went, at most once per `TRIM_EVERY`.
-//! Elsewhere than glibc, both are no-ops.
+//! pages with `malloc_trim` after trees went, at most once per `TRIM_EVERY`,
+//! and the free pages of the long-lived pool (`agentls_core::long_lived`).
+//! Elsewhere than glibc, the arena cap and `malloc_trim` are no-ops.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -49,6 +50,7 @@ pub(crate) async fn trim_after_frees() {
 }
 
 fn trim() {
+    let pool = agentls_core::long_lived::release_free_pages();
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only releases free memory malloc holds, and
     // mallinfo2 only reads its counters; both take the arenas' locks themselves.
@@ -59,8 +61,17 @@ fn trim() {
             tracing::debug!(
                 in_use_kib = (info.uordblks + info.hblkhd) / 1024,
                 free_held_kib = info.fordblks / 1024,
+                long_lived_in_use_kib = pool.in_use / 1024,
+                long_lived_span_kib = pool.span / 1024,
+                long_lived_released_kib = pool.released / 1024,
                 "malloc after a trim"
             );
         }
     }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    tracing::debug!(
+        long_lived_in_use_kib = pool.in_use / 1024,
+        long_lived_released_kib = pool.released / 1024,
+        "long-lived pool after a trim"
+    );
 }

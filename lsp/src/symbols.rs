@@ -57,21 +57,26 @@ impl Symbols {
     /// A document was opened, changed or saved: index it soon. Cheap.
     pub(crate) fn document_changed(&self, uri: &Uri, changes: &[TextDocumentContentChangeEvent]) {
         if !changes.is_empty() {
-            let mut recent = lock(&self.recent);
-            let regions = recent.entry(uri.clone()).or_default();
-            for change in changes {
-                let Some(range) = change.range else { continue };
-                let first = range.start.line + 1;
-                let added = change.text.matches('\n').count() as u32;
-                let last = first.max(range.start.line + 1 + added);
-                let region = LineRange::new(first, last);
-                regions.retain(|earlier| !earlier.overlaps(region));
-                regions.push_front(region);
-                regions.truncate(RECENT_EDITS);
-            }
+            // Kept while the document is open: in the long-lived pool.
+            agentls_core::long_lived::scope(|| self.remember_regions(uri, changes));
         }
         lock(&self.dirty).insert(uri.clone());
         self.wake.notify_one();
+    }
+
+    fn remember_regions(&self, uri: &Uri, changes: &[TextDocumentContentChangeEvent]) {
+        let mut recent = lock(&self.recent);
+        let regions = recent.entry(uri.clone()).or_default();
+        for change in changes {
+            let Some(range) = change.range else { continue };
+            let first = range.start.line + 1;
+            let added = change.text.matches('\n').count() as u32;
+            let last = first.max(range.start.line + 1 + added);
+            let region = LineRange::new(first, last);
+            regions.retain(|earlier| !earlier.overlaps(region));
+            regions.push_front(region);
+            regions.truncate(RECENT_EDITS);
+        }
     }
 
     /// The editor closed it: the disk's copy counts again.

@@ -149,6 +149,19 @@ impl SymbolIndex {
         origin: Origin,
         source: Option<Sourced>,
     ) {
+        // The entry, the names' lists it joins and the tables' growth stay
+        // until the file changes again, however much churn made them: they
+        // go in the long-lived pool (`long_lived`).
+        crate::long_lived::scope(|| self.place_entry(symbols, references, origin, source));
+    }
+
+    fn place_entry(
+        &mut self,
+        symbols: &FileSymbols,
+        references: &[Reference],
+        origin: Origin,
+        source: Option<Sourced>,
+    ) {
         let known = self.ids.get_key_value(symbols.path.as_path());
         if let Some((_, &id)) = known {
             if origin == Origin::Disk

@@ -30,6 +30,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use agentls_core::language::Language;
+use agentls_core::long_lived;
 use lsp_types::{Position, Range, TextDocumentContentChangeEvent, Uri};
 use ropey::Rope;
 use tree_sitter::Tree;
@@ -156,6 +157,18 @@ enum Text {
 }
 
 impl Document {
+    /// A copy of this record to change and publish: its strings are made in
+    /// the long-lived pool, like the record itself (`kept`), since it stays
+    /// as long as the document does not change.
+    fn revised(&self) -> Document {
+        long_lived::scope(|| self.clone())
+    }
+
+    /// The record, ready to publish, in the long-lived pool.
+    fn kept(self) -> Arc<Document> {
+        long_lived::scope(|| Arc::new(self))
+    }
+
     /// Drops the tree of this document, no longer in use, unless a reader is
     /// parsing it right now; the budget stops counting it.
     fn drop_idle_tree(&self) {
@@ -435,9 +448,9 @@ impl DocumentStore {
             .unwrap_or_else(PoisonError::into_inner);
         for slot in documents.values_mut() {
             if slot.encoding != encoding {
-                let mut document = Document::clone(slot);
+                let mut document = slot.revised();
                 document.encoding = encoding;
-                *slot = Arc::new(document);
+                *slot = document.kept();
             }
         }
     }
@@ -470,10 +483,10 @@ impl DocumentStore {
         // Not in use yet: the text is kept packed until a request or an edit
         // needs it (see `packed`).
         let kept = match Packed::pack(&text) {
-            Some(packed) => Text::Packed(Arc::new(packed)),
+            Some(packed) => Text::Packed(long_lived::scope(|| Arc::new(packed))),
             None => Text::Rope(Rope::from_str(&text)),
         };
-        let document = Document {
+        let document = long_lived::scope(|| Document {
             uri: uri.clone(),
             language_id: language_id.to_owned(),
             language,
@@ -484,7 +497,7 @@ impl DocumentStore {
             used: LastUse::new(NEVER),
             encoding: self.encoding(),
             budget: Arc::clone(&self.budget),
-        };
+        });
         self.budget.forget(&uri);
         // No background parse: a document only opened may never need a tree,
         // and a reader parses it on request.
@@ -531,7 +544,7 @@ impl DocumentStore {
                 received: version,
             });
         }
-        let mut document = Document::clone(&current.document);
+        let mut document = current.document.revised();
         let mut tree = current.document.syntax.tree_to_edit();
         // Edited: in use, its text a rope (unpacked if it was packed).
         let mut text = current.text;
@@ -619,7 +632,7 @@ impl DocumentStore {
                 warnings: Vec::new(),
             });
         };
-        let mut document = Document::clone(&current.document);
+        let mut document = current.document.revised();
         drop(current);
         let text = Rope::from_str(&text);
         document.lone_cr = syntax::has_lone_cr(text.chunks());
@@ -648,10 +661,10 @@ impl DocumentStore {
             }
             Text::Packed(packed) => {
                 let text = packed.unpack();
-                let mut unpacked = Document::clone(&document);
+                let mut unpacked = document.revised();
                 unpacked.text = Text::Rope(text.clone());
                 unpacked.used = LastUse::new(self.stamp());
-                let unpacked = Arc::new(unpacked);
+                let unpacked = unpacked.kept();
                 // Lost to a change published meanwhile, which holds its own
                 // rope: nothing to keep then.
                 self.replace_if_current(&document, Arc::clone(&unpacked));
@@ -703,16 +716,15 @@ impl DocumentStore {
                 document.drop_idle_tree();
                 continue;
             };
-            let mut cold = Document::clone(&document);
-            cold.text = Text::Packed(Arc::new(compressed));
-            if document.used.idle(now, idle_ms)
-                && self.replace_if_current(&document, Arc::new(cold))
-            {
+            let mut cold = document.revised();
+            cold.text = Text::Packed(long_lived::scope(|| Arc::new(compressed)));
+            if document.used.idle(now, idle_ms) && self.replace_if_current(&document, cold.kept()) {
                 packed += 1;
                 document.drop_idle_tree();
             }
         }
         if packed > 0 {
+            syntax::drop_idle_parsers();
             crate::memory::note_freed();
             tracing::debug!(packed, "texts of documents not used lately packed");
         }
@@ -816,7 +828,7 @@ impl DocumentStore {
     /// background reparse when `reparse` (an edited document: the one in use).
     /// The replaced one is dropped after the lock is released.
     fn publish(&self, document: Document, reparse: bool) -> Option<Arc<Document>> {
-        let document = Arc::new(document);
+        let document = document.kept();
         if let Some(background) = &self.background {
             if reparse {
                 background.schedule(&document);
@@ -830,7 +842,7 @@ impl DocumentStore {
             .unwrap_or_else(PoisonError::into_inner);
         match documents.get_mut(&document.uri) {
             Some(slot) => Some(std::mem::replace(slot, document)),
-            None => documents.insert(document.uri.clone(), document),
+            None => long_lived::scope(|| documents.insert(document.uri.clone(), document)),
         }
     }
 }

@@ -41,9 +41,10 @@ impl Packed {
             return None;
         }
         // Exactly the compressed bytes: the scratch's worst-case capacity is
-        // dropped here, not kept as slack.
+        // dropped here, not kept as slack. They are kept until the document
+        // is used again: in the long-lived pool.
         let packed = Packed {
-            bytes: Box::from(scratch.as_slice()),
+            bytes: agentls_core::long_lived::scope(|| Box::from(scratch.as_slice())),
             len: plain.len(),
         };
         drop(scratch);
