@@ -294,7 +294,9 @@ pub struct PoolUse {
     /// Bytes of the pool's range up to the highest block ever handed out:
     /// what it could have touched.
     pub span: usize,
-    /// Bytes handed back by this call (see [`release_free_pages`]).
+    /// Bytes of whole free pages handed back by this call (see
+    /// [`release_free_pages`]); pages handed back before and still free
+    /// count again.
     pub released: usize,
 }
 

@@ -19,15 +19,26 @@ const TRIM_EVERY: Duration = Duration::from_secs(2);
 /// whose threads mostly wait, and fewer arenas hold fewer freed pages.
 const MAX_ARENAS: i32 = 2;
 
+/// Blocks from this size up are mapped on their own and unmapped when freed;
+/// the free top of an arena past it is handed back at once. glibc's default
+/// is the same 128 KiB, but it raises both as large blocks are freed (up to
+/// 32 MiB), and `malloc_trim` does not shrink the top of the arenas other
+/// threads use: after the index read a thousand files on the blocking
+/// threads, their free tops stayed resident. Setting them keeps them fixed.
+const MAP_ALONE_BYTES: i32 = 128 * 1024;
+
 static FREED: AtomicBool = AtomicBool::new(false);
 
-/// Caps malloc's arenas. Call before the runtime starts its threads.
+/// Caps malloc's arenas and fixes its thresholds. Call before the runtime
+/// starts its threads.
 pub fn limit_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt takes two integers and changes a malloc tunable; it is
     // called before any other thread exists.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, MAX_ARENAS);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, MAP_ALONE_BYTES);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, MAP_ALONE_BYTES);
     }
 }
 

@@ -51,6 +51,11 @@ use syntax::Syntax;
 /// parser runs in pauses rather than once per character.
 pub const BACKGROUND_REPARSE_DELAY: Duration = Duration::from_millis(100);
 
+/// How long no parse may end before the idle parsers are dropped (at the
+/// next `pack_idle`): longer than the pauses of steady typing, whose reparses
+/// reuse them.
+const PARSERS_IDLE: Duration = Duration::from_secs(5);
+
 /// Why the store refused or adjusted a notification. None is retried: the server
 /// logs it and shows it to the user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -723,9 +728,11 @@ impl DocumentStore {
                 document.drop_idle_tree();
             }
         }
-        if packed > 0 {
-            syntax::drop_idle_parsers();
+        let parsers_dropped = syntax::drop_parsers_idle_for(PARSERS_IDLE);
+        if packed > 0 || parsers_dropped {
             crate::memory::note_freed();
+        }
+        if packed > 0 {
             tracing::debug!(packed, "texts of documents not used lately packed");
         }
         packed

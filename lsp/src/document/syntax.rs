@@ -8,7 +8,9 @@
 //! flag per document keeps the fast path (rope line lookups) for everything else
 //! and counts LFs by scanning only for such documents.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 
 use agentls_core::language::Language;
 use ropey::Rope;
@@ -177,18 +179,32 @@ fn lock(slot: &TreeSlot) -> std::sync::MutexGuard<'_, Slot> {
 /// Idle parsers, reused so that each parse avoids reallocating their state.
 /// Parsers hold mutable state, so each caller takes one out for its parse: the
 /// pool holds at most as many as ever parsed at once (one per reader thread
-/// that parsed concurrently, plus the background step). Emptied when the
-/// documents go idle (`drop_idle_parsers`).
+/// that parsed concurrently, plus the background step). Emptied once nothing
+/// has parsed for a while (`drop_parsers_idle_for`).
 static IDLE_PARSERS: Mutex<Vec<(Language, Parser)>> = Mutex::new(Vec::new());
 
-/// Drops the idle parsers. A parser keeps the stack it grew in its largest
-/// parse, allocated amid the trees of that moment: kept past the work, those
-/// blocks pin pages the trees freed (on the memory bench, 18 parsers held
-/// some 4 MiB of pages a minute after the edits). A parser is made again in
-/// microseconds.
-pub(crate) fn drop_idle_parsers() {
+/// When a parse last ended, in milliseconds since `PARSE_EPOCH`.
+static LAST_PARSE_MS: AtomicU64 = AtomicU64::new(0);
+static PARSE_EPOCH: OnceLock<Instant> = OnceLock::new();
+
+fn parse_clock_ms() -> u64 {
+    let epoch = PARSE_EPOCH.get_or_init(Instant::now);
+    u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Drops the idle parsers when no parse has ended for `idle`; true when any
+/// went. A parser keeps the stack it grew in its largest parse, allocated
+/// amid the trees of that moment: kept past the work, those blocks pin pages
+/// the trees freed (on the memory bench a minute after the edits, 18 parsers
+/// held some 4 MiB of pages that nothing else used). A parser is made again
+/// in microseconds.
+pub(crate) fn drop_parsers_idle_for(idle: Duration) -> bool {
+    let idle_ms = u64::try_from(idle.as_millis()).unwrap_or(u64::MAX);
+    if parse_clock_ms().saturating_sub(LAST_PARSE_MS.load(Ordering::Relaxed)) < idle_ms {
+        return false;
+    }
     let dropped = std::mem::take(&mut *IDLE_PARSERS.lock().unwrap_or_else(PoisonError::into_inner));
-    drop(dropped);
+    !dropped.is_empty()
 }
 
 /// Parses `text` as `language`, reusing `old_tree` when it has been edited to
@@ -219,6 +235,7 @@ pub(crate) fn parse(language: Language, text: &Rope, old_tree: Option<&Tree>) ->
     // No timeout or cancellation flag is set, so the parse always returns a tree.
     let tree =
         parser.parse_with_options(&mut |byte, _point| chunk_from(text, byte), old_tree, None);
+    LAST_PARSE_MS.store(parse_clock_ms(), Ordering::Relaxed);
     IDLE_PARSERS
         .lock()
         .unwrap_or_else(PoisonError::into_inner)

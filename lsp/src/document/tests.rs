@@ -1294,3 +1294,22 @@ fn documents_left_unused_are_packed_again_and_those_in_use_are_not() {
     );
     assert_eq!(store.pack_idle(Duration::ZERO), 0);
 }
+
+#[test]
+fn idle_parsers_are_dropped_only_after_no_parse_for_a_while_and_parsing_goes_on() {
+    let text = Rope::from_str("fn main() {\n    let x = 1;\n}\n");
+    let first = syntax::parse(Language::Rust, &text, None).expect("a tree");
+    // A parse ended just now: not idle for an hour, whatever other tests do.
+    assert!(!syntax::drop_parsers_idle_for(Duration::from_secs(3600)));
+    // Dropping every idle parser does not stop the next parse: a parser is
+    // made again, and parses the same.
+    syntax::drop_parsers_idle_for(Duration::ZERO);
+    let again = syntax::parse(Language::Rust, &text, None).expect("a tree");
+    assert_eq!(nodes(&first), nodes(&again));
+    assert_eq!(
+        again.root_node().to_sexp(),
+        fresh_tree(Language::Rust, &text.to_string())
+            .root_node()
+            .to_sexp()
+    );
+}
