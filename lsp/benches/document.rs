@@ -21,6 +21,13 @@ use std::time::Duration;
 use agentls::document::DocumentStore;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use lsp_types::{Position, Range, TextDocumentContentChangeEvent, Uri};
+
+/// The server's allocator (`lsp/src/main.rs`), so the edits below pay what
+/// they pay in the server: the document's record and syntax slot go to the
+/// long-lived pool.
+#[global_allocator]
+static ALLOCATOR: agentls_core::long_lived::Allocator = agentls_core::long_lived::Allocator;
+
 /// Rust source of `n_lines` lines, with non-ASCII chars from the Basic
 /// Multilingual Plane only, so that every UTF-16 offset in a line is a char
 /// boundary and the benchmark can pick any of them.
