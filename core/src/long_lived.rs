@@ -114,15 +114,20 @@ fn allocate_long_lived(layout: Layout) -> Option<NonNull<u8>> {
     let reserved = pool.state == Reservation::Reserved;
     let ptr = pool.allocate(layout);
     if !reserved && pool.state == Reservation::Reserved {
-        END.store(pool.start + RESERVE_BYTES, Ordering::Release);
+        // START before END: `owns` reads END first, and a reader that sees
+        // the new END then sees the new START too. The other order would let
+        // a reader pair START 0 with the new END and claim a system block.
         START.store(pool.start, Ordering::Release);
+        END.store(pool.start + RESERVE_BYTES, Ordering::Release);
     }
     ptr
 }
 
 fn owns(ptr: *mut u8) -> bool {
     let address = ptr as usize;
-    address >= START.load(Ordering::Acquire) && address < END.load(Ordering::Acquire)
+    // END first (see `allocate_long_lived`): 0 until the range is published.
+    let end = END.load(Ordering::Acquire);
+    address < end && address >= START.load(Ordering::Acquire)
 }
 
 impl Pool {
