@@ -19,6 +19,7 @@
 //! there, with malloc's in-use and held-free figures after each trim
 //! (`agentls::memory` at debug). `AGENTLS_BENCH_SERVER=PATH` runs another
 //! build of the server (an earlier commit, say) for an A/B in the same session.
+//! `AGENTLS_BENCH_SMAPS=DIR` keeps the server's smaps at each reading there.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::ffi::c_void;
@@ -140,6 +141,77 @@ fn resident_kib(pid: u32) -> u64 {
 /// mapped from files (the executable's code, libc), shared and clean.
 fn anonymous_kib(pid: u32) -> u64 {
     proc_kib(pid, "smaps_rollup", "Anonymous:")
+}
+
+/// Drops the executable's pages from the page cache, so that every server
+/// starts from the disk as after a reboot. How a page fault maps a program's
+/// code depends on how its file sits in the cache: a binary the linker has
+/// just written is cached in large folios, and a fault maps the whole folio,
+/// so the same build measured 7.4 MiB idle right after linking and 5.7 MiB
+/// read back from the disk.
+fn uncache(executable: &Path) {
+    use std::os::fd::AsRawFd as _;
+    if let Ok(file) = std::fs::File::open(executable) {
+        // SAFETY: an advice on a file descriptor this function owns.
+        unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+    }
+}
+
+/// With `AGENTLS_BENCH_SMAPS=DIR`, keeps the server's `/proc/<pid>/smaps` at a
+/// reading as `DIR/<label>.smaps`: what each mapping (the executable's
+/// segments, the heaps, the long-lived pool) holds resident.
+fn keep_smaps(pid: u32, label: &str) {
+    let Some(dir) = std::env::var_os("AGENTLS_BENCH_SMAPS") else {
+        return;
+    };
+    let dir = PathBuf::from(dir);
+    let kept = std::fs::create_dir_all(&dir).and_then(|()| {
+        std::fs::copy(
+            format!("/proc/{pid}/smaps"),
+            dir.join(format!("{label}.smaps")),
+        )
+    });
+    let resident = kept.and_then(|_| resident_pages(pid));
+    let kept = resident.and_then(|pages| std::fs::write(dir.join(format!("{label}.pages")), pages));
+    if let Err(error) = kept {
+        panic!("AGENTLS_BENCH_SMAPS: {}: {error}", dir.display());
+    }
+}
+
+/// The pages of the server's executable that are resident, one line per
+/// mapping: its start address, its offset in the file, and the offsets
+/// (from the mapping's start, in pages) of the pages present
+/// (`/proc/<pid>/pagemap`, bit 63), to lay against the executable's symbols.
+fn resident_pages(pid: u32) -> std::io::Result<String> {
+    use std::fmt::Write as _;
+    use std::os::unix::fs::FileExt as _;
+    let executable = std::fs::read_link(format!("/proc/{pid}/exe"))?;
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps"))?;
+    let pagemap = std::fs::File::open(format!("/proc/{pid}/pagemap"))?;
+    let mut out = String::new();
+    for line in maps.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.len() < 6 || Path::new(fields[5]) != executable {
+            continue;
+        }
+        let Some((start, end)) = fields[0].split_once('-') else {
+            continue;
+        };
+        let parse = |hex: &str| u64::from_str_radix(hex, 16).unwrap_or(0);
+        let (start, end, offset) = (parse(start), parse(end), parse(fields[2]));
+        let pages = ((end - start) / 4096) as usize;
+        let mut entries = vec![0u8; pages * 8];
+        pagemap.read_exact_at(&mut entries, start / 4096 * 8)?;
+        let _ = write!(out, "{start:x} {offset:x} {}", fields[1]);
+        for (page, entry) in entries.chunks_exact(8).enumerate() {
+            let entry = u64::from_le_bytes(entry.try_into().unwrap_or([0; 8]));
+            if entry >> 63 == 1 {
+                let _ = write!(out, " {page}");
+            }
+        }
+        out.push('\n');
+    }
+    Ok(out)
 }
 
 /// The `field` line (in kB) of `/proc/<pid>/<file>`.
@@ -301,8 +373,10 @@ struct Server {
 
 impl Server {
     fn start(tree_budget_mib: Option<&str>) -> Server {
-        let server = std::env::var_os("AGENTLS_BENCH_SERVER")
-            .unwrap_or_else(|| env!("CARGO_BIN_EXE_agentls").into());
+        let server: PathBuf = std::env::var_os("AGENTLS_BENCH_SERVER")
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_agentls").into())
+            .into();
+        uncache(&server);
         let mut command = Command::new(server);
         command
             .env("AGENTLS_LOG", "warn")
@@ -400,9 +474,11 @@ fn main() {
     let mut server = Server::start(budget.as_deref());
     let idle = settled_kib(server.pid());
     let idle_anonymous = anonymous_kib(server.pid());
+    keep_smaps(server.pid(), "idle");
     server.open_all(&sources, false);
     let opened = settled_kib(server.pid());
     let opened_anonymous = anonymous_kib(server.pid());
+    keep_smaps(server.pid(), "opened");
     for (index, source) in sources.iter().enumerate() {
         let line = source.text.lines().count() as u32 / 2;
         server.client.send(&json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
@@ -420,9 +496,11 @@ fn main() {
     }
     let edited = settled_kib(server.pid());
     let edited_anonymous = anonymous_kib(server.pid());
+    keep_smaps(server.pid(), "edited");
     std::thread::sleep(Duration::from_secs(later));
     let after = resident_kib(server.pid());
     let after_anonymous = anonymous_kib(server.pid());
+    keep_smaps(server.pid(), "later");
     server.stop();
 
     let budget_note = match &budget {
@@ -467,6 +545,7 @@ fn main() {
             server.open_all(&long, false);
             let opened = settled_kib(server.pid());
             let opened_anonymous = anonymous_kib(server.pid());
+            keep_smaps(server.pid(), "rust-opened");
             server.stop();
             println!(
                 "  1,000 Rust files of 600 to 1,400 lines ({} of text) open, settled: {} = {:.2}x the text {}",
