@@ -6,7 +6,12 @@ The functions come from runs of the release binary under valgrind's
 callgrind, which records every function executed: first those the server
 runs from start to `initialize` answered and idle, then those a didOpen, a
 didChange, a codeAction and an agent/context request on Rust, Python,
-TypeScript and shell files add.
+TypeScript and shell files add, then those a session of many open files
+adds: some 70 more opened (this repository's Rust and TypeScript, the
+Python standard library's), each edited once, and the background work that
+follows (the index's refresh, the texts packed again, idle parsers dropped,
+memory trimmed), with `pack_idle_secs` at 2 so that it all runs within the
+trace.
 
 Symbol names carry hashes of the build's configuration: `cargo bench` builds
 the binary with the dev-dependencies' features too, so its names differ from
@@ -45,16 +50,25 @@ WORK_FILES = [
 LANGUAGES = {"rs": "rust", "py": "python", "ts": "typescript", "sh": "shellscript"}
 
 
+# The session of many open files: how many of each language to open.
+MANY_RUST, MANY_PYTHON = 48, 16
+# The seconds the background work after it is given: the sweep runs every 5 s
+# and trims after it; idle parsers go after 5 s.
+BACKGROUND_SECS = 14
+# The seconds a session idles after `initialized`.
+IDLE_SECS = 8
+
+
 class Session:
     """An LSP session with the command over stdio."""
 
-    def __init__(self, command):
+    def __init__(self, command, config_home):
         self.process = subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            env=dict(os.environ, AGENTLS_LOG="warn", XDG_CONFIG_HOME="/nonexistent"),
+            env=dict(os.environ, AGENTLS_LOG="warn", XDG_CONFIG_HOME=config_home),
         )
         self.next_id = 1
 
@@ -96,11 +110,64 @@ class Session:
         self.process.wait()
 
 
-def drive(command, files):
-    session = Session(command)
-    session.request("initialize", {"processId": None, "rootUri": None, "capabilities": {}})
+def many_files():
+    """The files of the many-files session: this repository's Rust (in path
+    order, every few so that both crates and the tests are in), its
+    TypeScript, and the Python standard library's modules."""
+    rust = []
+    for top in ("core/src", "lsp/src", "tests/tests"):
+        for directory, _, names in sorted(os.walk(os.path.join(ROOT, top))):
+            rust += [os.path.join(directory, name) for name in sorted(names) if name.endswith(".rs")]
+    step = max(1, len(rust) // MANY_RUST)
+    typescript = sorted(
+        os.path.join(ROOT, "editors/vscode/src", name)
+        for name in os.listdir(os.path.join(ROOT, "editors/vscode/src"))
+        if name.endswith(".ts")
+    )
+    library = os.path.dirname(os.__file__)
+    python = sorted(os.path.join(library, name) for name in os.listdir(library) if name.endswith(".py"))
+    return rust[::step][:MANY_RUST] + typescript + python[:: max(1, len(python) // MANY_PYTHON)][:MANY_PYTHON]
+
+
+def open_many(session, files):
+    """Opens the files, edits each once, asks for the context at three, and
+    waits for the background work that follows."""
+    for path in files:
+        with open(path, errors="replace") as file:
+            text = file.read()
+        session.notify(
+            "textDocument/didOpen",
+            {"textDocument": {"uri": "file://" + path, "languageId": LANGUAGES[path.rsplit(".", 1)[1]],
+                              "version": 1, "text": text}},
+        )
+    time.sleep(3)
+    for path in files:
+        line = 1
+        session.notify(
+            "textDocument/didChange",
+            {
+                "textDocument": {"uri": "file://" + path, "version": 2},
+                "contentChanges": [
+                    {"range": {"start": {"line": line, "character": 0}, "end": {"line": line, "character": 0}},
+                     "text": "# edited\n" if path.endswith(".py") else "// edited\n"}
+                ],
+            },
+        )
+    for path in files[:: max(1, len(files) // 3)][:3]:
+        spot = {"line": 8, "character": 0}
+        session.request("agent/context", {"textDocument": {"uri": "file://" + path}, "position": spot})
+    time.sleep(BACKGROUND_SECS)
+
+
+def drive(command, files, config_home):
+    session = Session(command, config_home)
+    session.request(
+        "initialize", {"processId": None, "rootUri": None, "capabilities": {}, "initializationOptions": {}}
+    )
     session.notify("initialized", {})
-    time.sleep(2)
+    # Idle long enough for what runs on a timer while nothing happens (the
+    # sweep every 5 s, the trim after it) to be recorded with start-up.
+    time.sleep(IDLE_SECS)
     for index, path in enumerate(files):
         uri = "file://" + path
         language = LANGUAGES[path.rsplit(".", 1)[1]]
@@ -126,13 +193,19 @@ def drive(command, files):
         )
         session.request("agent/context", {"textDocument": {"uri": uri}, "position": spot["start"]})
         time.sleep(2)
+    if files:
+        open_many(session, many_files())
     session.stop()
 
 
 def executed(binary, files, scratch, name):
     """Every function name callgrind saw run, in the order it first met them."""
     out = os.path.join(scratch, name)
-    drive(["valgrind", "--tool=callgrind", "--demangle=no", f"--callgrind-out-file={out}", binary], files)
+    config_home = os.path.join(scratch, "config")
+    os.makedirs(os.path.join(config_home, "agentls"), exist_ok=True)
+    with open(os.path.join(config_home, "agentls", "config.toml"), "w") as file:
+        file.write("[documents]\npack_idle_secs = 2\n")
+    drive(["valgrind", "--tool=callgrind", "--demangle=no", f"--callgrind-out-file={out}", binary], files, config_home)
     names, seen = [], set()
     with open(out, errors="replace") as file:
         for line in file:
