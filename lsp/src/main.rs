@@ -76,6 +76,11 @@ fn main() -> ExitCode {
         // Edits one file and reports on the terminal: no server, no runtime.
         return setup(args);
     }
+    if matches!(cli.command, None | Some(Command::Acp)) {
+        // The long-running servers: without glibc's per-thread caches, whose
+        // blocks pin freed pages. Executes the server again the first time.
+        agentls::memory::without_thread_caches();
+    }
     let (config_level, config_file) = user_log_settings();
     let level = cli.log_level.clone().or(config_level);
     // A command run in a terminal says what matters itself; its logs go to a

@@ -29,6 +29,72 @@ const MAP_ALONE_BYTES: i32 = 128 * 1024;
 
 static FREED: AtomicBool = AtomicBool::new(false);
 
+/// The glibc tunable that turns off its per-thread caches of freed blocks.
+/// Each thread keeps up to 7 freed blocks of each of 64 sizes for itself;
+/// the blocks count as in use, so they are never merged with their free
+/// neighbours nor trimmed, and after the churn of a thousand documents,
+/// the caches of a dozen threads pinned several MiB of otherwise free
+/// pages (docs/benchmarks.md). The server's hot paths allocate little, so
+/// the caches save it nothing measurable.
+const NO_THREAD_CACHES: &str = "glibc.malloc.tcache_count=0";
+
+/// Set by the server for the copy of itself it re-executes: what
+/// `GLIBC_TUNABLES` was before (`=value`), or empty when it was not set.
+const TUNABLES_BEFORE: &str = "AGENTLS_GLIBC_TUNABLES_BEFORE";
+
+/// Runs the server with glibc's per-thread caches off. glibc reads its
+/// tunables from the environment when the process starts, so the first time
+/// round this executes the server again (`/proc/self/exe`, the same
+/// arguments, the same process) with `NO_THREAD_CACHES` added to
+/// `GLIBC_TUNABLES`; the second time round it puts `GLIBC_TUNABLES` back as
+/// the user had it, so the commands and servers agentls starts get the
+/// environment it was given. Nothing happens when the user's own
+/// `GLIBC_TUNABLES` sets the caches' count, or when the executable cannot be
+/// executed again (the server then runs with the caches). Call first thing
+/// in `main`, while the process has one thread: it changes the environment.
+pub fn without_thread_caches() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        use std::os::unix::process::CommandExt as _;
+        if let Some(before) = std::env::var_os(TUNABLES_BEFORE) {
+            // SAFETY (edition 2021: safe functions, but the same rule holds):
+            // the process has one thread, so nothing reads the environment
+            // while it changes.
+            std::env::remove_var(TUNABLES_BEFORE);
+            match before.to_str().and_then(|before| before.strip_prefix('=')) {
+                Some(value) => std::env::set_var("GLIBC_TUNABLES", value),
+                None => std::env::remove_var("GLIBC_TUNABLES"),
+            }
+            return;
+        }
+        let user = std::env::var("GLIBC_TUNABLES").ok();
+        if user
+            .as_deref()
+            .is_some_and(|tunables| tunables.contains("glibc.malloc.tcache_count"))
+        {
+            return;
+        }
+        let tunables = match &user {
+            Some(tunables) if !tunables.is_empty() => format!("{tunables}:{NO_THREAD_CACHES}"),
+            _ => NO_THREAD_CACHES.to_string(),
+        };
+        let mut arguments = std::env::args_os();
+        let Some(name) = arguments.next() else {
+            return;
+        };
+        // Returns only when the exec failed: run on as we are.
+        let _ = std::process::Command::new("/proc/self/exe")
+            .arg0(name)
+            .args(arguments)
+            .env("GLIBC_TUNABLES", tunables)
+            .env(
+                TUNABLES_BEFORE,
+                user.map(|user| format!("={user}")).unwrap_or_default(),
+            )
+            .exec();
+    }
+}
+
 /// Caps malloc's arenas and fixes its thresholds. Call before the runtime
 /// starts its threads.
 pub fn limit_arenas() {

@@ -237,6 +237,14 @@ impl TestClient {
         self.wait().await
     }
 
+    /// The server's process id, when it runs as a process of its own.
+    pub fn pid(&self) -> Option<u32> {
+        match &self.server {
+            ServerHandle::Binary(child) => child.id(),
+            ServerHandle::InProcess(_) => None,
+        }
+    }
+
     /// `shutdown`, then `exit`; returns the exit code.
     pub async fn shutdown_and_exit(mut self) -> i32 {
         let response = self.request("shutdown", Value::Null).await;

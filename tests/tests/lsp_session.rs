@@ -227,6 +227,49 @@ async fn the_binary_exits_after_exit_while_stdin_stays_open_and_work_is_pending(
     assert_eq!(client.shutdown_and_exit().await, 0);
 }
 
+/// The server runs without glibc's per-thread malloc caches, whose blocks
+/// pin freed pages: it executes itself again, as the same process, with
+/// `glibc.malloc.tcache_count=0` added to `GLIBC_TUNABLES` (the environment
+/// the process was started with shows it), unless the user's own
+/// `GLIBC_TUNABLES` sets that count, which is then left alone.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[tokio::test]
+async fn the_binary_runs_without_malloc_thread_caches_unless_the_user_set_them() {
+    for (given, started_with, executed_again) in [
+        (None, "glibc.malloc.tcache_count=0", true),
+        (
+            Some("glibc.malloc.tcache_count=3"),
+            "glibc.malloc.tcache_count=3",
+            false,
+        ),
+    ] {
+        let mut env = TestEnv::new();
+        if let Some(given) = given {
+            env.vars
+                .insert("GLIBC_TUNABLES".to_string(), given.to_string());
+        }
+        let mut client = TestClient::spawn_binary(env, &[]);
+        client.initialize(json!({}), None).await;
+        let pid = client.pid().expect("the server's process");
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).expect("its environment");
+        let vars: Vec<String> = environ
+            .split(|byte| *byte == 0)
+            .map(|var| String::from_utf8_lossy(var).into_owned())
+            .collect();
+        assert!(
+            vars.contains(&format!("GLIBC_TUNABLES={started_with}")),
+            "{given:?}: {vars:?}"
+        );
+        assert_eq!(
+            vars.iter()
+                .any(|var| var.starts_with("AGENTLS_GLIBC_TUNABLES_BEFORE=")),
+            executed_again,
+            "{given:?}: {vars:?}"
+        );
+        assert_eq!(client.shutdown_and_exit().await, 0);
+    }
+}
+
 /// Waits until the server holds `uri`'s text packed (the index read it a
 /// debounce after didOpen), asking in the way that does not use it.
 async fn wait_until_packed(client: &mut TestClient, uri: &str) -> Value {
