@@ -68,7 +68,14 @@ class Session:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            env=dict(os.environ, AGENTLS_LOG="warn", XDG_CONFIG_HOME=config_home),
+            # With the caches' count given, the server does not execute itself
+            # again to set it (lsp/src/memory.rs): callgrind follows one process.
+            env=dict(
+                os.environ,
+                AGENTLS_LOG="warn",
+                XDG_CONFIG_HOME=config_home,
+                GLIBC_TUNABLES="glibc.malloc.tcache_count=0",
+            ),
         )
         self.next_id = 1
 
