@@ -44,7 +44,7 @@ const TUNABLES_BEFORE: &str = "AGENTLS_GLIBC_TUNABLES_BEFORE";
 
 /// Runs the server with glibc's per-thread caches off. glibc reads its
 /// tunables from the environment when the process starts, so the first time
-/// round this executes the server again (`/proc/self/exe`, the same
+/// round this executes the server again (`std::env::current_exe`, the same
 /// arguments, the same process) with `NO_THREAD_CACHES` added to
 /// `GLIBC_TUNABLES`; the second time round it puts `GLIBC_TUNABLES` back as
 /// the user had it, so the commands and servers agentls starts get the
@@ -82,8 +82,14 @@ pub fn without_thread_caches() {
         let Some(name) = arguments.next() else {
             return;
         };
+        // The executable's path, not `/proc/self/exe` itself: under valgrind
+        // or an emulator, that link names the tool, which the path read from
+        // it does not.
+        let Ok(executable) = std::env::current_exe() else {
+            return;
+        };
         // Returns only when the exec failed: run on as we are.
-        let _ = std::process::Command::new("/proc/self/exe")
+        let _ = std::process::Command::new(executable)
             .arg0(name)
             .args(arguments)
             .env("GLIBC_TUNABLES", tunables)
