@@ -34,8 +34,9 @@ static FREED: AtomicBool = AtomicBool::new(false);
 /// the blocks count as in use, so they are never merged with their free
 /// neighbours nor trimmed, and after the churn of a thousand documents,
 /// the caches of a dozen threads pinned several MiB of otherwise free
-/// pages (docs/benchmarks.md). The server's hot paths allocate little, so
-/// the caches save it nothing measurable.
+/// pages (docs/benchmarks.md). They cost a keystroke about 8 % (didChange
+/// on a 100,000-line file: 4.2 µs against 3.9 µs, medians), and the
+/// codeAction round trip nothing measurable.
 const NO_THREAD_CACHES: &str = "glibc.malloc.tcache_count=0";
 
 /// Set by the server for the copy of itself it re-executes: what
