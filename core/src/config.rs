@@ -294,6 +294,11 @@ pub struct DocumentsConfig {
     /// many MiB (estimated), beyond the one in use; the rest are parsed again
     /// when needed. 0 keeps only the tree in use.
     pub tree_budget_mib: u64,
+    /// The texts of the documents used most recently (edited, or read by a
+    /// request) are kept unpacked within this many MiB, beyond the one in
+    /// use; the rest are packed again (and their trees dropped) within a
+    /// second. 0 keeps only the text in use unpacked.
+    pub text_budget_mib: u64,
     /// A document neither edited nor read by a request for this many
     /// seconds has its text kept packed (compressed) until it is used again,
     /// as a document only opened is from the start. 0: never (documents only
@@ -305,6 +310,7 @@ impl Default for DocumentsConfig {
     fn default() -> Self {
         DocumentsConfig {
             tree_budget_mib: 16,
+            text_budget_mib: 4,
             pack_idle_secs: 30,
         }
     }

@@ -14,10 +14,11 @@
 //!    after each step).
 //!
 //! `cargo bench -p agentls --bench memory`; the figures go in docs/benchmarks.md.
-//! `AGENTLS_BENCH_TREE_BUDGET_MIB` sets `[documents] tree_budget_mib` for the
-//! server runs. `AGENTLS_BENCH_SERVER_LOG=PATH` appends the servers' logs
-//! there, with malloc's in-use and held-free figures after each trim
-//! (`agentls::memory` at debug). `AGENTLS_BENCH_SERVER=PATH` runs another
+//! `AGENTLS_BENCH_TREE_BUDGET_MIB` and `AGENTLS_BENCH_TEXT_BUDGET_MIB` set
+//! `[documents] tree_budget_mib` and `text_budget_mib` for the server runs.
+//! `AGENTLS_BENCH_SERVER_LOG=PATH` appends the servers' logs there, with
+//! malloc's in-use and held-free figures after each trim (`agentls::memory`
+//! at debug). `AGENTLS_BENCH_SERVER=PATH` runs another
 //! build of the server (an earlier commit, say) for an A/B in the same session.
 //! `AGENTLS_BENCH_SMAPS=DIR` keeps the server's smaps at each reading there.
 
@@ -365,13 +366,54 @@ fn uri_of(path: &Path) -> String {
     format!("file://{}", path.display())
 }
 
+/// The document budgets set for the server runs, in MiB; the defaults where
+/// `None`.
+struct Budgets {
+    tree: Option<u64>,
+    text: Option<u64>,
+}
+
+impl Budgets {
+    fn from_env() -> Budgets {
+        let mib = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .map(|mib| mib.parse::<u64>().expect("a number of MiB"))
+        };
+        Budgets {
+            tree: mib("AGENTLS_BENCH_TREE_BUDGET_MIB"),
+            text: mib("AGENTLS_BENCH_TEXT_BUDGET_MIB"),
+        }
+    }
+
+    /// `initializationOptions` setting them.
+    fn options(&self) -> serde_json::Value {
+        let mut documents = serde_json::Map::new();
+        if let Some(mib) = self.tree {
+            documents.insert("tree_budget_mib".into(), mib.into());
+        }
+        if let Some(mib) = self.text {
+            documents.insert("text_budget_mib".into(), mib.into());
+        }
+        json!({ "documents": documents })
+    }
+
+    fn describe(&self) -> String {
+        let one = |name: &str, mib: Option<u64>| match mib {
+            Some(mib) => format!("{name} budget {mib} MiB"),
+            None => format!("default {name} budget"),
+        };
+        format!("{}, {}", one("tree", self.tree), one("text", self.text))
+    }
+}
+
 struct Server {
     child: std::process::Child,
     client: Client,
 }
 
 impl Server {
-    fn start(tree_budget_mib: Option<&str>) -> Server {
+    fn start(budgets: &Budgets) -> Server {
         let server: PathBuf = std::env::var_os("AGENTLS_BENCH_SERVER")
             .unwrap_or_else(|| env!("CARGO_BIN_EXE_agentls").into())
             .into();
@@ -389,13 +431,7 @@ impl Server {
                 .arg("--log-file")
                 .arg(log);
         }
-        let options = match tree_budget_mib {
-            Some(mib) => {
-                json!({"documents": {"tree_budget_mib": mib.parse::<u64>().expect("a number of MiB")}})
-            }
-            None => json!({}),
-        };
-        let (child, client) = Client::start(command, options);
+        let (child, client) = Client::start(command, budgets.options());
         Server { child, client }
     }
 
@@ -457,7 +493,7 @@ fn main() {
         count("typescript"),
         mib(text_bytes as f64)
     );
-    let budget = std::env::var("AGENTLS_BENCH_TREE_BUDGET_MIB").ok();
+    let budgets = Budgets::from_env();
     let later = std::env::var("AGENTLS_BENCH_LATER_SECS")
         .ok()
         .and_then(|secs| secs.parse().ok())
@@ -465,12 +501,12 @@ fn main() {
     let ratio = |kib: u64| kib as f64 * 1024.0 / text_bytes as f64;
 
     // The baseline: the same bytes as plain text.
-    let mut plain = Server::start(budget.as_deref());
+    let mut plain = Server::start(&budgets);
     plain.open_all(&sources, true);
     let plain_kib = settled_kib(plain.pid());
     plain.stop();
 
-    let mut server = Server::start(budget.as_deref());
+    let mut server = Server::start(&budgets);
     let idle = settled_kib(server.pid());
     let idle_anonymous = anonymous_kib(server.pid());
     keep_smaps(server.pid(), "idle");
@@ -502,11 +538,7 @@ fn main() {
     keep_smaps(server.pid(), "later");
     server.stop();
 
-    let budget_note = match &budget {
-        Some(mib) => format!("tree budget {mib} MiB"),
-        None => "default tree budget".to_string(),
-    };
-    println!("server ({budget_note}), resident:");
+    println!("server ({}), resident:", budgets.describe());
     let anonymous = |kib: u64| format!("(anonymous {})", mib(kib as f64 * 1024.0));
     println!(
         "  after initialize, no documents: {} {}",
@@ -540,7 +572,7 @@ fn main() {
     match thousand_line_sources() {
         Some(long) => {
             let long_bytes: usize = long.iter().map(|source| source.text.len()).sum();
-            let mut server = Server::start(budget.as_deref());
+            let mut server = Server::start(&budgets);
             server.open_all(&long, false);
             let opened = settled_kib(server.pid());
             let opened_anonymous = anonymous_kib(server.pid());

@@ -353,6 +353,83 @@ async fn documents_only_opened_are_packed_and_requests_and_edits_see_their_text(
     assert_eq!(state["result"]["textPacked"], false);
 }
 
+/// 300 short Rust functions: long enough to pack.
+fn items_source() -> String {
+    (0..300)
+        .map(|n| format!("pub fn item_{n}(value: u32) -> u32 {{\n    value + {n}\n}}\n"))
+        .collect()
+}
+
+async fn open_rust(client: &mut TestClient, uri: &str, text: &str) {
+    client
+        .notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": text}}),
+        )
+        .await;
+}
+
+/// didChange replacing characters `start..end` of the first line with `text`.
+async fn edit_first_line(
+    client: &mut TestClient,
+    uri: &str,
+    version: i32,
+    (start, end): (u32, u32),
+    text: &str,
+) {
+    client
+        .notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": [
+                {"range": {"start": {"line": 0, "character": start}, "end": {"line": 0, "character": end}}, "text": text}
+            ]}),
+        )
+        .await;
+}
+
+/// `agent/documentState` says `uri` is held unpacked, with `text`.
+async fn assert_unpacked(client: &mut TestClient, uri: &str, text: &str) {
+    let state = client
+        .request("agent/documentState", json!({ "uri": uri }))
+        .await;
+    assert_eq!(state["result"]["textPacked"], false, "{uri}");
+    assert_eq!(state["result"]["text"].as_str(), Some(text), "{uri}");
+}
+
+#[tokio::test]
+async fn texts_beyond_the_text_budget_are_packed_soon_after_the_next_one_is_edited() {
+    let mut client = TestClient::in_process();
+    // Never packed for being idle: only the budget packs, and it keeps
+    // nothing beyond the text used last.
+    client
+        .initialize_with(json!({
+            "processId": null,
+            "rootUri": null,
+            "capabilities": {},
+            "initializationOptions": {"documents": {"pack_idle_secs": 0, "text_budget_mib": 0}}
+        }))
+        .await;
+    let text = items_source();
+    let first = "file:///w/first.rs";
+    let second = "file:///w/second.rs";
+    for uri in [first, second] {
+        open_rust(&mut client, uri, &text).await;
+    }
+    for uri in [first, second] {
+        edit_first_line(&mut client, uri, 2, (0, 0), "// edited\n").await;
+    }
+    // The first, no longer the one used last, is packed with its edit.
+    let state = wait_until_packed(&mut client, first).await;
+    let edited = format!("// edited\n{text}");
+    assert_eq!(state["result"]["text"].as_str(), Some(edited.as_str()));
+    assert_eq!(state["result"]["version"], 2);
+    assert_unpacked(&mut client, second, &edited).await;
+    // Editing the first again swaps them.
+    edit_first_line(&mut client, first, 3, (3, 9), "again").await;
+    wait_until_packed(&mut client, second).await;
+    assert_unpacked(&mut client, first, &format!("// again\n{text}")).await;
+}
+
 #[tokio::test]
 async fn documents_left_unused_are_packed_again_and_edits_still_apply() {
     let mut client = TestClient::in_process();
@@ -364,43 +441,15 @@ async fn documents_left_unused_are_packed_again_and_edits_still_apply() {
             "initializationOptions": {"documents": {"pack_idle_secs": 1}}
         }))
         .await;
-    let text: String = (0..300)
-        .map(|n| format!("pub fn item_{n}(value: u32) -> u32 {{\n    value + {n}\n}}\n"))
-        .collect();
+    let text = items_source();
     let uri = "file:///w/left.rs";
-    client
-        .notify(
-            "textDocument/didOpen",
-            json!({"textDocument": {"uri": uri, "languageId": "rust", "version": 1, "text": text}}),
-        )
-        .await;
-    client
-        .notify(
-            "textDocument/didChange",
-            json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [
-                {"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "text": "// edited\n"}
-            ]}),
-        )
-        .await;
+    open_rust(&mut client, uri, &text).await;
+    edit_first_line(&mut client, uri, 2, (0, 0), "// edited\n").await;
     // Edited, then left for the configured second: packed by the next sweep.
     let state = wait_until_packed(&mut client, uri).await;
     let edited = format!("// edited\n{text}");
     assert_eq!(state["result"]["text"].as_str(), Some(edited.as_str()));
     assert_eq!(state["result"]["version"], 2);
-    client
-        .notify(
-            "textDocument/didChange",
-            json!({"textDocument": {"uri": uri, "version": 3}, "contentChanges": [
-                {"range": {"start": {"line": 0, "character": 3}, "end": {"line": 0, "character": 9}}, "text": "again"}
-            ]}),
-        )
-        .await;
-    let state = client
-        .request("agent/documentState", json!({ "uri": uri }))
-        .await;
-    assert_eq!(state["result"]["textPacked"], false);
-    assert_eq!(
-        state["result"]["text"].as_str(),
-        Some(format!("// again\n{text}").as_str())
-    );
+    edit_first_line(&mut client, uri, 3, (3, 9), "again").await;
+    assert_unpacked(&mut client, uri, &format!("// again\n{text}")).await;
 }

@@ -25,7 +25,7 @@ mod tests;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -33,6 +33,7 @@ use agentls_core::language::Language;
 use agentls_core::long_lived;
 use lsp_types::{Position, Range, TextDocumentContentChangeEvent, Uri};
 use ropey::Rope;
+use tokio::sync::Notify;
 use tree_sitter::Tree;
 
 pub use budget::DEFAULT_TREE_BUDGET_BYTES;
@@ -52,9 +53,13 @@ use syntax::Syntax;
 pub const BACKGROUND_REPARSE_DELAY: Duration = Duration::from_millis(100);
 
 /// How long no parse may end before the idle parsers are dropped (at the
-/// next `pack_idle`): longer than the pauses of steady typing, whose reparses
+/// next `pack_unused`): longer than the pauses of steady typing, whose reparses
 /// reuse them.
 const PARSERS_IDLE: Duration = Duration::from_secs(5);
+
+/// The default `[documents] text_budget_mib`: the texts kept unpacked for
+/// the documents used most recently, beyond the one in use.
+pub const DEFAULT_TEXT_BUDGET_BYTES: usize = 4 * 1024 * 1024;
 
 /// Why the store refused or adjusted a notification. None is retried: the server
 /// logs it and shows it to the user.
@@ -222,12 +227,6 @@ impl LastUse {
     fn set(&self, stamp: u64) {
         self.0.store(stamp, Ordering::Relaxed);
     }
-
-    /// Unused for at least `idle_ms` at `now`, and worth packing.
-    fn idle(&self, now: u64, idle_ms: u64) -> bool {
-        let used = self.get();
-        used != NOT_PACKABLE && now.saturating_sub(used) >= idle_ms
-    }
 }
 
 impl Clone for LastUse {
@@ -393,6 +392,12 @@ pub struct DocumentStore {
     /// `None` when trees are parsed on request only.
     background: Option<BackgroundReparse>,
     budget: Arc<TreeBudget>,
+    /// The bytes of text kept unpacked beyond the document used last
+    /// (`set_text_budget`).
+    text_budget: AtomicUsize,
+    /// Told whenever a packed text is unpacked (an edit or a request), so
+    /// the sweep (`pack_unused`) can hold the texts in use to the budget.
+    unpacked: Notify,
     /// What `LastUse` stamps count from.
     epoch: Instant,
 }
@@ -430,6 +435,8 @@ impl DocumentStore {
             encoding: AtomicU8::new(encoding_to_u8(PositionEncoding::default())),
             background: delay.and_then(BackgroundReparse::start),
             budget: Arc::new(TreeBudget::new(DEFAULT_TREE_BUDGET_BYTES)),
+            text_budget: AtomicUsize::new(DEFAULT_TEXT_BUDGET_BYTES),
+            unpacked: Notify::new(),
             epoch: Instant::now(),
         }
     }
@@ -439,6 +446,22 @@ impl DocumentStore {
     /// dropped at once, least recently used first, and parsed again on request.
     pub fn set_tree_budget(&self, bytes: usize) {
         self.budget.set_limit(bytes);
+    }
+
+    /// Sets the text budget (`[documents] text_budget_mib`): the bytes of
+    /// text kept unpacked for the documents used most recently, beyond the
+    /// one used last. The next `pack_unused` packs the least recently used
+    /// texts over it.
+    pub fn set_text_budget(&self, bytes: usize) {
+        self.text_budget.store(bytes, Ordering::Relaxed);
+        self.unpacked.notify_one();
+    }
+
+    /// Returns once a packed text has been unpacked (by an edit or a
+    /// request) since the last call, or the text budget changed: the texts
+    /// in use may now be over the budget.
+    pub async fn unpacked(&self) {
+        self.unpacked.notified().await;
     }
 
     /// Sets the encoding negotiated in `initialize`. Meant to be called before any
@@ -552,6 +575,9 @@ impl DocumentStore {
         let mut document = current.document.revised();
         let mut tree = current.document.syntax.tree_to_edit();
         // Edited: in use, its text a rope (unpacked if it was packed).
+        if matches!(current.document.text, Text::Packed(_)) {
+            self.unpacked.notify_one();
+        }
         let mut text = current.text;
         document.used = LastUse::new(self.stamp());
         document.version = version;
@@ -666,6 +692,7 @@ impl DocumentStore {
             }
             Text::Packed(packed) => {
                 let text = packed.unpack();
+                self.unpacked.notify_one();
                 let mut unpacked = document.revised();
                 unpacked.text = Text::Rope(text.clone());
                 unpacked.used = LastUse::new(self.stamp());
@@ -692,27 +719,50 @@ impl DocumentStore {
         Some(DocumentSnapshot { document, text })
     }
 
-    /// Packs the text of every document not used (edited, or read by a
-    /// request) for `idle`, as didOpen does, and drops its tree: the files a
-    /// user worked in and left are no longer in use (a request parses the
-    /// tree again). Compresses outside the locks; a document used or changed
-    /// meanwhile keeps its rope and tree. Returns how many were packed.
-    /// Takes milliseconds per MiB packed: call it from a blocking task.
-    pub fn pack_idle(&self, idle: Duration) -> usize {
+    /// Packs the texts of the documents no longer in use, as didOpen does,
+    /// and drops their trees (a request parses the tree again):
+    /// - every text not used (edited, or read by a request) for `idle`, when
+    ///   given: the files a user worked in and left;
+    /// - beyond the one used last, the least recently used texts over the
+    ///   text budget (`set_text_budget`): after a task or a burst of edits
+    ///   across many files.
+    ///
+    /// Compresses outside the locks; a document used or changed meanwhile
+    /// keeps its rope and tree. Returns how many were packed. Takes
+    /// milliseconds per MiB packed: call it from a blocking task.
+    pub fn pack_unused(&self, idle: Option<Duration>) -> usize {
         let now = self.stamp();
-        let idle_ms = u64::try_from(idle.as_millis()).unwrap_or(u64::MAX);
-        let candidates: Vec<Arc<Document>> = self
+        let idle_ms = idle.map(|idle| u64::try_from(idle.as_millis()).unwrap_or(u64::MAX));
+        let mut in_use: Vec<(u64, Arc<Document>)> = self
             .documents
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .values()
             .filter(|document| {
-                matches!(document.text, Text::Rope(_)) && document.used.idle(now, idle_ms)
+                matches!(document.text, Text::Rope(_)) && document.used.get() != NOT_PACKABLE
             })
-            .cloned()
+            .map(|document| (document.used.get(), Arc::clone(document)))
             .collect();
+        // The most recently used first: they keep their texts within the budget.
+        in_use.sort_unstable_by_key(|(used, _)| std::cmp::Reverse(*used));
+        let budget = self.text_budget.load(Ordering::Relaxed);
+        let mut kept_bytes = 0usize;
+        let mut candidates = Vec::new();
+        for (rank, (used, document)) in in_use.into_iter().enumerate() {
+            let Text::Rope(text) = &document.text else {
+                continue;
+            };
+            let idle = idle_ms.is_some_and(|idle_ms| now.saturating_sub(used) >= idle_ms);
+            // The one used last is kept, and not counted.
+            let bytes = if rank == 0 { 0 } else { text.len_bytes() };
+            if !idle && kept_bytes + bytes <= budget {
+                kept_bytes += bytes;
+            } else {
+                candidates.push((used, document));
+            }
+        }
         let mut packed = 0;
-        for document in candidates {
+        for (used, document) in candidates {
             let Text::Rope(text) = &document.text else {
                 continue;
             };
@@ -723,7 +773,9 @@ impl DocumentStore {
             };
             let mut cold = document.revised();
             cold.text = Text::Packed(long_lived::scope(|| Arc::new(compressed)));
-            if document.used.idle(now, idle_ms) && self.replace_if_current(&document, cold.kept()) {
+            // Not used since it was picked (a request stamps the same
+            // record; an edit publishes another).
+            if document.used.get() == used && self.replace_if_current(&document, cold.kept()) {
                 packed += 1;
                 document.drop_idle_tree();
             }
@@ -733,7 +785,12 @@ impl DocumentStore {
             crate::memory::note_freed();
         }
         if packed > 0 {
-            tracing::debug!(packed, "texts of documents not used lately packed");
+            tracing::debug!(
+                packed,
+                kept_bytes,
+                budget,
+                "texts of documents no longer in use packed"
+            );
         }
         packed
     }

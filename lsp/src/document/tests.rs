@@ -1115,6 +1115,17 @@ fn a_background_reader_of_a_document_only_opened_keeps_no_tree() {
         .is_none());
 }
 
+/// Opens `document` with `text` (packed) and edits it to version 2, with
+/// `// edited` as its first line (unpacked, in use).
+fn open_and_edit(store: &DocumentStore, document: &Uri, text: &str) {
+    store
+        .open(document.clone(), "rust", 1, text.to_owned())
+        .expect("first open");
+    store
+        .change(document, 2, vec![edit(pos(0, 0), pos(0, 0), "// edited\n")])
+        .expect("valid");
+}
+
 /// Source long enough to shrink when packed.
 fn packable_source() -> String {
     (0..200)
@@ -1248,21 +1259,16 @@ fn documents_left_unused_are_packed_again_and_those_in_use_are_not() {
     let left = uri("file:///w/left.rs");
     let text = packable_source();
     for document in [&worked, &left] {
-        store
-            .open(document.clone(), "rust", 1, text.clone())
-            .expect("first open");
-        store
-            .change(document, 2, vec![edit(pos(0, 0), pos(0, 0), "// edited\n")])
-            .expect("valid");
+        open_and_edit(&store, document, &text);
         assert!(!store.is_packed(document));
     }
     let edited = format!("// edited\n{text}");
     // Nothing has been idle an hour.
-    assert_eq!(store.pack_idle(Duration::from_secs(3600)), 0);
+    assert_eq!(store.pack_unused(Some(Duration::from_secs(3600))), 0);
     // Both idle "for no time": packed, and their trees dropped.
     store.snapshot(&left).expect("open").tree().expect("rust");
     assert_eq!(tree_state(&store, &left), syntax::SyntaxState::Parsed);
-    assert_eq!(store.pack_idle(Duration::ZERO), 2);
+    assert_eq!(store.pack_unused(Some(Duration::ZERO)), 2);
     assert!(store.is_packed(&worked) && store.is_packed(&left));
     assert_eq!(tree_state(&store, &left), syntax::SyntaxState::Pending);
     assert!(store.current(&left).expect("open").syntax.is_cold());
@@ -1281,18 +1287,18 @@ fn documents_left_unused_are_packed_again_and_those_in_use_are_not() {
         nodes(&fresh_tree(Language::Rust, &again))
     );
     // Used just now: not idle for a minute.
-    assert_eq!(store.pack_idle(Duration::from_secs(60)), 0);
+    assert_eq!(store.pack_unused(Some(Duration::from_secs(60))), 0);
     // A text that does not pack is tried once, not at every sweep.
     let short = uri("file:///w/short.rs");
     store
         .open(short.clone(), "rust", 1, "fn f() {}\n".to_string())
         .expect("first open");
-    assert_eq!(store.pack_idle(Duration::ZERO), 2);
+    assert_eq!(store.pack_unused(Some(Duration::ZERO)), 2);
     assert_eq!(
         store.current(&short).expect("open").used.get(),
         NOT_PACKABLE
     );
-    assert_eq!(store.pack_idle(Duration::ZERO), 0);
+    assert_eq!(store.pack_unused(Some(Duration::ZERO)), 0);
 }
 
 #[test]
@@ -1312,4 +1318,106 @@ fn idle_parsers_are_dropped_only_after_no_parse_for_a_while_and_parsing_goes_on(
             .root_node()
             .to_sexp()
     );
+}
+
+#[test]
+fn texts_in_use_over_the_text_budget_are_packed_least_recently_used_first() {
+    let store = DocumentStore::with_background_reparse(None);
+    let text = packable_source();
+    let edited = format!("// edited\n{text}");
+    let documents: Vec<Uri> = (0..4)
+        .map(|n| uri(&format!("file:///w/in_use_{n}.rs")))
+        .collect();
+    for document in &documents {
+        open_and_edit(&store, document, &text);
+        store
+            .snapshot(document)
+            .expect("open")
+            .tree()
+            .expect("rust");
+        // Uses are stamped in milliseconds: one apart.
+        std::thread::sleep(Duration::from_millis(3));
+    }
+    // Room for two texts beyond the one used last: the least recently used
+    // is packed, and its tree dropped; never idle, nothing else is.
+    store.set_text_budget(2 * edited.len() + edited.len() / 2);
+    assert_eq!(store.pack_unused(None), 1);
+    assert!(store.is_packed(&documents[0]));
+    assert!(store.current(&documents[0]).expect("open").syntax.is_cold());
+    for document in &documents[1..] {
+        assert!(!store.is_packed(document));
+        // Looked at without using it.
+        let held = store.current(document).expect("open");
+        assert_eq!(held.syntax.state(), syntax::SyntaxState::Parsed);
+    }
+    assert_eq!(store.pack_unused(None), 0);
+    // Read again, the packed one is the most recently used: the next least
+    // recently used goes instead, and the text read is the one edited.
+    std::thread::sleep(Duration::from_millis(3));
+    assert_eq!(text_of(&store, &documents[0]), edited);
+    assert_eq!(store.pack_unused(None), 1);
+    assert!(store.is_packed(&documents[1]));
+    assert!(!store.is_packed(&documents[0]));
+    // A budget of 0 keeps only the text used last, however long.
+    std::thread::sleep(Duration::from_millis(3));
+    store
+        .change(&documents[3], 3, vec![edit(pos(0, 3), pos(0, 9), "again")])
+        .expect("valid");
+    store.set_text_budget(0);
+    assert_eq!(store.pack_unused(None), 2);
+    assert!(!store.is_packed(&documents[3]));
+    for document in &documents[..3] {
+        assert!(store.is_packed(document));
+    }
+    assert_eq!(text_of(&store, &documents[2]), edited);
+    assert_eq!(
+        store.snapshot_unkept(&documents[3]).expect("open").text(),
+        &format!("// again\n{text}")
+    );
+    // Idle texts are packed whatever the budget, the one used last too.
+    store.set_text_budget(usize::MAX);
+    assert_eq!(store.pack_unused(Some(Duration::ZERO)), 2);
+    assert_eq!(
+        store.packed_bytes().1,
+        3 * edited.len() + "// again\n".len() + text.len()
+    );
+}
+
+#[test]
+fn unpacking_a_text_wakes_the_sweep() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a runtime");
+    let store = DocumentStore::with_background_reparse(None);
+    let read = uri("file:///w/read.rs");
+    let edited = uri("file:///w/edited.rs");
+    for document in [&read, &edited] {
+        store
+            .open(document.clone(), "rust", 1, packable_source())
+            .expect("first open");
+    }
+    let woken = |store: &DocumentStore| {
+        runtime.block_on(async {
+            tokio::time::timeout(Duration::from_millis(50), store.unpacked())
+                .await
+                .is_ok()
+        })
+    };
+    // Opening packs; background reads leave the texts packed.
+    store.snapshot_unkept(&read).expect("open");
+    assert!(!woken(&store));
+    // A request unpacks one, an edit the other: each tells the sweep once.
+    store.snapshot(&read).expect("open");
+    assert!(woken(&store));
+    assert!(!woken(&store));
+    store
+        .change(&edited, 2, vec![edit(pos(0, 0), pos(0, 0), "// edited\n")])
+        .expect("valid");
+    assert!(woken(&store));
+    // Edits of a text already unpacked do not.
+    store
+        .change(&edited, 3, vec![edit(pos(0, 0), pos(0, 0), "// again\n")])
+        .expect("valid");
+    assert!(!woken(&store));
 }

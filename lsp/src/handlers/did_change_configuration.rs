@@ -4,14 +4,19 @@
 use agentls_core::config::{self, ConfigSource};
 use lsp_types::DidChangeConfigurationParams;
 
+use crate::document::DocumentStore;
 use crate::notice;
 use crate::state::write_lock;
 use crate::world::World;
 
-/// `[documents] tree_budget_mib` in bytes.
-pub(crate) fn tree_budget_bytes(config: &agentls_core::config::Config) -> usize {
-    usize::try_from(config.documents.tree_budget_mib.saturating_mul(1024 * 1024))
-        .unwrap_or(usize::MAX)
+/// Hands `[documents] tree_budget_mib` and `text_budget_mib` to the store.
+pub(crate) fn set_document_budgets(
+    documents: &DocumentStore,
+    config: &agentls_core::config::Config,
+) {
+    let bytes = |mib: u64| usize::try_from(mib.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX);
+    documents.set_tree_budget(bytes(config.documents.tree_budget_mib));
+    documents.set_text_budget(bytes(config.documents.text_budget_mib));
 }
 
 pub(crate) async fn handle(world: &World, params: DidChangeConfigurationParams) {
@@ -21,10 +26,7 @@ pub(crate) async fn handle(world: &World, params: DidChangeConfigurationParams) 
             config::editor_layer(&params.settings, ConfigSource::EditorSettings);
         let mut problems = config_state.remerge();
         crate::logging::set_level_from_config(config_state.merged.log.level.as_deref());
-        world
-            .state
-            .documents
-            .set_tree_budget(tree_budget_bytes(&config_state.merged));
+        set_document_budgets(&world.state.documents, &config_state.merged);
         // The other layers' problems were shown when they were loaded.
         problems.retain(|problem| problem.source == ConfigSource::EditorSettings);
         problems

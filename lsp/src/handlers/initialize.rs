@@ -154,11 +154,7 @@ fn load_configuration(state: &State, roots: &[PathBuf], init: Option<&serde_json
     config_state.env_layer = config::environment_layer(&env);
     problems.extend(config_state.remerge());
     crate::logging::set_level_from_config(config_state.merged.log.level.as_deref());
-    state
-        .documents
-        .set_tree_budget(super::did_change_configuration::tree_budget_bytes(
-            &config_state.merged,
-        ));
+    super::did_change_configuration::set_document_budgets(&state.documents, &config_state.merged);
     drop(config_state);
     for problem in &problems {
         tracing::warn!(%problem, "configuration problem");

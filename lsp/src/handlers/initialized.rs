@@ -2,7 +2,7 @@
 //! during `initialize`, the workspace index starts building, and the model
 //! provider is chosen, so a user with none configured is told what to set before
 //! the first task rather than by a failed one. The texts of documents left
-//! unused are packed from here on (`pack_idle_documents`).
+//! no longer in use are packed from here on (`pack_unused_documents`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +19,7 @@ pub(crate) async fn handle(world: &World) {
     world
         .symbols
         .start(world.state.clone(), world.client.clone());
-    tokio::spawn(pack_idle_documents(Arc::clone(&world.state)));
+    tokio::spawn(pack_unused_documents(Arc::clone(&world.state)));
     let world = world.clone();
     tokio::spawn(async move {
         if let Err(error) = world.tasks.discover(&world.state).await {
@@ -34,22 +34,26 @@ pub(crate) async fn handle(world: &World) {
 /// How often the open documents are looked over for texts to pack.
 const PACK_SWEEP_EVERY: Duration = Duration::from_secs(5);
 
-/// Packs the texts of documents unused for `[documents] pack_idle_secs`
-/// (`DocumentStore::pack_idle`), every `PACK_SWEEP_EVERY`, for as long as the
-/// server runs.
-async fn pack_idle_documents(state: Arc<State>) {
+/// How long after a text is unpacked the sweep runs: long enough for a burst
+/// of edits or a task's reads to end first, so a text is not packed while
+/// the burst still needs it.
+const PACK_AFTER_UNPACK: Duration = Duration::from_secs(1);
+
+/// Packs the texts of documents no longer in use (`DocumentStore::pack_unused`):
+/// unused for `[documents] pack_idle_secs`, or beyond `text_budget_mib`.
+/// Runs every `PACK_SWEEP_EVERY`, and `PACK_AFTER_UNPACK` after a text is
+/// unpacked, for as long as the server runs.
+async fn pack_unused_documents(state: Arc<State>) {
     let mut every = tokio::time::interval(PACK_SWEEP_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        every.tick().await;
-        let idle_secs = state.config().documents.pack_idle_secs;
-        if idle_secs == 0 {
-            continue;
+        tokio::select! {
+            _ = every.tick() => {}
+            () = state.documents.unpacked() => tokio::time::sleep(PACK_AFTER_UNPACK).await,
         }
+        let idle_secs = state.config().documents.pack_idle_secs;
+        let idle = (idle_secs > 0).then(|| Duration::from_secs(idle_secs));
         let state = Arc::clone(&state);
-        let _ = tokio::task::spawn_blocking(move || {
-            state.documents.pack_idle(Duration::from_secs(idle_secs))
-        })
-        .await;
+        let _ = tokio::task::spawn_blocking(move || state.documents.pack_unused(idle)).await;
     }
 }
