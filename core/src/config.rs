@@ -310,7 +310,7 @@ impl Default for DocumentsConfig {
     fn default() -> Self {
         DocumentsConfig {
             tree_budget_mib: 16,
-            text_budget_mib: 4,
+            text_budget_mib: 2,
             pack_idle_secs: 30,
         }
     }

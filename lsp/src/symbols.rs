@@ -237,7 +237,11 @@ async fn refresh(state: Arc<State>, symbols: Symbols) {
     loop {
         symbols.wake.notified().await;
         tokio::time::sleep(DEBOUNCE).await;
-        let dirty: Vec<Uri> = lock(&symbols.dirty).drain().collect();
+        // Taken whole: a burst of edits across many files grows the set's
+        // table, which `drain` would keep for good.
+        let dirty: Vec<Uri> = std::mem::take(&mut *lock(&symbols.dirty))
+            .into_iter()
+            .collect();
         for uri in dirty {
             let Some(snapshot) = state.documents.snapshot_unkept(&uri) else {
                 continue;

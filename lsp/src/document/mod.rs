@@ -59,7 +59,7 @@ const PARSERS_IDLE: Duration = Duration::from_secs(5);
 
 /// The default `[documents] text_budget_mib`: the texts kept unpacked for
 /// the documents used most recently, beyond the one in use.
-pub const DEFAULT_TEXT_BUDGET_BYTES: usize = 4 * 1024 * 1024;
+pub const DEFAULT_TEXT_BUDGET_BYTES: usize = 2 * 1024 * 1024;
 
 /// Why the store refused or adjusted a notification. None is retried: the server
 /// logs it and shows it to the user.

@@ -17,6 +17,9 @@ use lsp_types::Uri;
 
 use super::Document;
 
+/// The pending map's capacity kept however few documents wait.
+const SHRINK_ABOVE: usize = 64;
+
 pub(crate) struct BackgroundReparse {
     shared: Arc<Shared>,
     delay: Duration,
@@ -83,6 +86,12 @@ impl BackgroundReparse {
         }
     }
 
+    /// The capacity of the map of pending parses, for tests.
+    #[cfg(test)]
+    pub(crate) fn pending_capacity(&self) -> usize {
+        self.shared.lock().documents.capacity()
+    }
+
     /// Drops any pending parse of `uri` (the document closed).
     pub(crate) fn forget(&self, uri: &Uri) {
         self.shared.lock().documents.remove(uri);
@@ -123,6 +132,11 @@ fn run(shared: &Shared) {
                 true
             }
         });
+        // A burst of edits across many files grows the map's table; give it
+        // back once the burst is parsed rather than keep it for good.
+        if queue.documents.capacity() > SHRINK_ABOVE.max(4 * queue.documents.len()) {
+            queue.documents.shrink_to_fit();
+        }
         if ready.is_empty() {
             let next_due = queue.documents.values().map(|(due, _)| *due).min();
             queue = match next_due {

@@ -1421,3 +1421,45 @@ fn unpacking_a_text_wakes_the_sweep() {
         .expect("valid");
     assert!(!woken(&store));
 }
+
+#[test]
+fn the_background_reparse_gives_back_its_table_after_a_burst_of_edits() {
+    let store = DocumentStore::with_background_reparse(Some(Duration::from_millis(1)));
+    let documents: Vec<Uri> = (0..1000)
+        .map(|n| uri(&format!("file:///w/burst_{n}.rs")))
+        .collect();
+    for document in &documents {
+        store
+            .open(document.clone(), "rust", 1, "fn f() {}\n".to_string())
+            .expect("first open");
+    }
+    // Edited faster than the reparse thread takes them: the pending map grows.
+    for document in &documents {
+        store
+            .change(document, 2, vec![edit(pos(0, 3), pos(0, 4), "g")])
+            .expect("valid");
+    }
+    let background = store.background.as_ref().expect("a reparse thread");
+    for _ in 0..500 {
+        if documents
+            .iter()
+            .all(|document| store.current(document).expect("open").syntax.has_tree())
+            && background.pending_capacity() <= 64
+        {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!(
+        "after the burst was parsed the pending table still has room for {}",
+        background.pending_capacity()
+    );
+}
+
+#[test]
+fn the_store_starts_with_the_configured_default_budgets() {
+    let defaults = agentls_core::config::DocumentsConfig::default();
+    let mib = |bytes: usize| bytes as u64 / (1024 * 1024);
+    assert_eq!(mib(DEFAULT_TREE_BUDGET_BYTES), defaults.tree_budget_mib);
+    assert_eq!(mib(DEFAULT_TEXT_BUDGET_BYTES), defaults.text_budget_mib);
+}
