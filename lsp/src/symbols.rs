@@ -79,6 +79,16 @@ impl Symbols {
         }
     }
 
+    /// The store packed these documents: no longer in use, none of them
+    /// keeps its text and tree in the index for a next edit.
+    pub(crate) fn documents_packed(&self, uris: &[Uri]) {
+        for uri in uris {
+            if let Some(path) = uri.to_file_path() {
+                self.index.drop_source(&path);
+            }
+        }
+    }
+
     /// The editor closed it: the disk's copy counts again.
     pub(crate) fn document_closed(&self, uri: &Uri) {
         lock(&self.recent).remove(uri);
@@ -443,4 +453,34 @@ pub(crate) fn render_markdown(selection: &Selection, about: &str, root: Option<&
         ));
     }
     page
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+
+    #[test]
+    fn a_packed_document_no_longer_keeps_its_text_and_tree_in_the_index() {
+        let symbols = Symbols::default();
+        let uri = Uri::from_str("file:///w/typed.rs").expect("a URI");
+        let path = uri.to_file_path().expect("a file").into_owned();
+        let text = "fn typed() {}\n";
+        let mut parser = tree_sitter::Parser::new();
+        parser
+            .set_language(&Language::Rust.tree_sitter_language())
+            .expect("the Rust grammar");
+        let tree = parser.parse(text, None).expect("a tree");
+        symbols
+            .index
+            .update_from_tree(&path, Language::Rust, text, &tree);
+        assert!(symbols.index.read().keeps_source(&path));
+        let other = Uri::from_str("file:///w/other.rs").expect("a URI");
+        symbols.documents_packed(std::slice::from_ref(&other));
+        assert!(symbols.index.read().keeps_source(&path));
+        symbols.documents_packed(&[other, uri]);
+        assert!(!symbols.index.read().keeps_source(&path));
+        assert_eq!(symbols.index.read().definitions("typed").len(), 1);
+    }
 }

@@ -444,3 +444,33 @@ fn context_an_opened_buffer_leaves_the_typed_one_its_source() {
         .collect();
     assert_eq!(lines, [(opened, 2), (typed, 1)]);
 }
+
+/// A buffer no longer in use lets its text and tree go; its symbols stay,
+/// and its next update reads it whole. Another path's drop changes nothing.
+#[test]
+fn context_a_buffer_no_longer_in_use_drops_its_source_and_keeps_its_symbols() {
+    let index = SharedIndex::new();
+    let mut parser = rust_parser();
+    let (typed, other) = (Path::new("/w/typed.rs"), Path::new("/w/other.rs"));
+    let text = "fn typed() { helper(); }\n";
+    let tree = parser.parse(text, None).unwrap();
+    index.update_from_tree(typed, Language::Rust, text, &tree);
+    index.update_file(other, Language::Rust, "fn other() {}\n");
+    index.drop_source(other);
+    assert!(index.read().previous(typed).is_some());
+    assert!(index.read().keeps_source(typed));
+    assert!(!index.read().keeps_source(other));
+    index.drop_source(typed);
+    let read = index.read();
+    assert!(read.previous(typed).is_none());
+    assert!(!read.keeps_source(typed));
+    assert_eq!(read.definitions("typed").len(), 1);
+    drop(read);
+    // Typed in again: read whole, and kept again.
+    let text = "fn typed() { helper(); }\nfn more() {}\n";
+    let tree = parser.parse(text, None).unwrap();
+    index.update_from_tree(typed, Language::Rust, text, &tree);
+    let read = index.read();
+    assert!(read.previous(typed).is_some());
+    assert_eq!(read.definitions("more").len(), 1);
+}

@@ -229,6 +229,28 @@ impl SymbolIndex {
         }
     }
 
+    /// The buffer of `path` is no longer in use (the editor's store packed
+    /// it): it stops keeping its text and tree for a next edit, which then
+    /// reads it whole. Its symbols stay. Nothing changes for another path.
+    pub fn drop_source(&mut self, path: &Path) {
+        let Some(&id) = self.ids.get(path) else {
+            return;
+        };
+        if self.sourced == Some(id) {
+            self.sourced = None;
+            if let Some(entry) = &mut self.files[id as usize] {
+                entry.source = None;
+            }
+        }
+    }
+
+    /// Whether the buffer of `path` keeps its text and tree for its next edit.
+    pub fn keeps_source(&self, path: &Path) -> bool {
+        self.ids
+            .get(path)
+            .is_some_and(|id| self.sourced == Some(*id))
+    }
+
     /// The file was closed in the editor: its symbols stay, but the next build
     /// may replace them with the disk's.
     pub fn release_buffer(&mut self, path: &Path) {
@@ -547,6 +569,12 @@ impl SharedIndex {
 
     pub fn remove_file(&self, path: &Path) {
         self.write().remove_file(path);
+    }
+
+    /// See [`SymbolIndex::drop_source`]. The text and tree go when the lock
+    /// is released.
+    pub fn drop_source(&self, path: &Path) {
+        self.write().drop_source(path);
     }
 
     /// See [`SymbolIndex::release_buffer`].

@@ -728,9 +728,9 @@ impl DocumentStore {
     ///   across many files.
     ///
     /// Compresses outside the locks; a document used or changed meanwhile
-    /// keeps its rope and tree. Returns how many were packed. Takes
+    /// keeps its rope and tree. Returns the documents packed. Takes
     /// milliseconds per MiB packed: call it from a blocking task.
-    pub fn pack_unused(&self, idle: Option<Duration>) -> usize {
+    pub fn pack_unused(&self, idle: Option<Duration>) -> Vec<Uri> {
         let now = self.stamp();
         let idle_ms = idle.map(|idle| u64::try_from(idle.as_millis()).unwrap_or(u64::MAX));
         let mut in_use: Vec<(u64, Arc<Document>)> = self
@@ -761,7 +761,7 @@ impl DocumentStore {
                 candidates.push((used, document));
             }
         }
-        let mut packed = 0;
+        let mut packed = Vec::new();
         for (used, document) in candidates {
             let Text::Rope(text) = &document.text else {
                 continue;
@@ -776,17 +776,17 @@ impl DocumentStore {
             // Not used since it was picked (a request stamps the same
             // record; an edit publishes another).
             if document.used.get() == used && self.replace_if_current(&document, cold.kept()) {
-                packed += 1;
+                packed.push(document.uri.clone());
                 document.drop_idle_tree();
             }
         }
         let parsers_dropped = syntax::drop_parsers_idle_for(PARSERS_IDLE);
-        if packed > 0 || parsers_dropped {
+        if !packed.is_empty() || parsers_dropped {
             crate::memory::note_freed();
         }
-        if packed > 0 {
+        if !packed.is_empty() {
             tracing::debug!(
-                packed,
+                packed = packed.len(),
                 kept_bytes,
                 budget,
                 "texts of documents no longer in use packed"

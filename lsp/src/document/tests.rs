@@ -1264,11 +1264,11 @@ fn documents_left_unused_are_packed_again_and_those_in_use_are_not() {
     }
     let edited = format!("// edited\n{text}");
     // Nothing has been idle an hour.
-    assert_eq!(store.pack_unused(Some(Duration::from_secs(3600))), 0);
+    assert_eq!(store.pack_unused(Some(Duration::from_secs(3600))).len(), 0);
     // Both idle "for no time": packed, and their trees dropped.
     store.snapshot(&left).expect("open").tree().expect("rust");
     assert_eq!(tree_state(&store, &left), syntax::SyntaxState::Parsed);
-    assert_eq!(store.pack_unused(Some(Duration::ZERO)), 2);
+    assert_eq!(store.pack_unused(Some(Duration::ZERO)).len(), 2);
     assert!(store.is_packed(&worked) && store.is_packed(&left));
     assert_eq!(tree_state(&store, &left), syntax::SyntaxState::Pending);
     assert!(store.current(&left).expect("open").syntax.is_cold());
@@ -1287,18 +1287,18 @@ fn documents_left_unused_are_packed_again_and_those_in_use_are_not() {
         nodes(&fresh_tree(Language::Rust, &again))
     );
     // Used just now: not idle for a minute.
-    assert_eq!(store.pack_unused(Some(Duration::from_secs(60))), 0);
+    assert_eq!(store.pack_unused(Some(Duration::from_secs(60))).len(), 0);
     // A text that does not pack is tried once, not at every sweep.
     let short = uri("file:///w/short.rs");
     store
         .open(short.clone(), "rust", 1, "fn f() {}\n".to_string())
         .expect("first open");
-    assert_eq!(store.pack_unused(Some(Duration::ZERO)), 2);
+    assert_eq!(store.pack_unused(Some(Duration::ZERO)).len(), 2);
     assert_eq!(
         store.current(&short).expect("open").used.get(),
         NOT_PACKABLE
     );
-    assert_eq!(store.pack_unused(Some(Duration::ZERO)), 0);
+    assert_eq!(store.pack_unused(Some(Duration::ZERO)).len(), 0);
 }
 
 #[test]
@@ -1341,7 +1341,7 @@ fn texts_in_use_over_the_text_budget_are_packed_least_recently_used_first() {
     // Room for two texts beyond the one used last: the least recently used
     // is packed, and its tree dropped; never idle, nothing else is.
     store.set_text_budget(2 * edited.len() + edited.len() / 2);
-    assert_eq!(store.pack_unused(None), 1);
+    assert_eq!(store.pack_unused(None), [documents[0].clone()]);
     assert!(store.is_packed(&documents[0]));
     assert!(store.current(&documents[0]).expect("open").syntax.is_cold());
     for document in &documents[1..] {
@@ -1350,12 +1350,12 @@ fn texts_in_use_over_the_text_budget_are_packed_least_recently_used_first() {
         let held = store.current(document).expect("open");
         assert_eq!(held.syntax.state(), syntax::SyntaxState::Parsed);
     }
-    assert_eq!(store.pack_unused(None), 0);
+    assert_eq!(store.pack_unused(None).len(), 0);
     // Read again, the packed one is the most recently used: the next least
     // recently used goes instead, and the text read is the one edited.
     std::thread::sleep(Duration::from_millis(3));
     assert_eq!(text_of(&store, &documents[0]), edited);
-    assert_eq!(store.pack_unused(None), 1);
+    assert_eq!(store.pack_unused(None), [documents[1].clone()]);
     assert!(store.is_packed(&documents[1]));
     assert!(!store.is_packed(&documents[0]));
     // A budget of 0 keeps only the text used last, however long.
@@ -1364,7 +1364,7 @@ fn texts_in_use_over_the_text_budget_are_packed_least_recently_used_first() {
         .change(&documents[3], 3, vec![edit(pos(0, 3), pos(0, 9), "again")])
         .expect("valid");
     store.set_text_budget(0);
-    assert_eq!(store.pack_unused(None), 2);
+    assert_eq!(store.pack_unused(None).len(), 2);
     assert!(!store.is_packed(&documents[3]));
     for document in &documents[..3] {
         assert!(store.is_packed(document));
@@ -1376,7 +1376,7 @@ fn texts_in_use_over_the_text_budget_are_packed_least_recently_used_first() {
     );
     // Idle texts are packed whatever the budget, the one used last too.
     store.set_text_budget(usize::MAX);
-    assert_eq!(store.pack_unused(Some(Duration::ZERO)), 2);
+    assert_eq!(store.pack_unused(Some(Duration::ZERO)).len(), 2);
     assert_eq!(
         store.packed_bytes().1,
         3 * edited.len() + "// again\n".len() + text.len()

@@ -1,8 +1,8 @@
 //! `initialized`: the client may now be told about configuration problems found
 //! during `initialize`, the workspace index starts building, and the model
 //! provider is chosen, so a user with none configured is told what to set before
-//! the first task rather than by a failed one. The texts of documents left
-//! no longer in use are packed from here on (`pack_unused_documents`).
+//! the first task rather than by a failed one. The texts of documents no
+//! longer in use are packed from here on (`pack_unused_documents`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +11,7 @@ use lsp_types::MessageType;
 
 use crate::notice;
 use crate::state::{lock, State};
+use crate::symbols::Symbols;
 use crate::world::World;
 
 pub(crate) async fn handle(world: &World) {
@@ -19,7 +20,10 @@ pub(crate) async fn handle(world: &World) {
     world
         .symbols
         .start(world.state.clone(), world.client.clone());
-    tokio::spawn(pack_unused_documents(Arc::clone(&world.state)));
+    tokio::spawn(pack_unused_documents(
+        Arc::clone(&world.state),
+        world.symbols.clone(),
+    ));
     let world = world.clone();
     tokio::spawn(async move {
         if let Err(error) = world.tasks.discover(&world.state).await {
@@ -42,8 +46,9 @@ const PACK_AFTER_UNPACK: Duration = Duration::from_secs(1);
 /// Packs the texts of documents no longer in use (`DocumentStore::pack_unused`):
 /// unused for `[documents] pack_idle_secs`, or beyond `text_budget_mib`.
 /// Runs every `PACK_SWEEP_EVERY`, and `PACK_AFTER_UNPACK` after a text is
-/// unpacked, for as long as the server runs.
-async fn pack_unused_documents(state: Arc<State>) {
+/// unpacked, for as long as the server runs. The symbol index lets go of
+/// the text and tree it keeps for a packed document's next edit.
+async fn pack_unused_documents(state: Arc<State>, symbols: Symbols) {
     let mut every = tokio::time::interval(PACK_SWEEP_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -53,7 +58,10 @@ async fn pack_unused_documents(state: Arc<State>) {
         }
         let idle_secs = state.config().documents.pack_idle_secs;
         let idle = (idle_secs > 0).then(|| Duration::from_secs(idle_secs));
-        let state = Arc::clone(&state);
-        let _ = tokio::task::spawn_blocking(move || state.documents.pack_unused(idle)).await;
+        let (state, symbols) = (Arc::clone(&state), symbols.clone());
+        let _ = tokio::task::spawn_blocking(move || {
+            symbols.documents_packed(&state.documents.pack_unused(idle));
+        })
+        .await;
     }
 }
