@@ -353,6 +353,18 @@ async fn documents_only_opened_are_packed_and_requests_and_edits_see_their_text(
     assert_eq!(state["result"]["textPacked"], false);
 }
 
+/// `initialize` with `initializationOptions` setting `[documents]`.
+async fn initialize_with_documents(client: &mut TestClient, documents: Value) {
+    client
+        .initialize_with(json!({
+            "processId": null,
+            "rootUri": null,
+            "capabilities": {},
+            "initializationOptions": {"documents": documents}
+        }))
+        .await;
+}
+
 /// 300 short Rust functions: long enough to pack.
 fn items_source() -> String {
     (0..300)
@@ -401,14 +413,11 @@ async fn texts_beyond_the_text_budget_are_packed_soon_after_the_next_one_is_edit
     let mut client = TestClient::in_process();
     // Never packed for being idle: only the budget packs, and it keeps
     // nothing beyond the text used last.
-    client
-        .initialize_with(json!({
-            "processId": null,
-            "rootUri": null,
-            "capabilities": {},
-            "initializationOptions": {"documents": {"pack_idle_secs": 0, "text_budget_mib": 0}}
-        }))
-        .await;
+    initialize_with_documents(
+        &mut client,
+        json!({"pack_idle_secs": 0, "text_budget_mib": 0}),
+    )
+    .await;
     let text = items_source();
     let first = "file:///w/first.rs";
     let second = "file:///w/second.rs";
@@ -431,16 +440,35 @@ async fn texts_beyond_the_text_budget_are_packed_soon_after_the_next_one_is_edit
 }
 
 #[tokio::test]
+async fn the_text_budget_set_from_the_editors_settings_applies_at_once() {
+    let mut client = TestClient::in_process();
+    initialize_with_documents(&mut client, json!({"pack_idle_secs": 0})).await;
+    let text = items_source();
+    let first = "file:///w/first.rs";
+    let second = "file:///w/second.rs";
+    for uri in [first, second] {
+        open_rust(&mut client, uri, &text).await;
+        edit_first_line(&mut client, uri, 2, (0, 0), "// edited\n").await;
+    }
+    // Both within the default budget: nothing packs them.
+    let edited = format!("// edited\n{text}");
+    assert_unpacked(&mut client, first, &edited).await;
+    // The user lowers the budget to nothing: the one not used last goes.
+    client
+        .notify(
+            "workspace/didChangeConfiguration",
+            json!({"settings": {"agentls": {"documents": {"text_budget_mib": 0}}}}),
+        )
+        .await;
+    let state = wait_until_packed(&mut client, first).await;
+    assert_eq!(state["result"]["text"].as_str(), Some(edited.as_str()));
+    assert_unpacked(&mut client, second, &edited).await;
+}
+
+#[tokio::test]
 async fn documents_left_unused_are_packed_again_and_edits_still_apply() {
     let mut client = TestClient::in_process();
-    client
-        .initialize_with(json!({
-            "processId": null,
-            "rootUri": null,
-            "capabilities": {},
-            "initializationOptions": {"documents": {"pack_idle_secs": 1}}
-        }))
-        .await;
+    initialize_with_documents(&mut client, json!({"pack_idle_secs": 1})).await;
     let text = items_source();
     let uri = "file:///w/left.rs";
     open_rust(&mut client, uri, &text).await;
