@@ -233,15 +233,18 @@ impl SymbolIndex {
     /// it): it stops keeping its text and tree for a next edit, which then
     /// reads it whole. Its symbols stay. Nothing changes for another path.
     pub fn drop_source(&mut self, path: &Path) {
-        let Some(&id) = self.ids.get(path) else {
-            return;
-        };
-        if self.sourced == Some(id) {
-            self.sourced = None;
-            if let Some(entry) = &mut self.files[id as usize] {
-                entry.source = None;
-            }
+        self.take_source(path);
+    }
+
+    /// The text and tree `path` keeps for its next edit, if it is the
+    /// buffer that keeps them, taken out of the index.
+    fn take_source(&mut self, path: &Path) -> Option<Sourced> {
+        let id = *self.ids.get(path)?;
+        if self.sourced != Some(id) {
+            return None;
         }
+        self.sourced = None;
+        self.files[id as usize].as_mut()?.source.take()
     }
 
     /// Whether the buffer of `path` keeps its text and tree for its next edit.
@@ -254,10 +257,10 @@ impl SymbolIndex {
     /// The file was closed in the editor: its symbols stay, but the next build
     /// may replace them with the disk's.
     pub fn release_buffer(&mut self, path: &Path) {
+        self.drop_source(path);
         if let Some(&id) = self.ids.get(path) {
             if let Some(entry) = &mut self.files[id as usize] {
                 entry.origin = Origin::Disk;
-                entry.source = None;
             }
         }
     }
@@ -571,10 +574,16 @@ impl SharedIndex {
         self.write().remove_file(path);
     }
 
-    /// See [`SymbolIndex::drop_source`]. The text and tree go when the lock
-    /// is released.
+    /// See [`SymbolIndex::drop_source`]. Takes the write lock only when
+    /// `path` is the buffer keeping its source (one at a time, so a sweep
+    /// packing many documents takes it once at most), and the text and tree
+    /// are freed after it is released.
     pub fn drop_source(&self, path: &Path) {
-        self.write().drop_source(path);
+        if !self.read().keeps_source(path) {
+            return;
+        }
+        let taken = self.write().take_source(path);
+        drop(taken);
     }
 
     /// See [`SymbolIndex::release_buffer`].
