@@ -3,12 +3,16 @@
 //! 1. Resident memory of the release `agentls` binary (`VmRSS` from
 //!    /proc/<pid>/status, Linux only), driven over stdio like an editor: after
 //!    `initialize` with no documents; with 1,000 real source files open (Rust
-//!    from the cargo registry's sources, Python from the system's standard
-//!    library, the TypeScript of editors/vscode); after every one of them was
+//!    from the cargo registry's sources of the crates Cargo.lock names, so
+//!    that every machine that ran `cargo fetch` opens the same files; Python
+//!    from the system's standard library; the TypeScript of editors/vscode);
+//!    after every one of them was
 //!    edited once and `agent/context` (the context a task sends the model; no
 //!    model is called) ran on 10 of them; and again `AGENTLS_BENCH_LATER_SECS`
 //!    (default 60) seconds later. The same files opened as `plaintext` (no tree,
-//!    no symbols) give the baseline row.
+//!    no symbols) give the baseline row. Then the same rows for 1,000 Rust
+//!    files of 600 to 1,400 lines (the size the issue measured) in a second
+//!    server.
 //! 2. Where the memory goes: the same files through the document store and the
 //!    symbol index in this process, with a counting allocator (live heap bytes as malloc holds them
 //!    after each step).
@@ -271,6 +275,45 @@ fn cargo_registry() -> Option<PathBuf> {
     registries.into_iter().next()
 }
 
+/// The `name-version` of every package in the workspace's Cargo.lock: the
+/// crates `cargo fetch` brings, whatever else the registry holds.
+fn locked_crates() -> Vec<String> {
+    let lock = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock");
+    let text = std::fs::read_to_string(&lock)
+        .unwrap_or_else(|error| panic!("{}: {error}", lock.display()));
+    let quoted = |line: &str, key: &str| {
+        line.strip_prefix(key)
+            .and_then(|rest| rest.strip_prefix(" = \""))
+            .and_then(|rest| rest.strip_suffix('"'))
+            .map(str::to_string)
+    };
+    let mut crates = Vec::new();
+    let mut name = None;
+    for line in text.lines() {
+        if let Some(found) = quoted(line, "name") {
+            name = Some(found);
+        } else if let (Some(version), Some(name)) = (quoted(line, "version"), name.take()) {
+            crates.push(format!("{name}-{version}"));
+        }
+    }
+    crates
+}
+
+/// The Rust files of the registry's crates that Cargo.lock names, the crates
+/// in name order and each crate's files in path order. Crates the registry
+/// holds for other reasons (another checkout's build) are left out, so the
+/// set is the same on every machine that ran `cargo fetch`.
+fn registry_rust_files() -> Option<Vec<PathBuf>> {
+    let registry = cargo_registry()?;
+    let mut crates = locked_crates();
+    crates.sort();
+    let mut rust = Vec::new();
+    for name in crates {
+        files_under(&registry.join(name), "rs", &mut rust);
+    }
+    Some(rust)
+}
+
 /// Files under `dir` with extension `extension`, in path order, recursively.
 fn files_under(dir: &Path, extension: &str, found: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -309,10 +352,10 @@ fn take(paths: Vec<PathBuf>, language_id: &'static str, count: usize) -> Vec<Sou
 }
 
 /// 1,000 real files: every TypeScript file of editors/vscode/src, 150 Python
-/// files of the standard library, the rest Rust from the cargo registry (the
-/// crates in name order, each crate's files in path order).
+/// files of the standard library, the rest Rust from the cargo registry
+/// (`registry_rust_files`).
 fn sources() -> Option<Vec<Source>> {
-    let registry = cargo_registry()?;
+    let rust = registry_rust_files()?;
     let mut typescript = Vec::new();
     files_under(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("../editors/vscode/src"),
@@ -328,8 +371,6 @@ fn sources() -> Option<Vec<Source>> {
         }
     }
     sources.extend(take(python, "python", 150));
-    let mut rust = Vec::new();
-    files_under(&registry, "rs", &mut rust);
     let wanted = 1000 - sources.len();
     sources.extend(take(rust, "rust", wanted));
     (sources.len() == 1000).then_some(sources)
@@ -339,9 +380,7 @@ fn sources() -> Option<Vec<Source>> {
 /// the shape of issue 13's own case (1,000 documents of 1,000 lines, 39 MB),
 /// on which the process's fixed part weighs less than on the mixed set.
 fn thousand_line_sources() -> Option<Vec<Source>> {
-    let mut rust = Vec::new();
-    files_under(&cargo_registry()?, "rs", &mut rust);
-    let sources: Vec<Source> = rust
+    let sources: Vec<Source> = registry_rust_files()?
         .into_iter()
         .filter_map(|path| {
             let size = std::fs::metadata(&path).ok()?.len();
@@ -466,6 +505,88 @@ impl Server {
     }
 }
 
+/// Resident memory, all of it and the anonymous part, in KiB.
+struct Reading {
+    kib: u64,
+    anonymous: u64,
+}
+
+impl Reading {
+    fn settled(pid: u32) -> Reading {
+        Reading {
+            kib: settled_kib(pid),
+            anonymous: anonymous_kib(pid),
+        }
+    }
+
+    fn now(pid: u32) -> Reading {
+        Reading {
+            kib: resident_kib(pid),
+            anonymous: anonymous_kib(pid),
+        }
+    }
+}
+
+/// The rows of one set of files in one server: opened; every file edited
+/// once and `agent/context` on 10 of them; `later` seconds after that.
+struct Rows {
+    opened: Reading,
+    edited: Reading,
+    later: Reading,
+}
+
+impl Rows {
+    /// `smaps` prefixes the names of the smaps kept (`AGENTLS_BENCH_SMAPS`).
+    fn measure(server: &mut Server, sources: &[Source], later: u64, smaps: &str) -> Rows {
+        server.open_all(sources, false);
+        let opened = Reading::settled(server.pid());
+        keep_smaps(server.pid(), &format!("{smaps}opened"));
+        for (index, source) in sources.iter().enumerate() {
+            let line = source.text.lines().count() as u32 / 2;
+            server.client.send(&json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+                "textDocument": {"uri": uri_of(&source.path), "version": 2},
+                "contentChanges": [{"range": {"start": {"line": line, "character": 0}, "end": {"line": line, "character": 0}}, "text": format!("// edited {index}\n")}]
+            }}));
+        }
+        for source in sources.iter().step_by(100) {
+            let line = source.text.lines().count() as u32 / 3;
+            let answer = server.client.request(
+                "agent/context",
+                json!({"uri": uri_of(&source.path), "range": {"start": {"line": line, "character": 0}, "end": {"line": line, "character": 0}}}),
+            );
+            assert!(answer.get("result").is_some(), "agent/context: {answer}");
+        }
+        let edited = Reading::settled(server.pid());
+        keep_smaps(server.pid(), &format!("{smaps}edited"));
+        std::thread::sleep(Duration::from_secs(later));
+        let after = Reading::now(server.pid());
+        keep_smaps(server.pid(), &format!("{smaps}later"));
+        Rows {
+            opened,
+            edited,
+            later: after,
+        }
+    }
+
+    #[allow(clippy::print_stdout)]
+    fn print(&self, files: &str, text_bytes: usize, later: u64) {
+        let row = |what: &str, reading: &Reading| {
+            println!(
+                "  {what}: {} = {:.2}x the text (anonymous {})",
+                mib(reading.kib as f64 * 1024.0),
+                reading.kib as f64 * 1024.0 / text_bytes as f64,
+                mib(reading.anonymous as f64 * 1024.0)
+            );
+        };
+        row(&format!("{files} open as source"), &self.opened);
+        row(
+            "  after every file edited once and agent/context on 10",
+            &self.edited,
+        );
+        row(&format!("  {later} s later"), &self.later);
+    }
+}
+
 #[allow(clippy::print_stdout)] // a benchmark's report goes to stdout
 fn main() {
     let Some(sources) = sources() else {
@@ -510,80 +631,35 @@ fn main() {
     let idle = settled_kib(server.pid());
     let idle_anonymous = anonymous_kib(server.pid());
     keep_smaps(server.pid(), "idle");
-    server.open_all(&sources, false);
-    let opened = settled_kib(server.pid());
-    let opened_anonymous = anonymous_kib(server.pid());
-    keep_smaps(server.pid(), "opened");
-    for (index, source) in sources.iter().enumerate() {
-        let line = source.text.lines().count() as u32 / 2;
-        server.client.send(&json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
-            "textDocument": {"uri": uri_of(&source.path), "version": 2},
-            "contentChanges": [{"range": {"start": {"line": line, "character": 0}, "end": {"line": line, "character": 0}}, "text": format!("// edited {index}\n")}]
-        }}));
-    }
-    for source in sources.iter().step_by(100) {
-        let line = source.text.lines().count() as u32 / 3;
-        let answer = server.client.request(
-            "agent/context",
-            json!({"uri": uri_of(&source.path), "range": {"start": {"line": line, "character": 0}, "end": {"line": line, "character": 0}}}),
-        );
-        assert!(answer.get("result").is_some(), "agent/context: {answer}");
-    }
-    let edited = settled_kib(server.pid());
-    let edited_anonymous = anonymous_kib(server.pid());
-    keep_smaps(server.pid(), "edited");
-    std::thread::sleep(Duration::from_secs(later));
-    let after = resident_kib(server.pid());
-    let after_anonymous = anonymous_kib(server.pid());
-    keep_smaps(server.pid(), "later");
+    let mixed = Rows::measure(&mut server, &sources, later, "");
     server.stop();
 
     println!("server ({}), resident:", budgets.describe());
-    let anonymous = |kib: u64| format!("(anonymous {})", mib(kib as f64 * 1024.0));
     println!(
-        "  after initialize, no documents: {} {}",
+        "  after initialize, no documents: {} (anonymous {})",
         mib(idle as f64 * 1024.0),
-        anonymous(idle_anonymous)
+        mib(idle_anonymous as f64 * 1024.0)
     );
     println!(
         "  the 1,000 files open as plaintext: {} = {:.2}x the text",
         mib(plain_kib as f64 * 1024.0),
         ratio(plain_kib)
     );
-    println!(
-        "  the 1,000 files open as source: {} = {:.2}x the text {}",
-        mib(opened as f64 * 1024.0),
-        ratio(opened),
-        anonymous(opened_anonymous)
-    );
-    println!(
-        "  after every file edited once and agent/context on 10: {} = {:.2}x the text {}",
-        mib(edited as f64 * 1024.0),
-        ratio(edited),
-        anonymous(edited_anonymous)
-    );
-    println!(
-        "  {later} s later: {} = {:.2}x the text {}",
-        mib(after as f64 * 1024.0),
-        ratio(after),
-        anonymous(after_anonymous)
-    );
+    mixed.print("the 1,000 files", text_bytes, later);
 
     match thousand_line_sources() {
         Some(long) => {
             let long_bytes: usize = long.iter().map(|source| source.text.len()).sum();
             let mut server = Server::start(&budgets);
-            server.open_all(&long, false);
-            let opened = settled_kib(server.pid());
-            let opened_anonymous = anonymous_kib(server.pid());
-            keep_smaps(server.pid(), "rust-opened");
+            let rows = Rows::measure(&mut server, &long, later, "rust-");
             server.stop();
-            println!(
-                "  1,000 Rust files of 600 to 1,400 lines ({} of text) open, settled: {} = {:.2}x the text {}",
-                mib(long_bytes as f64),
-                mib(opened as f64 * 1024.0),
-                opened as f64 * 1024.0 / long_bytes as f64,
-                anonymous(opened_anonymous)
+            rows.print(
+                &format!(
+                    "1,000 Rust files of 600 to 1,400 lines ({} of text)",
+                    mib(long_bytes as f64)
+                ),
+                long_bytes,
+                later,
             );
         }
         None => println!("  (fewer than 1,000 Rust files of 600 to 1,400 lines in the registry)"),
