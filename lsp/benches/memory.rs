@@ -628,8 +628,7 @@ fn main() {
     plain.stop();
 
     let mut server = Server::start(&budgets);
-    let idle = settled_kib(server.pid());
-    let idle_anonymous = anonymous_kib(server.pid());
+    let idle = Reading::settled(server.pid());
     keep_smaps(server.pid(), "idle");
     let mixed = Rows::measure(&mut server, &sources, later, "");
     server.stop();
@@ -637,8 +636,8 @@ fn main() {
     println!("server ({}), resident:", budgets.describe());
     println!(
         "  after initialize, no documents: {} (anonymous {})",
-        mib(idle as f64 * 1024.0),
-        mib(idle_anonymous as f64 * 1024.0)
+        mib(idle.kib as f64 * 1024.0),
+        mib(idle.anonymous as f64 * 1024.0)
     );
     println!(
         "  the 1,000 files open as plaintext: {} = {:.2}x the text",
