@@ -7,11 +7,14 @@ callgrind, which records every function executed: first those the server
 runs from start to `initialize` answered and idle, then those a didOpen, a
 didChange, a codeAction and an agent/context request on Rust, Python,
 TypeScript and shell files add, then those a session of many open files
-adds: some 70 more opened (this repository's Rust and TypeScript, the
-Python standard library's), each edited once, and the background work that
-follows (the index's refresh, the texts packed again, idle parsers dropped,
-memory trimmed), with `pack_idle_secs` at 2 so that it all runs within the
-trace.
+adds: some 200 more opened (this repository's Rust and TypeScript, the
+Python standard library's, Rust of the crates Cargo.lock names from the
+cargo registry), each edited once mid-file, the context asked at ten of
+them, and the background work that follows (the index's refresh, the texts
+packed again, idle parsers dropped, memory trimmed, idle blocking threads
+retired), with `pack_idle_secs` at 2 so that it all runs within the trace.
+A request the server does not know is sent too, as clients do: its error
+answer is written by code nothing else runs.
 
 Symbol names carry hashes of the build's configuration: `cargo bench` builds
 the binary with the dev-dependencies' features too, so its names differ from
@@ -51,10 +54,11 @@ LANGUAGES = {"rs": "rust", "py": "python", "ts": "typescript", "sh": "shellscrip
 
 
 # The session of many open files: how many of each language to open.
-MANY_RUST, MANY_PYTHON = 48, 16
+MANY_RUST, MANY_PYTHON, MANY_REGISTRY = 48, 16, 120
 # The seconds the background work after it is given: the sweep runs every 5 s
-# and trims after it; idle parsers go after 5 s.
-BACKGROUND_SECS = 14
+# and trims after it; idle parsers go after 5 s, idle blocking threads after
+# tokio's 10 s.
+BACKGROUND_SECS = 16
 # The seconds a session idles after `initialized`.
 IDLE_SECS = 8
 
@@ -141,38 +145,74 @@ def many_files():
     )
     library = os.path.dirname(os.__file__)
     python = sorted(os.path.join(library, name) for name in os.listdir(library) if name.endswith(".py"))
-    return rust[::step][:MANY_RUST] + typescript + python[:: max(1, len(python) // MANY_PYTHON)][:MANY_PYTHON]
+    return (
+        rust[::step][:MANY_RUST]
+        + typescript
+        + python[:: max(1, len(python) // MANY_PYTHON)][:MANY_PYTHON]
+        + registry_files()
+    )
+
+
+def registry_files():
+    """Rust files of the crates Cargo.lock names, from the cargo registry
+    (`cargo build` has fetched them): code this repository did not write,
+    whose shapes run parser and index paths its own code does not. Every
+    seventh file of 1 to 256 KiB, in crate and path order, up to
+    `MANY_REGISTRY`."""
+    home = os.environ.get("CARGO_HOME", os.path.expanduser("~/.cargo"))
+    registry = os.path.join(home, "registry", "src")
+    if not os.path.isdir(registry):
+        return []
+    with open(os.path.join(ROOT, "Cargo.lock")) as file:
+        lock = file.read()
+    crates = sorted(f"{name}-{version}" for name, version in re.findall(r'name = "([^"]+)"\nversion = "([^"]+)"', lock))
+    found = []
+    for index in sorted(os.listdir(registry)):
+        for crate in crates:
+            for directory, directories, names in os.walk(os.path.join(registry, index, crate)):
+                directories.sort()
+                found += [
+                    os.path.join(directory, name)
+                    for name in sorted(names)
+                    if name.endswith(".rs") and 1024 <= os.path.getsize(os.path.join(directory, name)) <= 256 * 1024
+                ]
+    return found[::7][:MANY_REGISTRY]
 
 
 def open_many(session, files):
-    """Opens the files, edits each once, asks for the context at six, and
-    waits for the background work that follows."""
+    """Opens the files, edits each once mid-file, asks for the context at
+    ten, and waits for the background work that follows."""
+    texts = {}
     for path in files:
         with open(path, errors="replace") as file:
-            text = file.read()
+            texts[path] = file.read()
         session.notify(
             "textDocument/didOpen",
             {"textDocument": {"uri": "file://" + path, "languageId": LANGUAGES[path.rsplit(".", 1)[1]],
-                              "version": 1, "text": text}},
+                              "version": 1, "text": texts[path]}},
         )
+    # A method the server does not know: answered (with an error) only once
+    # every notification before it is applied.
+    if "error" not in session.request("agentls/barrier", {}):
+        sys.exit("agentls/barrier was answered: pick a method the server does not know")
     time.sleep(3)
-    for path in files:
-        line = 1
+    for number, path in enumerate(files):
+        line = texts[path].count("\n") // 2
+        comment = "#" if path.endswith(".py") else "//"
         session.notify(
             "textDocument/didChange",
             {
                 "textDocument": {"uri": "file://" + path, "version": 2},
                 "contentChanges": [
                     {"range": {"start": {"line": line, "character": 0}, "end": {"line": line, "character": 0}},
-                     "text": "# edited\n" if path.endswith(".py") else "// edited\n"}
+                     "text": f"{comment} edited {number}\n"}
                 ],
             },
         )
-    # Mid-file, as a task asks: with the many files indexed, the selection
-    # ranks and sorts enough candidates to run the sorts' general paths.
-    for path in files[:: max(1, len(files) // 6)][:6]:
-        with open(path, errors="replace") as file:
-            line = file.read().count("\n") // 2
+    # Where a task asks: with the many files indexed, the selection ranks and
+    # sorts enough candidates to run the sorts' general paths.
+    for path in files[:: max(1, len(files) // 10)][:10]:
+        line = texts[path].count("\n") // 3
         spot = {"start": {"line": line, "character": 0}, "end": {"line": line, "character": 0}}
         session.answer("agent/context", {"uri": "file://" + path, "range": spot})
     time.sleep(BACKGROUND_SECS)

@@ -7,7 +7,7 @@
 //! debounced task, in `spawn_blocking`, with the tree the document store already
 //! parsed.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -23,8 +23,8 @@ use lsp_types::{
     Diagnostic, DiagnosticSeverity, DidChangeWatchedFilesParams,
     DidChangeWatchedFilesRegistrationOptions, FileChangeType, FileSystemWatcher, GlobPattern,
     ProgressParams, ProgressParamsValue, ProgressToken, Range, Registration, RegistrationParams,
-    TextDocumentContentChangeEvent, Uri, WorkDoneProgress, WorkDoneProgressBegin,
-    WorkDoneProgressCreateParams, WorkDoneProgressEnd, WorkDoneProgressReport,
+    Uri, WorkDoneProgress, WorkDoneProgressBegin, WorkDoneProgressCreateParams,
+    WorkDoneProgressEnd, WorkDoneProgressReport,
 };
 use tower_lsp_server::{Client, UriExt};
 
@@ -34,8 +34,6 @@ use crate::state::{lock, State};
 
 /// Changes within this long of each other are indexed together.
 const DEBOUNCE: Duration = Duration::from_millis(200);
-/// Recent edit regions kept per document.
-const RECENT_EDITS: usize = 5;
 /// The indexed files' extensions, watched one glob each: kak-lsp 15 refuses
 /// brace patterns (`**/*.{rs,py}`), and every client takes plain ones.
 const WATCHED_EXTENSIONS: [&str; 12] = [
@@ -49,34 +47,13 @@ pub(crate) struct Symbols {
     /// Documents changed since they were last indexed.
     dirty: Arc<Mutex<HashSet<Uri>>>,
     wake: Arc<tokio::sync::Notify>,
-    /// The lines the user edited lately, per document, most recent first.
-    recent: Arc<Mutex<HashMap<Uri, VecDeque<LineRange>>>>,
 }
 
 impl Symbols {
     /// A document was opened, changed or saved: index it soon. Cheap.
-    pub(crate) fn document_changed(&self, uri: &Uri, changes: &[TextDocumentContentChangeEvent]) {
-        if !changes.is_empty() {
-            // Kept while the document is open: in the long-lived pool.
-            agentls_core::long_lived::scope(|| self.remember_regions(uri, changes));
-        }
+    pub(crate) fn document_changed(&self, uri: &Uri) {
         lock(&self.dirty).insert(uri.clone());
         self.wake.notify_one();
-    }
-
-    fn remember_regions(&self, uri: &Uri, changes: &[TextDocumentContentChangeEvent]) {
-        let mut recent = lock(&self.recent);
-        let regions = recent.entry(uri.clone()).or_default();
-        for change in changes {
-            let Some(range) = change.range else { continue };
-            let first = range.start.line + 1;
-            let added = change.text.matches('\n').count() as u32;
-            let last = first.max(range.start.line + 1 + added);
-            let region = LineRange::new(first, last);
-            regions.retain(|earlier| !earlier.overlaps(region));
-            regions.push_front(region);
-            regions.truncate(RECENT_EDITS);
-        }
     }
 
     /// The store packed these documents: no longer in use, none of them
@@ -91,18 +68,10 @@ impl Symbols {
 
     /// The editor closed it: the disk's copy counts again.
     pub(crate) fn document_closed(&self, uri: &Uri) {
-        lock(&self.recent).remove(uri);
         lock(&self.dirty).remove(uri);
         if let Some(path) = uri.to_file_path() {
             self.index.release_buffer(&path);
         }
-    }
-
-    pub(crate) fn recent_edits(&self, uri: &Uri) -> Vec<LineRange> {
-        lock(&self.recent)
-            .get(uri)
-            .map(|regions| regions.iter().copied().collect())
-            .unwrap_or_default()
     }
 
     /// Starts indexing the workspace roots and the task that keeps the index
@@ -356,7 +325,6 @@ impl Symbols {
         let start = snapshot.position_to_byte(range.start);
         let end = snapshot.position_to_byte(range.end).max(start);
         let diagnostics: Vec<context::Diagnostic> = diagnostics.iter().map(from_lsp).collect();
-        let recent = self.recent_edits(snapshot.uri());
         let budget = state.config().context.budget_tokens;
         let index = self.index.clone();
         let language = snapshot.language();
@@ -370,7 +338,7 @@ impl Symbols {
             let tree = snapshot.tree();
             request.tree = tree.as_ref();
             request.diagnostics = &diagnostics;
-            request.recent_edits = &recent;
+            request.recent_edits = snapshot.recent_edits();
             request.budget_tokens = budget;
             context::select(&request, &index.read())
         })

@@ -1049,6 +1049,58 @@ async fn editor_context_shows_other_buffers_unsaved_text_and_the_disk_after_clos
     );
 }
 
+/// What the user typed lately reaches the context a task sends, as a
+/// "recent edit" piece at the lines where it now stands.
+#[tokio::test]
+async fn editor_context_shows_the_lines_typed_lately_where_they_now_are() {
+    let (mut session, uri) = bump_session().await;
+    // A helper typed below `main`, then a line added above everything.
+    session
+        .editor
+        .type_change(
+            &uri,
+            json!({"range": {"start": {"line": 6, "character": 0}, "end": {"line": 6, "character": 0}}, "text": "\nfn helper() -> u32 {\n    7\n}\n"}),
+        )
+        .await;
+    session
+        .editor
+        .type_change(
+            &uri,
+            json!({"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "text": "//! The demo.\n"}),
+        )
+        .await;
+    let cursor =
+        json!({"start": {"line": 4, "character": 18}, "end": {"line": 4, "character": 18}});
+    let context = session
+        .editor
+        .request("agent/context", json!({"uri": uri, "range": cursor}))
+        .await;
+    let edits: Vec<(u64, String)> = context["result"]["pieces"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{context}"))
+        .iter()
+        .filter(|piece| piece["kind"] == "recent edit")
+        .map(|piece| {
+            (
+                piece["startLine"].as_u64().unwrap(),
+                piece["text"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        edits
+            .iter()
+            .any(|(start, text)| *start == 8 && text.contains("fn helper() -> u32 {")),
+        "the helper, moved down a line by the edit above it: {edits:?}"
+    );
+    assert!(
+        edits
+            .iter()
+            .any(|(start, text)| *start == 1 && text.contains("//! The demo.")),
+        "the line added on top: {edits:?}"
+    );
+}
+
 #[tokio::test]
 async fn editor_context_shows_what_a_task_sends_and_the_task_sends_it() {
     let (mut session, uri) = bump_session().await;

@@ -17,6 +17,7 @@
 mod budget;
 mod packed;
 mod position;
+mod recent;
 mod reparse;
 mod syntax;
 #[cfg(test)]
@@ -29,6 +30,7 @@ use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
+use agentls_core::context::LineRange;
 use agentls_core::language::Language;
 use agentls_core::long_lived;
 use lsp_types::{Position, Range, TextDocumentContentChangeEvent, Uri};
@@ -44,6 +46,7 @@ pub use syntax::MAX_TREE_BYTES;
 
 use budget::TreeBudget;
 use packed::Packed;
+use recent::RecentEdits;
 use reparse::BackgroundReparse;
 use syntax::Syntax;
 
@@ -156,6 +159,8 @@ struct Document {
     lone_cr: bool,
     /// The store's, counting the trees its documents hold.
     budget: Arc<TreeBudget>,
+    /// The lines edited lately, for context selection.
+    recent: RecentEdits,
 }
 
 /// A document's text as the store holds it.
@@ -308,6 +313,13 @@ impl DocumentSnapshot {
 
     pub fn text(&self) -> &Rope {
         &self.text
+    }
+
+    /// The lines the user edited lately (1-based), most recent first: a
+    /// region for each of the last few changes, from its first line through
+    /// the lines its text added.
+    pub fn recent_edits(&self) -> &[LineRange] {
+        self.document.recent.regions()
     }
 
     /// The syntax tree of exactly this text; `None` for plain text and for
@@ -525,6 +537,7 @@ impl DocumentStore {
             used: LastUse::new(NEVER),
             encoding: self.encoding(),
             budget: Arc::clone(&self.budget),
+            recent: RecentEdits::default(),
         });
         self.budget.forget(&uri);
         // No background parse: a document only opened may never need a tree,
@@ -582,6 +595,7 @@ impl DocumentStore {
         document.used = LastUse::new(self.stamp());
         document.version = version;
         for (index, change) in changes.into_iter().enumerate() {
+            document.recent.note(&change);
             let Some(range) = change.range else {
                 text = Rope::from_str(&change.text);
                 document.lone_cr = syntax::has_lone_cr(text.chunks());

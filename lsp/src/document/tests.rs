@@ -279,6 +279,11 @@ fn inverted_range_refuses_the_whole_notification() {
     let after = store.snapshot(&document).expect("open");
     assert_eq!(after.version(), 1);
     assert_eq!(after.text().to_string(), "fn a() {}\n");
+    assert!(
+        after.recent_edits().is_empty(),
+        "a refused change marks no edited lines: {:?}",
+        after.recent_edits()
+    );
     assert_eq!(
         after.tree().map(|tree| tree.root_node().to_sexp()),
         before.tree().map(|tree| tree.root_node().to_sexp())
@@ -289,6 +294,50 @@ fn inverted_range_refuses_the_whole_notification() {
         matches!(error, Err(DocumentError::InvalidRange { index: 0, .. })),
         "{error:?}"
     );
+}
+
+#[test]
+fn edited_lines_are_kept_with_the_document_latest_first() {
+    let store = DocumentStore::new();
+    let document = uri("file:///w/a.rs");
+    store
+        .open(
+            document.clone(),
+            "rust",
+            1,
+            "fn a() {}\n\nfn b() {}\n".to_owned(),
+        )
+        .expect("first open");
+    assert!(store
+        .snapshot(&document)
+        .expect("open")
+        .recent_edits()
+        .is_empty());
+    store
+        .change(
+            &document,
+            2,
+            vec![
+                edit(pos(2, 0), pos(2, 0), "// b\n"),
+                edit(pos(0, 0), pos(0, 0), "/// a\n/// more\n"),
+            ],
+        )
+        .expect("applied");
+    let snapshot = store.snapshot(&document).expect("open");
+    assert_eq!(
+        snapshot.recent_edits(),
+        [LineRange::new(1, 3), LineRange::new(5, 6)]
+    );
+    // They live in the record: a closed and reopened document starts afresh.
+    store.close(&document).expect("open");
+    store
+        .open(document.clone(), "rust", 3, "fn a() {}\n".to_owned())
+        .expect("reopened");
+    assert!(store
+        .snapshot(&document)
+        .expect("open")
+        .recent_edits()
+        .is_empty());
 }
 
 #[test]

@@ -9,9 +9,7 @@ use crate::world::World;
 pub(crate) async fn handle(world: &World, params: DidChangeTextDocumentParams) {
     let uri = params.text_document.uri;
     world.completions.document_changed(&uri);
-    world
-        .symbols
-        .document_changed(&uri, &params.content_changes);
+    world.symbols.document_changed(&uri);
     match world
         .state
         .documents

@@ -8,7 +8,7 @@ use crate::world::World;
 
 pub(crate) async fn handle(world: &World, params: DidOpenTextDocumentParams) {
     let document = params.text_document;
-    world.symbols.document_changed(&document.uri, &[]);
+    world.symbols.document_changed(&document.uri);
     if let Err(error) = world.state.documents.open(
         document.uri,
         &document.language_id,

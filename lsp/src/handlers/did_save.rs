@@ -6,9 +6,7 @@ use crate::notice;
 use crate::world::World;
 
 pub(crate) async fn handle(world: &World, params: DidSaveTextDocumentParams) {
-    world
-        .symbols
-        .document_changed(&params.text_document.uri, &[]);
+    world.symbols.document_changed(&params.text_document.uri);
     match world
         .state
         .documents
