@@ -248,11 +248,26 @@ async fn refresh(state: Arc<State>, symbols: Symbols) {
                     }
                     None => index.update_file(&path, language, &text),
                 }
+                path
             })
             .await;
-            if let Err(error) = indexed {
-                tracing::error!(%error, "indexing a document panicked");
+            match indexed {
+                Ok(path) => symbols.drop_source_if_packed(&state.documents, &uri, &path),
+                Err(error) => tracing::error!(%error, "indexing a document panicked"),
             }
+        }
+    }
+}
+
+impl Symbols {
+    /// The store may have packed `uri` while the index read it as in use:
+    /// the sweep's `documents_packed` then found no text and tree in the
+    /// index to drop, and the index kept them, a copy of the text and a
+    /// whole tree, until another buffer's edit took their place (issue 13's
+    /// bench saw 2 MiB held so in one run of two).
+    fn drop_source_if_packed(&self, documents: &DocumentStore, uri: &Uri, path: &Path) {
+        if documents.is_packed(uri) {
+            self.index.drop_source(path);
         }
     }
 }
@@ -427,6 +442,8 @@ pub(crate) fn render_markdown(selection: &Selection, about: &str, root: Option<&
 mod tests {
     use std::str::FromStr;
 
+    use lsp_types::TextDocumentContentChangeEvent;
+
     use super::*;
 
     #[test]
@@ -450,5 +467,72 @@ mod tests {
         symbols.documents_packed(&[other, uri]);
         assert!(!symbols.index.read().keeps_source(&path));
         assert_eq!(symbols.index.read().definitions("typed").len(), 1);
+    }
+
+    /// The sweep packed the document while the index was reading it as in
+    /// use: the text and tree the index then kept go once it is done.
+    #[test]
+    fn the_index_lets_go_of_a_document_packed_while_it_read_it() {
+        let symbols = Symbols::default();
+        let documents = DocumentStore::new();
+        let uri = Uri::from_str("file:///w/typed.rs").expect("a URI");
+        let path = uri.to_file_path().expect("a file").into_owned();
+        // Long enough to be worth packing.
+        let text: String = (0..200).map(|n| format!("fn typed_{n}() {{}}\n")).collect();
+        documents
+            .open(uri.clone(), "rust", 1, text)
+            .expect("opened");
+        // Parsed for a request, then typed in: the edit carries the tree over.
+        let _ = documents.snapshot(&uri).expect("open").tree();
+        let end = lsp_types::Position::new(1, 0);
+        let change = TextDocumentContentChangeEvent {
+            range: Some(lsp_types::Range::new(end, end)),
+            range_length: None,
+            text: "fn more() {}\n".to_string(),
+        };
+        documents.change(&uri, 2, vec![change]).expect("applied");
+        // Read as in use: an edited document, its tree held by the store.
+        let snapshot = documents.snapshot_unkept(&uri).expect("open");
+        let (tree, in_use) = snapshot.tree_unkept().expect("a tree");
+        assert_eq!(in_use, InUse::Yes);
+        // Meanwhile the sweep packs it (it is not the one used last when
+        // another document was used after it) and tells the index, which
+        // has no source for it yet.
+        let other = Uri::from_str("file:///w/other.rs").expect("a URI");
+        documents
+            .open(other.clone(), "rust", 1, "fn other() {}\n".to_string())
+            .expect("opened");
+        // Uses are stamped in milliseconds: the other one's comes later.
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let _ = documents.snapshot(&other).expect("open").tree();
+        documents.set_text_budget(0);
+        let packed = documents.pack_unused(None);
+        assert_eq!(packed, std::slice::from_ref(&uri));
+        symbols.documents_packed(&packed);
+        // The index's read ends after that.
+        let text = snapshot.text().to_string();
+        symbols
+            .index
+            .update_from_tree(&path, Language::Rust, &text, &tree);
+        assert!(symbols.index.read().keeps_source(&path));
+        symbols.drop_source_if_packed(&documents, &uri, &path);
+        assert!(!symbols.index.read().keeps_source(&path));
+        assert_eq!(symbols.index.read().definitions("more").len(), 1);
+        // A document still in use keeps them.
+        let still = Uri::from_str("file:///w/still.rs").expect("a URI");
+        let still_path = still.to_file_path().expect("a file").into_owned();
+        documents
+            .open(still.clone(), "rust", 1, "fn still() {}\n".to_string())
+            .expect("opened");
+        let (tree, _) = documents
+            .snapshot(&still)
+            .expect("open")
+            .tree_unkept()
+            .expect("a tree");
+        symbols
+            .index
+            .update_from_tree(&still_path, Language::Rust, "fn still() {}\n", &tree);
+        symbols.drop_source_if_packed(&documents, &still, &still_path);
+        assert!(symbols.index.read().keeps_source(&still_path));
     }
 }
