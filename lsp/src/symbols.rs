@@ -263,8 +263,7 @@ impl Symbols {
     /// The store may have packed `uri` while the index read it as in use:
     /// the sweep's `documents_packed` then found no text and tree in the
     /// index to drop, and the index kept them, a copy of the text and a
-    /// whole tree, until another buffer's edit took their place (issue 13's
-    /// bench saw 2 MiB held so in one run of two).
+    /// whole tree, until another buffer's edit took their place.
     fn drop_source_if_packed(&self, documents: &DocumentStore, uri: &Uri, path: &Path) {
         if documents.is_packed(uri) {
             self.index.drop_source(path);
