@@ -412,6 +412,9 @@ pub struct DocumentStore {
     unpacked: Notify,
     /// What `LastUse` stamps count from.
     epoch: Instant,
+    /// The latest stamp given: each is later than the one before, so two
+    /// uses within a millisecond still rank (`pack_unused` keeps the later).
+    last_stamp: AtomicU64,
 }
 
 impl Default for DocumentStore {
@@ -450,6 +453,7 @@ impl DocumentStore {
             text_budget: AtomicUsize::new(DEFAULT_TEXT_BUDGET_BYTES),
             unpacked: Notify::new(),
             epoch: Instant::now(),
+            last_stamp: AtomicU64::new(NEVER),
         }
     }
 
@@ -839,12 +843,20 @@ impl DocumentStore {
             })
     }
 
-    /// Now, as a `LastUse` stamp.
+    /// Now, as a `LastUse` stamp: later than every stamp given before, by
+    /// a millisecond when they come faster than the clock ticks.
     fn stamp(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_millis())
+        let now = u64::try_from(self.epoch.elapsed().as_millis())
             .unwrap_or(NOT_PACKABLE - 1)
-            .saturating_add(1)
-            .min(NOT_PACKABLE - 1)
+            .saturating_add(1);
+        let later = |last: u64| now.max(last.saturating_add(1)).min(NOT_PACKABLE - 1);
+        let last = self
+            .last_stamp
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| {
+                Some(later(last))
+            })
+            .unwrap_or_else(|last| last);
+        later(last)
     }
 
     fn current(&self, uri: &Uri) -> Option<Arc<Document>> {

@@ -1432,6 +1432,33 @@ fn texts_in_use_over_the_text_budget_are_packed_least_recently_used_first() {
     );
 }
 
+/// A burst of edits comes faster than the clock's milliseconds: the one
+/// edited last is still the one kept, every time.
+#[test]
+fn the_text_edited_last_is_kept_when_edits_come_within_a_millisecond() {
+    let store = DocumentStore::with_background_reparse(None);
+    let text = packable_source();
+    let documents: Vec<Uri> = (0..20)
+        .map(|n| uri(&format!("file:///w/burst_{n}.rs")))
+        .collect();
+    for document in &documents {
+        open_and_edit(&store, document, &text);
+    }
+    store.set_text_budget(0);
+    assert_eq!(store.pack_unused(None).len(), documents.len() - 1);
+    let last = documents.last().expect("twenty");
+    assert!(!store.is_packed(last));
+    // Back and forth between two, within a millisecond.
+    store
+        .change(&documents[0], 3, vec![edit(pos(0, 3), pos(0, 9), "again")])
+        .expect("valid");
+    store
+        .change(last, 3, vec![edit(pos(0, 3), pos(0, 9), "again")])
+        .expect("valid");
+    assert_eq!(store.pack_unused(None), [documents[0].clone()]);
+    assert!(!store.is_packed(last));
+}
+
 #[test]
 fn unpacking_a_text_wakes_the_sweep() {
     let runtime = tokio::runtime::Builder::new_current_thread()
