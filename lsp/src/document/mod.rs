@@ -213,8 +213,9 @@ impl Text {
 }
 
 /// When a document version was last used, in milliseconds since its store
-/// began, plus one (`NEVER`: only opened), or `NOT_PACKABLE` (its text did not
-/// pack; tried again after its next use). Clones with its value.
+/// began, plus one, and later than every stamp before it
+/// (`DocumentStore::stamp`); `NEVER`: only opened; `NOT_PACKABLE`: its text
+/// did not pack (tried again after its next use). Clones with its value.
 struct LastUse(AtomicU64);
 
 const NEVER: u64 = 0;

@@ -1384,8 +1384,7 @@ fn texts_in_use_over_the_text_budget_are_packed_least_recently_used_first() {
             .expect("open")
             .tree()
             .expect("rust");
-        // Uses are stamped in milliseconds: one apart.
-        std::thread::sleep(Duration::from_millis(3));
+        // No pause: each use is stamped later than the one before.
     }
     // Room for two texts beyond the one used last: the least recently used
     // is packed, and its tree dropped; never idle, nothing else is.
@@ -1402,13 +1401,11 @@ fn texts_in_use_over_the_text_budget_are_packed_least_recently_used_first() {
     assert_eq!(store.pack_unused(None).len(), 0);
     // Read again, the packed one is the most recently used: the next least
     // recently used goes instead, and the text read is the one edited.
-    std::thread::sleep(Duration::from_millis(3));
     assert_eq!(text_of(&store, &documents[0]), edited);
     assert_eq!(store.pack_unused(None), [documents[1].clone()]);
     assert!(store.is_packed(&documents[1]));
     assert!(!store.is_packed(&documents[0]));
     // A budget of 0 keeps only the text used last, however long.
-    std::thread::sleep(Duration::from_millis(3));
     store
         .change(&documents[3], 3, vec![edit(pos(0, 3), pos(0, 9), "again")])
         .expect("valid");
