@@ -2,8 +2,9 @@
 //! prompt answered Deny, dismissed or failed under a long timeout (each a deny at
 //! once), "Allow for this thread", the code actions that answer a prompt still on
 //! screen, long answers for a client without showDocument, a failed turn, the
-//! progress texts, deleting files with and without resource operations, and
-//! "Explain this" through the spawned binary.
+//! progress texts, deleting files with and without resource operations,
+//! "Explain this" through the spawned binary, and the `GLIBC_TUNABLES` the
+//! commands it runs get from it.
 
 mod common;
 
@@ -538,4 +539,71 @@ async fn explain_this_through_the_spawned_binary() {
     let sent = session.fake.requests()[0].body["input"].to_string();
     assert!(sent.contains("a - b"), "the code went to the model: {sent}");
     assert!(session.editor.apply_requests.is_empty());
+}
+
+/// The spawned server executes itself again without glibc's per-thread
+/// malloc caches (`agentls::memory`), and puts `GLIBC_TUNABLES` back before
+/// anything it starts: a command the agent runs sees the variable as the
+/// user set it, or unset, and not the marker the second start reads.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_the_agent_runs_get_glibc_tunables_as_the_user_set_them() {
+    for (given, seen) in [
+        (None, "[tunables=unset]"),
+        (
+            Some("glibc.mem.tagging=0"),
+            "[tunables=glibc.mem.tagging=0]",
+        ),
+    ] {
+        // The extension's notifications say when the turn is through.
+        let mut capabilities = editor_capabilities(true);
+        capabilities["experimental"] = json!({ "agentls": true });
+        let mut session = Session::start(Options {
+            capabilities,
+            binary: true,
+            approvals: json!({ "policy": "never", "timeout_secs": 30 }),
+            env: given
+                .map(|given| vec![("GLIBC_TUNABLES", given)])
+                .unwrap_or_default(),
+            ..Options::default()
+        })
+        .await;
+        let script = "echo \"[tunables=${GLIBC_TUNABLES-unset}] [before=${AGENTLS_GLIBC_TUNABLES_BEFORE-unset}]\"";
+        session
+            .fake
+            .push(Script::tool_calls([ToolCall::new(
+                "shell",
+                json!({ "command": ["sh", "-c", script] }),
+            )
+            .with_id("call_env")]))
+            .push(Script::text("Printed."));
+        let turn = session
+            .editor
+            .request(
+                "agent/turnStart",
+                json!({ "text": "print the environment" }),
+            )
+            .await;
+        assert!(turn.get("error").is_none(), "{given:?}: {turn}");
+        let completed = session
+            .editor
+            .serve_until(|message| message["method"] == "agent/turnCompleted")
+            .await;
+        assert_eq!(
+            completed["params"]["status"], "completed",
+            "{given:?}: {completed}"
+        );
+        let printed = session
+            .fake
+            .requests()
+            .iter()
+            .flat_map(|request| request.tool_outputs())
+            .find(|(id, _)| id == "call_env")
+            .map(|(_, output)| output)
+            .unwrap_or_else(|| panic!("{given:?}: the command's output never reached the model"));
+        assert!(
+            printed.contains(&format!("{seen} [before=unset]")),
+            "{given:?}: {printed}"
+        );
+    }
 }

@@ -36,6 +36,8 @@ pub struct Options {
     pub files: Vec<(&'static str, &'static str)>,
     /// `clientInfo.name` in `initialize` (`helix`, `Neovim`…).
     pub client_name: Option<&'static str>,
+    /// More variables in the server's environment.
+    pub env: Vec<(&'static str, &'static str)>,
 }
 
 impl Default for Options {
@@ -46,6 +48,7 @@ impl Default for Options {
             binary: false,
             files: Vec::new(),
             client_name: None,
+            env: Vec::new(),
         }
     }
 }
@@ -85,6 +88,10 @@ impl Session {
             .var("HOME", data.path().display().to_string())
             .var(FAKE_API_KEY_ENV, FAKE_API_KEY)
             .var("AGENTLS_SANDBOX_HELPER", HELPER);
+        let env = options
+            .env
+            .iter()
+            .fold(env, |env, (name, value)| env.var(name, *value));
         let client = if options.binary {
             TestClient::spawn_binary(env, &[])
         } else {
