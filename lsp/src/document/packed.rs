@@ -60,9 +60,15 @@ impl Packed {
         Packed::pack(&text.to_string())
     }
 
-    /// The text again.
+    /// The text again. The rope's nodes are made in the long-lived pool,
+    /// away from malloc's arenas: a burst of edits across a thousand files
+    /// unpacks every text for the second before the sweep packs them again,
+    /// and among those ropes' freed pages the arenas kept up to 4 MiB
+    /// resident afterwards, pinned by the few blocks allocated between them
+    /// (docs/benchmarks.md, stop 32). The pool hands whole free pages back.
     pub(crate) fn unpack(&self) -> Rope {
-        Rope::from_str(&self.unpack_string())
+        let plain = self.unpack_string();
+        agentls_core::long_lived::scope(|| Rope::from_str(&plain))
     }
 
     /// The text again, as one string.
